@@ -1,0 +1,13 @@
+//! The domain of leverage: where Russia's frozen assets sit, what it would take legally to use
+//! them, how Europe funds its defence, and how policy scenarios are described. Plain Rust: no
+//! gRPC, no SQL.
+
+pub mod codes;
+pub mod dataset;
+pub mod date;
+pub mod model;
+pub mod names;
+
+pub use codes::{Currency, Jurisdiction};
+pub use dataset::Dataset;
+pub use date::Date;

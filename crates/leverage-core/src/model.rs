@@ -1,0 +1,560 @@
+//! The dataset's record types. Every number is an observation with its source, date and
+//! confidence; the embedded default dataset (`data/dataset.toml`) and SQLite hold exactly these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{Currency, Jurisdiction};
+use crate::date::Date;
+
+/// How much to trust a figure: `High` is an official or primary text (or several consistent
+/// reports of one), `Medium` reputable secondary reporting from one source, `Low` a single
+/// low-authority outlet, a leak, state media, or a derived estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// Where a figure comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// Who published it, e.g. "Euroclear (FY2024 release, via The Strategist)".
+    pub publisher: String,
+    /// The page's title, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Address of the page read; empty when the figure is derived.
+    #[serde(default)]
+    pub url: String,
+}
+
+/// How a published number bounds the true value ("more than 58 bn", "up to 16 bn").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    #[default]
+    Exact,
+    Approximately,
+    AtLeast,
+    AtMost,
+}
+
+/// The power of ten a figure was published in. Kept so that a figure reads as published.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    #[default]
+    Unit,
+    Thousand,
+    Million,
+    Billion,
+    Trillion,
+}
+
+impl Scale {
+    pub fn factor(self) -> f64 {
+        match self {
+            Scale::Unit => 1.0,
+            Scale::Thousand => 1e3,
+            Scale::Million => 1e6,
+            Scale::Billion => 1e9,
+            Scale::Trillion => 1e12,
+        }
+    }
+}
+
+/// Who owns the frozen assets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    /// The Bank of Russia and other sovereign holders (e.g. the National Wealth Fund).
+    CentralBank,
+    /// Sanctioned natural persons.
+    SanctionedIndividuals,
+    /// Sanctioned companies and other legal persons.
+    SanctionedEntities,
+    /// Frozen funds of sanctioned persons where the source does not split persons from
+    /// entities (and, for OFSI, does not split private from state).
+    SanctionedMixed,
+}
+
+/// What form the assets take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Instrument {
+    Cash,
+    Securities,
+    /// Cash and securities where the source gives no split.
+    CashAndSecurities,
+    RealEstate,
+    Vessels,
+    Aircraft,
+    /// Several kinds together, or a kind not listed.
+    Other,
+}
+
+/// Whether a holding's figures may be added to others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldingKind {
+    /// Assets located in one jurisdiction (and custodian). Located holdings never overlap,
+    /// so their figures add up.
+    Located,
+    /// An estimate across many jurisdictions (e.g. "USD 280 bn across G7+EU+Australia").
+    /// Shown beside sums, never added to them.
+    Aggregate,
+    /// A part or an alternative measure of a located holding (`part_of`), e.g. the cash part
+    /// of Euroclear's balance. Never added to sums, which would double count.
+    Breakdown,
+}
+
+/// One dated, sourced value of a holding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Stable identifier: the fact id from the research (`EC-004`) or one made at creation.
+    pub id: String,
+    /// The figure as published, in `scale` units of `currency`.
+    pub value: f64,
+    /// Upper end when the source gives a range (`value` is then the lower end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_high: Option<f64>,
+    #[serde(default)]
+    pub scale: Scale,
+    pub currency: Currency,
+    #[serde(default)]
+    pub bound: Bound,
+    /// The day the figure describes. A figure published for a month or a quarter is dated on
+    /// its last day, and `as_of_label` keeps the published precision.
+    pub as_of: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_label: Option<String>,
+    pub source: Source,
+    pub confidence: Confidence,
+    /// True when the figure was read in a source page; false when derived or recalled.
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Audit::is_embedded")]
+    pub audit: Audit,
+}
+
+impl Observation {
+    /// The amount in whole currency units (e.g. euros), lower end of a range.
+    pub fn amount(&self) -> f64 {
+        self.value * self.scale.factor()
+    }
+}
+
+/// Who wrote a record and when. Records of the embedded dataset carry `dataset`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    pub created_by: String,
+    /// RFC 3339 time of creation; empty for embedded records.
+    #[serde(default)]
+    pub create_time: String,
+    #[serde(default)]
+    pub updated_by: String,
+    #[serde(default)]
+    pub update_time: String,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Self {
+            created_by: Audit::EMBEDDED.to_owned(),
+            create_time: String::new(),
+            updated_by: String::new(),
+            update_time: String::new(),
+        }
+    }
+}
+
+impl Audit {
+    pub const EMBEDDED: &'static str = "dataset";
+    pub fn is_embedded(&self) -> bool {
+        self.created_by == Self::EMBEDDED && self.updated_by.is_empty()
+    }
+}
+
+/// A pool of frozen assets (or an estimate of several) with its series of observations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holding {
+    /// Slug used in the resource name `holdings/{id}`.
+    pub id: String,
+    pub kind: HoldingKind,
+    /// For a breakdown: the located holding it is part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
+    /// What exactly the figures measure, e.g. "Sanctioned Russian assets on Euroclear Bank's
+    /// balance sheet". Definitions differ between sources; this says which one.
+    pub scope: String,
+    pub owner_kind: OwnerKind,
+    /// Where the assets sit; none for aggregates, which span several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<Jurisdiction>,
+    /// For aggregates: which jurisdictions the estimate covers, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<String>,
+    /// Who holds the assets (e.g. "Euroclear Bank"), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<String>,
+    pub instrument: Instrument,
+    #[serde(default, rename = "observation")]
+    pub observations: Vec<Observation>,
+    #[serde(default, skip_serializing_if = "Audit::is_embedded")]
+    pub audit: Audit,
+}
+
+impl Holding {
+    /// The latest observation on or before `as_of`, ties broken by higher confidence.
+    pub fn observation_as_of(&self, as_of: Date) -> Option<&Observation> {
+        self.observations
+            .iter()
+            .filter(|o| o.as_of <= as_of)
+            .max_by(|a, b| a.as_of.cmp(&b.as_of).then(a.confidence.cmp(&b.confidence)))
+    }
+}
+
+/// A dated exchange rate: one `base` buys `rate` of `quote` (EUR/USD 1.0889).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeRate {
+    pub id: String,
+    pub base: Currency,
+    pub quote: Currency,
+    pub rate: f64,
+    pub as_of: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_label: Option<String>,
+    /// "ECB euro reference rate", or how an implied rate was derived.
+    pub kind: String,
+    pub source: Source,
+    pub confidence: Confidence,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Any other sourced figure of the research (windfall income, loan sizes, needs, counter-
+/// exposure…), kept as published so that nothing gathered is lost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// The fact id from the research, e.g. `WF-004`.
+    pub id: String,
+    /// Topic, e.g. `windfall_interest`, `counter_exposure`, `needs`.
+    pub category: String,
+    /// What is measured, in words.
+    pub metric: String,
+    /// Where it applies, in words (may name several places).
+    pub area: String,
+    /// None where the source gives no single number (see `note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_high: Option<f64>,
+    /// Unit as published: "billion", "percent", "percent of GDP", "claims"…
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub bound: Bound,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_label: Option<String>,
+    pub source: Source,
+    pub confidence: Confidence,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What may be done with the immobilised assets, in rising legal intensity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Keep the assets frozen.
+    Immobilisation,
+    /// Skim the custodians' windfall profits on the frozen cash (the EU regime since 2024).
+    WindfallProfits,
+    /// Lend against future windfall profits (the G7 ERA loans).
+    ProfitsBackedLoan,
+    /// Swap the cash for an EU claim and lend it to Ukraine, repaid only from reparations.
+    ReparationsLoan,
+    /// Take title to the assets.
+    Confiscation,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Immobilisation,
+        Action::WindfallProfits,
+        Action::ProfitsBackedLoan,
+        Action::ReparationsLoan,
+        Action::Confiscation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Immobilisation => "immobilisation",
+            Action::WindfallProfits => "windfall_profits",
+            Action::ProfitsBackedLoan => "profits_backed_loan",
+            Action::ReparationsLoan => "reparations_loan",
+            Action::Confiscation => "confiscation",
+        }
+    }
+}
+
+/// Exposure of each action to one doctrine, in [0, 1]: how strongly the doctrine, where it
+/// applies, argues against the action. Calibrated in `docs/legal-risk-model.md`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionExposure {
+    pub immobilisation: f64,
+    pub windfall_profits: f64,
+    pub profits_backed_loan: f64,
+    pub reparations_loan: f64,
+    pub confiscation: f64,
+}
+
+impl ActionExposure {
+    pub fn get(&self, action: Action) -> f64 {
+        match action {
+            Action::Immobilisation => self.immobilisation,
+            Action::WindfallProfits => self.windfall_profits,
+            Action::ProfitsBackedLoan => self.profits_backed_loan,
+            Action::ReparationsLoan => self.reparations_loan,
+            Action::Confiscation => self.confiscation,
+        }
+    }
+}
+
+/// A legal doctrine that bears on the use of the assets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Doctrine {
+    /// e.g. `DOC-IMM-EXEC`.
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_question: Option<String>,
+    /// Where it applies; empty means everywhere.
+    #[serde(default)]
+    pub jurisdictions: Vec<Jurisdiction>,
+    /// How strongly it argues against each action (model calibration, see docs).
+    pub exposure: ActionExposure,
+    /// Weight of the doctrine in the combined risk, in [0, 1].
+    pub weight: f64,
+    pub sources: Vec<Source>,
+    pub confidence: Confidence,
+}
+
+/// A government's (or institution's) stance on an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    Supports,
+    /// Supports only under conditions (risk sharing, guarantees, legal basis).
+    Conditional,
+    Opposes,
+    /// Contradictory or unclear reporting.
+    Unresolved,
+}
+
+/// A dated, sourced position of an actor in one or more jurisdictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub id: String,
+    /// The jurisdictions the position speaks for.
+    pub jurisdictions: Vec<Jurisdiction>,
+    pub actor: String,
+    pub actions: Vec<Action>,
+    pub stance: Stance,
+    /// Doctrine ids the position invokes.
+    #[serde(default)]
+    pub doctrines: Vec<String>,
+    pub summary: String,
+    /// The date of the latest statement the position rests on.
+    pub date: Date,
+    /// All dates as published, e.g. "2025-10-23 / 2025-12-04".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_label: Option<String>,
+    pub source: Source,
+    pub confidence: Confidence,
+    pub verified: bool,
+}
+
+/// A published legal-risk assessment by a firm, a government or analysts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublishedAssessment {
+    pub id: String,
+    pub author: String,
+    pub date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_label: Option<String>,
+    pub subject: String,
+    pub conclusion: String,
+    pub source: Source,
+    pub confidence: Confidence,
+    pub verified: bool,
+}
+
+/// Lifecycle of a funding instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentStatus {
+    Proposed,
+    Agreed,
+    Adopted,
+    Disbursing,
+    Completed,
+    Abandoned,
+}
+
+/// A dated change of status or other milestone of an instrument.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<InstrumentStatus>,
+    pub text: String,
+    pub source: Source,
+}
+
+/// A term of an instrument (maturity, grace period, interest…), as published.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Term {
+    pub name: String,
+    pub value: String,
+    pub source: Source,
+}
+
+/// The part a jurisdiction plays in an instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Borrower,
+    Lender,
+    Guarantor,
+    Recipient,
+    /// Took no obligations (e.g. HU, SK, CZ under the EUR 90 bn loan).
+    OptedOut,
+    /// Treated like a member for procurement (EEA-EFTA states, Ukraine under SAFE).
+    Associated,
+    ThirdCountry,
+    Contributor,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    pub jurisdiction: Jurisdiction,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An amount allocated, lent, contributed or paid under an instrument.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub id: String,
+    /// The jurisdiction receiving or providing it, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<Jurisdiction>,
+    /// Who or what, in words (e.g. "Tranche 3 (for H1 2025)").
+    pub label: String,
+    pub value: f64,
+    #[serde(default)]
+    pub scale: Scale,
+    pub currency: Currency,
+    #[serde(default)]
+    pub bound: Bound,
+    pub as_of: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_label: Option<String>,
+    pub source: Source,
+    pub confidence: Confidence,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Allocation {
+    pub fn amount(&self) -> f64 {
+        self.value * self.scale.factor()
+    }
+}
+
+/// Events in a third country's access to an instrument, in the order they can happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessEvent {
+    /// Talks on a Security and Defence Partnership (the prerequisite) opened.
+    PartnershipTalks,
+    /// A Security and Defence Partnership signed.
+    PartnershipSigned,
+    /// Talks on a bilateral participation agreement failed.
+    TalksFailed,
+    /// A bilateral participation agreement concluded: the cap no longer binds.
+    AgreementConcluded,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThirdCountryStep {
+    pub jurisdiction: Jurisdiction,
+    pub date: Date,
+    pub event: AccessEvent,
+    pub text: String,
+    pub source: Source,
+}
+
+/// Who may take part in an instrument's procurement, and on what terms (SAFE's rules).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EligibilityRules {
+    /// States treated as members for the origin rule besides the EU 27 (EEA-EFTA, Ukraine).
+    pub associated: Vec<Jurisdiction>,
+    /// Highest share of component cost, in percent, that may come from outside the EU,
+    /// the associated states, and third countries with an agreement.
+    pub outside_component_cap_pct: f64,
+    /// The rules in words, with their legal reference.
+    pub summary: String,
+    pub source: Source,
+    #[serde(default, rename = "third_country")]
+    pub third_countries: Vec<ThirdCountryStep>,
+}
+
+/// A way Europe funds defence or Ukraine: SAFE, the ERA loans, the EUR 90 bn loan…
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FundingInstrument {
+    /// Slug used in the resource name `instruments/{id}`.
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
+    /// The headline size (ceiling, total or estimate), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Allocation>,
+    #[serde(rename = "milestone")]
+    pub milestones: Vec<Milestone>,
+    #[serde(default, rename = "term")]
+    pub terms: Vec<Term>,
+    #[serde(default, rename = "participant")]
+    pub participants: Vec<Participant>,
+    #[serde(default, rename = "allocation")]
+    pub allocations: Vec<Allocation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<EligibilityRules>,
+}
+
+impl FundingInstrument {
+    /// Status as of a date: the latest milestone on or before it that sets a status.
+    pub fn status_as_of(&self, as_of: Date) -> Option<(InstrumentStatus, &Milestone)> {
+        self.milestones
+            .iter()
+            .filter(|m| m.date <= as_of)
+            .filter_map(|m| m.status.map(|s| (s, m)))
+            .max_by_key(|(_, m)| m.date)
+    }
+}

@@ -1,0 +1,1 @@
+//! Loads, checks, calls and reloads scoring plugins.

@@ -1,0 +1,1 @@
+//! Generated gRPC code and the descriptor set of leverage.v1.

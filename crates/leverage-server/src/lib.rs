@@ -1,0 +1,1 @@
+//! Thin tonic handlers, one error mapping, layers, and serve().

@@ -1,0 +1,1 @@
+//! Durable source of truth: SQLite (WAL), migrations, import of the embedded dataset.

@@ -1,0 +1,1 @@
+//! Pressure index: a real scoring model.

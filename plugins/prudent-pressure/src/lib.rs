@@ -1,0 +1,1 @@
+//! Legally prudent pressure: a real scoring model.
