@@ -11,3 +11,13 @@ pub mod names;
 pub use codes::{Currency, Jurisdiction};
 pub use dataset::Dataset;
 pub use date::Date;
+pub mod assets;
+pub mod error;
+pub mod fx;
+pub mod paging;
+pub mod snapshot;
+
+pub use error::{DomainError, FieldViolation, Violations};
+pub use snapshot::Snapshot;
+pub mod funding;
+pub mod legal;

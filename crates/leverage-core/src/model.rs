@@ -151,22 +151,22 @@ impl Observation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audit {
     pub created_by: String,
-    /// RFC 3339 time of creation; empty for embedded records.
+    /// Seconds since the Unix epoch; 0 for embedded records.
     #[serde(default)]
-    pub create_time: String,
+    pub create_time: i64,
     #[serde(default)]
     pub updated_by: String,
     #[serde(default)]
-    pub update_time: String,
+    pub update_time: i64,
 }
 
 impl Default for Audit {
     fn default() -> Self {
         Self {
             created_by: Audit::EMBEDDED.to_owned(),
-            create_time: String::new(),
+            create_time: 0,
             updated_by: String::new(),
-            update_time: String::new(),
+            update_time: 0,
         }
     }
 }

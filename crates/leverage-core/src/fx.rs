@@ -1,0 +1,211 @@
+//! Currency conversion at the exchange rate in force on a date. Rates are data: dated and
+//! sourced, and every conversion says which rate it used.
+
+use crate::codes::Currency;
+use crate::date::Date;
+use crate::error::DomainError;
+use crate::model::ExchangeRate;
+
+/// How a rate was applied to a conversion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateUse {
+    pub rate_id: String,
+    /// Multiplier applied to go from the source to the target currency.
+    pub factor: f64,
+    /// Set when the rate is not the latest on or before the as-of date.
+    pub note: Option<String>,
+}
+
+/// The rates applied to one conversion (none for the same currency, two for a cross rate).
+pub type Conversion = (f64, Vec<RateUse>);
+
+/// Currencies through which a cross rate may be formed, in order of preference.
+const PIVOTS: [&str; 2] = ["EUR", "USD"];
+
+/// Chooses the rate in force for a pair on a date: the latest observation on or before the
+/// date (higher confidence first on the same day); when there is none, the earliest after it,
+/// flagged as such, so that old figures can still be converted, transparently.
+fn direct<'a>(
+    rates: &'a [ExchangeRate],
+    from: Currency,
+    to: Currency,
+    as_of: Date,
+) -> Option<RateUse> {
+    let candidates = rates.iter().filter_map(|r| {
+        if r.base == from && r.quote == to {
+            Some((r, r.rate))
+        } else if r.base == to && r.quote == from {
+            Some((r, 1.0 / r.rate))
+        } else {
+            None
+        }
+    });
+    let rank = |r: &&'a ExchangeRate| (r.as_of, r.confidence);
+    let mut before: Option<(&ExchangeRate, f64)> = None;
+    let mut after: Option<(&ExchangeRate, f64)> = None;
+    for (r, factor) in candidates {
+        if r.as_of <= as_of {
+            if before.is_none_or(|(b, _)| rank(&r) > rank(&b)) {
+                before = Some((r, factor));
+            }
+        } else if after.is_none_or(|(a, _)| {
+            (r.as_of, std::cmp::Reverse(r.confidence)) < (a.as_of, std::cmp::Reverse(a.confidence))
+        }) {
+            after = Some((r, factor));
+        }
+    }
+    match (before, after) {
+        (Some((r, factor)), _) => Some(RateUse {
+            rate_id: r.id.clone(),
+            factor,
+            note: None,
+        }),
+        (None, Some((r, factor))) => Some(RateUse {
+            rate_id: r.id.clone(),
+            factor,
+            note: Some(format!(
+                "no {from}/{to} rate on or before {as_of}; used the nearest later one, of {}",
+                r.as_of
+            )),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// Converts `amount` of `from` into `to` at the rate in force on `as_of`, directly or through
+/// EUR or USD. The rates used are returned with the result.
+pub fn convert(
+    rates: &[ExchangeRate],
+    amount: f64,
+    from: Currency,
+    to: Currency,
+    as_of: Date,
+) -> Result<Conversion, DomainError> {
+    if from == to {
+        return Ok((amount, Vec::new()));
+    }
+    if let Some(r) = direct(rates, from, to, as_of) {
+        return Ok((amount * r.factor, vec![r]));
+    }
+    for pivot in PIVOTS {
+        let Ok(pivot) = Currency::parse(pivot) else {
+            continue;
+        };
+        if pivot == from || pivot == to {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (
+            direct(rates, from, pivot, as_of),
+            direct(rates, pivot, to, as_of),
+        ) {
+            return Ok((amount * a.factor * b.factor, vec![a, b]));
+        }
+    }
+    Err(DomainError::FailedPrecondition(format!(
+        "the dataset has no exchange rate from {from} to {to}, directly or through EUR or USD"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Confidence, Source};
+
+    fn rate(id: &str, base: &str, quote: &str, rate: f64, as_of: &str) -> ExchangeRate {
+        ExchangeRate {
+            id: id.into(),
+            base: Currency::parse(base).unwrap(),
+            quote: Currency::parse(quote).unwrap(),
+            rate,
+            as_of: as_of.parse().unwrap(),
+            as_of_label: None,
+            kind: "test".into(),
+            source: Source {
+                publisher: "test".into(),
+                title: None,
+                url: String::new(),
+            },
+            confidence: Confidence::High,
+            verified: true,
+            note: None,
+        }
+    }
+
+    fn c(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn uses_the_latest_rate_on_or_before_the_date() {
+        let rates = [
+            rate("a", "EUR", "USD", 1.10, "2024-10-31"),
+            rate("b", "EUR", "USD", 1.20, "2025-03-14"),
+        ];
+        let (v, used) = convert(
+            &rates,
+            100.0,
+            c("EUR"),
+            c("USD"),
+            "2025-03-13".parse().unwrap(),
+        )
+        .unwrap();
+        assert!((v - 110.0).abs() < 1e-9);
+        assert_eq!(used[0].rate_id, "a");
+        let (v, _) = convert(
+            &rates,
+            120.0,
+            c("USD"),
+            c("EUR"),
+            "2025-03-14".parse().unwrap(),
+        )
+        .unwrap();
+        assert!((v - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn falls_back_to_a_later_rate_and_says_so() {
+        let rates = [rate("b", "EUR", "USD", 1.20, "2025-03-14")];
+        let (_, used) = convert(
+            &rates,
+            1.0,
+            c("EUR"),
+            c("USD"),
+            "2020-01-01".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(used[0].note.as_deref().unwrap().contains("nearest later"));
+    }
+
+    #[test]
+    fn crosses_through_the_euro() {
+        let rates = [
+            rate("u", "EUR", "USD", 1.25, "2025-03-14"),
+            rate("f", "EUR", "CHF", 0.5, "2025-03-14"),
+        ];
+        let (v, used) = convert(
+            &rates,
+            1.0,
+            c("CHF"),
+            c("USD"),
+            "2025-06-01".parse().unwrap(),
+        )
+        .unwrap();
+        assert!((v - 2.5).abs() < 1e-9);
+        assert_eq!(used.len(), 2);
+    }
+
+    #[test]
+    fn unknown_pairs_fail_clearly() {
+        let rates = [rate("u", "EUR", "USD", 1.25, "2025-03-14")];
+        assert!(
+            convert(
+                &rates,
+                1.0,
+                c("BRL"),
+                c("USD"),
+                "2025-06-01".parse().unwrap()
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The legal-risk model: a transparent, deterministic score in [0, 1] for an action in a
+//! jurisdiction, explained by the doctrines and dated positions that drive it.
+//! The method is documented in `docs/legal-risk-model.md`; `METHOD` says it in one paragraph.
+
+use crate::codes::{Currency, Jurisdiction};
+use crate::date::Date;
+use crate::error::DomainError;
+use crate::fx;
+use crate::model::{Action, HoldingKind, OwnerKind, Source, Stance};
+use crate::snapshot::Snapshot;
+
+pub const MODEL_VERSION: &str = "legal-risk/1";
+
+pub const METHOD: &str = "Doctrinal risk is 1 - prod(1 - weight_d * exposure_d(action)) over the \
+doctrines that apply in the jurisdiction. Each dated position of that jurisdiction on the action, \
+up to the as-of date, then scales it: opposes +15%, conditional +8%, unresolved +4%, supports -8% \
+(net effect bounded to [-15%, +30%]), and the result is clipped to [0, 1]. The overall figure \
+weights each jurisdiction by the located central-bank assets at stake there as of the date.";
+
+/// How a stance moves the doctrinal risk of the jurisdiction that holds it.
+fn stance_effect(stance: Stance) -> f64 {
+    match stance {
+        Stance::Opposes => 0.15,
+        Stance::Conditional => 0.08,
+        Stance::Unresolved => 0.04,
+        Stance::Supports => -0.08,
+    }
+}
+const STANCE_FLOOR: f64 = -0.15;
+const STANCE_CEILING: f64 = 0.30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RiskLevel {
+    Low,
+    Moderate,
+    High,
+    Severe,
+}
+
+impl RiskLevel {
+    pub fn of(risk: f64) -> Self {
+        match risk {
+            r if r < 0.25 => RiskLevel::Low,
+            r if r < 0.5 => RiskLevel::Moderate,
+            r if r < 0.75 => RiskLevel::High,
+            _ => RiskLevel::Severe,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DriverRef {
+    Doctrine(String),
+    Position(String),
+}
+
+/// Why a risk is what it is: one doctrine or one position, with its share of the risk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Driver {
+    pub reference: DriverRef,
+    pub title: String,
+    /// Share of the final risk this driver explains (negative for a supporting position).
+    pub contribution: f64,
+    pub explanation: String,
+    pub sources: Vec<Source>,
+    pub date: Option<Date>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct JurisdictionRisk {
+    pub jurisdiction: Jurisdiction,
+    pub risk: f64,
+    pub level: RiskLevel,
+    /// Located central-bank assets there, in the assessment's currency.
+    pub at_stake: f64,
+    pub drivers: Vec<Driver>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    pub action: Action,
+    pub as_of: Date,
+    pub currency: Currency,
+    pub jurisdictions: Vec<JurisdictionRisk>,
+    pub overall_risk: f64,
+    pub overall_level: RiskLevel,
+    pub total_at_stake: f64,
+}
+
+/// Located central-bank assets per jurisdiction as of a date, in `currency`.
+pub fn assets_at_stake(
+    snap: &Snapshot,
+    as_of: Date,
+    currency: Currency,
+) -> Result<Vec<(Jurisdiction, f64)>, DomainError> {
+    let mut out: Vec<(Jurisdiction, f64)> = Vec::new();
+    for h in &snap.dataset().holdings {
+        if h.kind != HoldingKind::Located || h.owner_kind != OwnerKind::CentralBank {
+            continue;
+        }
+        let (Some(j), Some(o)) = (h.jurisdiction, h.observation_as_of(as_of)) else {
+            continue;
+        };
+        let (v, _) = fx::convert(
+            &snap.dataset().rates,
+            o.amount(),
+            o.currency,
+            currency,
+            as_of,
+        )?;
+        match out.iter_mut().find(|(k, _)| *k == j) {
+            Some((_, total)) => *total += v,
+            None => out.push((j, v)),
+        }
+    }
+    out.sort_by_key(|(j, _)| *j);
+    Ok(out)
+}
+
+/// The risk of `action` in one jurisdiction as of a date, with its drivers.
+pub fn jurisdiction_risk(
+    snap: &Snapshot,
+    action: Action,
+    j: Jurisdiction,
+    as_of: Date,
+) -> (f64, Vec<Driver>) {
+    let data = snap.dataset();
+    let mut terms = Vec::new();
+    let mut survive = 1.0;
+    for d in &data.doctrines {
+        if !(d.jurisdictions.is_empty() || d.jurisdictions.contains(&j)) {
+            continue;
+        }
+        let term = d.weight * d.exposure.get(action);
+        if term <= 0.0 {
+            continue;
+        }
+        survive *= 1.0 - term;
+        terms.push((d, term));
+    }
+    let doctrinal = 1.0 - survive;
+    let positions: Vec<_> = data
+        .positions
+        .iter()
+        .filter(|p| p.date <= as_of && p.jurisdictions.contains(&j) && p.actions.contains(&action))
+        .collect();
+    let effect = positions
+        .iter()
+        .map(|p| stance_effect(p.stance))
+        .sum::<f64>()
+        .clamp(STANCE_FLOOR, STANCE_CEILING);
+    let risk = (doctrinal * (1.0 + effect)).clamp(0.0, 1.0);
+    let term_sum: f64 = terms.iter().map(|(_, t)| t).sum();
+    let mut drivers = Vec::new();
+    if risk > 0.0 {
+        for (d, term) in terms {
+            drivers.push(Driver {
+                reference: DriverRef::Doctrine(d.id.clone()),
+                title: d.name.clone(),
+                contribution: (doctrinal / risk) * term / term_sum,
+                explanation: format!(
+                    "weight {:.2} x exposure {:.2} of {} to this doctrine",
+                    d.weight,
+                    d.exposure.get(action),
+                    action.as_str()
+                ),
+                sources: d.sources.clone(),
+                date: None,
+            });
+        }
+        let raw: f64 = positions.iter().map(|p| stance_effect(p.stance)).sum();
+        for p in &positions {
+            let share = if raw == 0.0 {
+                0.0
+            } else {
+                stance_effect(p.stance) / raw
+            };
+            drivers.push(Driver {
+                reference: DriverRef::Position(p.id.clone()),
+                title: format!("{} ({:?})", p.actor, p.stance).to_lowercase(),
+                contribution: (risk - doctrinal.min(1.0)) / risk * share,
+                explanation: p.summary.clone(),
+                sources: vec![p.source.clone()],
+                date: Some(p.date),
+            });
+        }
+    }
+    drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+    (risk, drivers)
+}
+
+/// Assesses `action` in `jurisdictions` (all that hold located central-bank assets when empty).
+pub fn assess(
+    snap: &Snapshot,
+    action: Action,
+    jurisdictions: &[Jurisdiction],
+    as_of: Date,
+    currency: Currency,
+) -> Result<Assessment, DomainError> {
+    let stakes = assets_at_stake(snap, as_of, currency)?;
+    let chosen: Vec<Jurisdiction> = if jurisdictions.is_empty() {
+        stakes.iter().map(|(j, _)| *j).collect()
+    } else {
+        jurisdictions.to_vec()
+    };
+    let mut rows = Vec::new();
+    for j in chosen {
+        let at_stake = stakes
+            .iter()
+            .find(|(k, _)| *k == j)
+            .map_or(0.0, |(_, v)| *v);
+        let (risk, drivers) = jurisdiction_risk(snap, action, j, as_of);
+        rows.push(JurisdictionRisk {
+            jurisdiction: j,
+            risk,
+            level: RiskLevel::of(risk),
+            at_stake,
+            drivers,
+        });
+    }
+    let total_at_stake: f64 = rows.iter().map(|r| r.at_stake).sum();
+    let overall_risk = if rows.is_empty() {
+        0.0
+    } else if total_at_stake > 0.0 {
+        rows.iter().map(|r| r.risk * r.at_stake).sum::<f64>() / total_at_stake
+    } else {
+        rows.iter().map(|r| r.risk).sum::<f64>() / rows.len() as f64
+    };
+    Ok(Assessment {
+        action,
+        as_of,
+        currency,
+        jurisdictions: rows,
+        overall_risk,
+        overall_level: RiskLevel::of(overall_risk),
+        total_at_stake,
+    })
+}
