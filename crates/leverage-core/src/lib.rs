@@ -21,3 +21,4 @@ pub use error::{DomainError, FieldViolation, Violations};
 pub use snapshot::Snapshot;
 pub mod funding;
 pub mod legal;
+pub mod scenario;

@@ -210,3 +210,17 @@ mod tests {
         assert!(parse_filter("", &["kind"]).unwrap().is_empty());
     }
 }
+
+/// One page of `items` (already filtered and ordered) for a request identified by `query`:
+/// the page, the next page's token ("" at the end) and the total count.
+pub fn paginate<T>(
+    items: Vec<T>,
+    page_size: i32,
+    page_token: &str,
+    query: &[&str],
+) -> Result<(Vec<T>, String, usize), DomainError> {
+    let page = PageRequest::parse(page_size, page_token, fingerprint(query))?;
+    let total = items.len();
+    let (items, next) = page.apply(items);
+    Ok((items, next, total))
+}

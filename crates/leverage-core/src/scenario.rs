@@ -1,0 +1,570 @@
+//! Policy scenarios: the levers an analyst sets, their validation, and the named numeric
+//! inputs that scoring plugins read (the levers plus context derived from the dataset as of
+//! the scenario's date).
+//!
+//! Deriving the context (assets at stake and legal risk per jurisdiction) is the costly part;
+//! it depends only on the as-of date, so a sweep derives it once and then fills each row
+//! with a few multiplications.
+
+use crate::codes::{Currency, Jurisdiction};
+use crate::date::Date;
+use crate::error::{DomainError, Violations};
+use crate::fx;
+use crate::legal;
+use crate::model::{Action, HoldingKind, OwnerKind};
+use crate::snapshot::Snapshot;
+
+/// One named input a plugin may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub description: &'static str,
+}
+
+const fn spec(name: &'static str, unit: &'static str, description: &'static str) -> InputSpec {
+    InputSpec {
+        name,
+        unit,
+        description,
+    }
+}
+
+/// Every input the host can supply, in row order. Names are a public contract: plugins
+/// declare the ones they read, and the host resolves them once at load.
+pub const INPUT_CATALOG: [InputSpec; 26] = [
+    spec(
+        "lever.use_mode",
+        "ordinal 0..4",
+        "0 immobilisation, 1 windfall profits, 2 profits-backed loan, 3 reparations loan, 4 confiscation",
+    ),
+    spec(
+        "lever.participation",
+        "fraction 0..1",
+        "share of the located central-bank assets mobilised, weighted by amount",
+    ),
+    spec(
+        "lever.interest_rate_pct",
+        "% per year",
+        "interest earned on the frozen cash",
+    ),
+    spec(
+        "lever.sanctions_tightening",
+        "0..1",
+        "tightening of sanctions on individuals and entities",
+    ),
+    spec(
+        "lever.safe_takeup",
+        "fraction 0..1",
+        "share of SAFE's loan capacity taken up",
+    ),
+    spec(
+        "lever.defence_spending_gdp_pct",
+        "% of GDP",
+        "defence spending of European allies",
+    ),
+    spec("lever.ceasefire", "0 or 1", "1 when a ceasefire holds"),
+    spec(
+        "lever.guarantee_sharing",
+        "fraction 0..1",
+        "share of guarantees mutualised beyond the custodian's state",
+    ),
+    spec(
+        "lever.horizon_years",
+        "years",
+        "time horizon of the scenario",
+    ),
+    spec(
+        "pool.eur_bn",
+        "EUR bn",
+        "central-bank assets mobilised by the scenario",
+    ),
+    spec(
+        "pool.immobilised_eur_bn",
+        "EUR bn",
+        "all located central-bank assets as of the date",
+    ),
+    spec(
+        "windfall.annual_eur_bn",
+        "EUR bn per year",
+        "net windfall profit on the mobilised pool at the assumed rate",
+    ),
+    spec(
+        "legal.risk.immobilisation",
+        "0..1",
+        "legal risk of immobilisation, asset-weighted",
+    ),
+    spec(
+        "legal.risk.windfall_profits",
+        "0..1",
+        "legal risk of using windfall profits, asset-weighted",
+    ),
+    spec(
+        "legal.risk.profits_backed_loan",
+        "0..1",
+        "legal risk of a profits-backed loan, asset-weighted",
+    ),
+    spec(
+        "legal.risk.reparations_loan",
+        "0..1",
+        "legal risk of a reparations loan, asset-weighted",
+    ),
+    spec(
+        "legal.risk.confiscation",
+        "0..1",
+        "legal risk of confiscation, asset-weighted",
+    ),
+    spec(
+        "legal.risk.selected",
+        "0..1",
+        "legal risk of the scenario's use mode",
+    ),
+    spec(
+        "exposure.retaliation_eur_bn",
+        "EUR bn",
+        "Euroclear client assets stuck in Russia, exposed to retaliation",
+    ),
+    spec(
+        "private.frozen_eur_bn",
+        "EUR bn",
+        "located frozen assets of sanctioned persons and entities",
+    ),
+    spec("funding.safe_eur_bn", "EUR bn", "SAFE loan capacity"),
+    spec(
+        "funding.ukraine_need_eur_bn",
+        "EUR bn",
+        "Ukraine's external financing need for 2026-27",
+    ),
+    spec(
+        "russia.reserves_eur_bn",
+        "EUR bn",
+        "Russia's pre-war international reserves",
+    ),
+    spec(
+        "russia.military_spending_eur_bn",
+        "EUR bn per year",
+        "Russia's military spending",
+    ),
+    spec(
+        "funding.era_eur_bn",
+        "EUR bn",
+        "G7 ERA loans, serviced by windfall profits",
+    ),
+    spec(
+        "private.frozen_share_of_pool",
+        "fraction",
+        "private frozen assets relative to the mobilised pool",
+    ),
+];
+
+/// The catalog's names, in row order.
+pub fn catalog_names() -> Vec<&'static str> {
+    INPUT_CATALOG.iter().map(|s| s.name).collect()
+}
+
+/// Share of Euroclear's Russian balance held as cash: EUR 172–180 bn of cash (SOV-018)
+/// against EUR 193–195 bn on the balance sheet (EC-007, EC-008).
+const CASH_SHARE: f64 = 0.9;
+/// Belgian corporate tax taken from the windfall: EUR 1.7 bn on EUR 6.9 bn in 2024 (WF-004).
+const WINDFALL_TAX: f64 = 0.25;
+/// Share a depository may keep against legal risk (WF-014: about 10%).
+const WINDFALL_BUFFER: f64 = 0.10;
+/// Russia's reserves before the invasion, USD bn (SOV-001's note: about USD 640 bn).
+const RUSSIA_RESERVES_USD_BN: f64 = 640.0;
+
+/// A valid scenario: every lever set and within range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub use_mode: Action,
+    /// Fraction of holdings mobilised per jurisdiction; empty means every jurisdiction, at
+    /// `participation_scale`.
+    pub participation: Vec<(Jurisdiction, f64)>,
+    /// Multiplies every participation fraction; the `participation` sweep lever sets it.
+    pub participation_scale: f64,
+    pub interest_rate_pct: f64,
+    pub sanctions_tightening: f64,
+    pub safe_takeup: f64,
+    pub defence_spending_gdp_pct: f64,
+    pub ceasefire: bool,
+    pub guarantee_sharing: f64,
+    pub horizon_years: f64,
+    pub as_of: Date,
+}
+
+/// A scenario as a client sent it: levers unset take documented defaults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScenarioInput {
+    pub use_mode: Option<Action>,
+    pub participation: Vec<(String, f64)>,
+    pub interest_rate_pct: Option<f64>,
+    pub sanctions_tightening: Option<f64>,
+    pub safe_takeup: Option<f64>,
+    pub defence_spending_gdp_pct: Option<f64>,
+    pub ceasefire: bool,
+    pub guarantee_sharing: Option<f64>,
+    pub horizon_years: Option<i64>,
+    pub as_of: Option<Date>,
+}
+
+/// The levers a sweep can vary, with their valid ranges and defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lever {
+    InterestRatePct,
+    SanctionsTightening,
+    SafeTakeup,
+    DefenceSpendingGdpPct,
+    GuaranteeSharing,
+    HorizonYears,
+    Participation,
+}
+
+impl Lever {
+    /// (min, max, default when unset). Defaults: the ECB deposit rate of 2025 (about 2.5%
+    /// earned, consistent with EUR 5.0 bn on the cash in 2025, WF-007); SAFE's plans approved
+    /// by Feb 2026 (EUR 112 bn of 150, DEF-008); NATO's 2% floor; half the guarantees shared.
+    pub fn range(self) -> (f64, f64, f64) {
+        match self {
+            Lever::InterestRatePct => (0.0, 20.0, 2.5),
+            Lever::SanctionsTightening => (0.0, 1.0, 0.0),
+            Lever::SafeTakeup => (0.0, 1.0, 0.75),
+            Lever::DefenceSpendingGdpPct => (0.0, 10.0, 2.0),
+            Lever::GuaranteeSharing => (0.0, 1.0, 0.5),
+            Lever::HorizonYears => (1.0, 30.0, 5.0),
+            Lever::Participation => (0.0, 1.0, 1.0),
+        }
+    }
+
+    pub fn field(self) -> &'static str {
+        match self {
+            Lever::InterestRatePct => "interest_rate_pct",
+            Lever::SanctionsTightening => "sanctions_tightening",
+            Lever::SafeTakeup => "safe_takeup",
+            Lever::DefenceSpendingGdpPct => "defence_spending_gdp_pct",
+            Lever::GuaranteeSharing => "guarantee_sharing",
+            Lever::HorizonYears => "horizon_years",
+            Lever::Participation => "participation",
+        }
+    }
+
+    pub fn set(self, s: &mut Scenario, value: f64) {
+        match self {
+            Lever::InterestRatePct => s.interest_rate_pct = value,
+            Lever::SanctionsTightening => s.sanctions_tightening = value,
+            Lever::SafeTakeup => s.safe_takeup = value,
+            Lever::DefenceSpendingGdpPct => s.defence_spending_gdp_pct = value,
+            Lever::GuaranteeSharing => s.guarantee_sharing = value,
+            Lever::HorizonYears => s.horizon_years = value,
+            Lever::Participation => s.participation_scale = value,
+        }
+    }
+
+    pub fn check(self, field: &str, value: f64, v: &mut Violations) {
+        let (min, max, _) = self.range();
+        if !value.is_finite() || value < min || value > max {
+            v.add(
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            );
+        }
+    }
+}
+
+impl ScenarioInput {
+    /// Checks every lever and names each bad field under `prefix` (e.g. `scenario`).
+    pub fn validate(self, prefix: &str, default_as_of: Date) -> Result<Scenario, DomainError> {
+        let mut v = Violations::new();
+        let field = |name: &str| format!("{prefix}.{name}");
+        let use_mode = self.use_mode.unwrap_or(Action::Immobilisation);
+        if self.use_mode.is_none() {
+            v.add(field("use_mode"), "must be set to one of the asset actions");
+        }
+        let lever = |lever: Lever, value: Option<f64>, v: &mut Violations| {
+            let value = value.unwrap_or(lever.range().2);
+            lever.check(&field(lever.field()), value, v);
+            value
+        };
+        let interest_rate_pct = lever(Lever::InterestRatePct, self.interest_rate_pct, &mut v);
+        let sanctions_tightening = lever(
+            Lever::SanctionsTightening,
+            self.sanctions_tightening,
+            &mut v,
+        );
+        let safe_takeup = lever(Lever::SafeTakeup, self.safe_takeup, &mut v);
+        let defence_spending_gdp_pct = lever(
+            Lever::DefenceSpendingGdpPct,
+            self.defence_spending_gdp_pct,
+            &mut v,
+        );
+        let guarantee_sharing = lever(Lever::GuaranteeSharing, self.guarantee_sharing, &mut v);
+        let horizon_years = lever(
+            Lever::HorizonYears,
+            self.horizon_years.map(|y| y as f64),
+            &mut v,
+        );
+        let mut participation = Vec::new();
+        for (i, (code, fraction)) in self.participation.into_iter().enumerate() {
+            let at = format!("{prefix}.participation[{i}]");
+            let j = v.check(&format!("{at}.jurisdiction"), Jurisdiction::parse(&code));
+            if !(0.0..=1.0).contains(&fraction) {
+                v.add(
+                    format!("{at}.fraction"),
+                    format!("must be between 0 and 1, got {fraction}"),
+                );
+            }
+            if let Some(j) = j {
+                if participation.iter().any(|(k, _)| *k == j) {
+                    v.add(format!("{at}.jurisdiction"), format!("{j} is listed twice"));
+                }
+                participation.push((j, fraction));
+            }
+        }
+        let as_of = self.as_of.unwrap_or(default_as_of);
+        v.finish(|| Scenario {
+            use_mode,
+            participation,
+            participation_scale: 1.0,
+            interest_rate_pct,
+            sanctions_tightening,
+            safe_takeup,
+            defence_spending_gdp_pct,
+            ceasefire: self.ceasefire,
+            guarantee_sharing,
+            horizon_years,
+            as_of,
+        })
+    }
+}
+
+/// What the dataset says as of one date, reduced to what rows need.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub as_of: Date,
+    /// Located central-bank assets per jurisdiction, EUR bn, and legal risk per action.
+    pub jurisdictions: Vec<(Jurisdiction, f64, [f64; 5])>,
+    pub retaliation_eur_bn: f64,
+    pub private_frozen_eur_bn: f64,
+    pub safe_eur_bn: f64,
+    pub era_eur_bn: f64,
+    pub ukraine_need_eur_bn: f64,
+    pub russia_reserves_eur_bn: f64,
+    pub russia_military_eur_bn: f64,
+}
+
+fn figure_eur_bn(
+    snap: &Snapshot,
+    id: &str,
+    as_of: Date,
+    eur: Currency,
+) -> Result<f64, DomainError> {
+    let f = snap
+        .dataset()
+        .figures
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| DomainError::FailedPrecondition(format!("the dataset lacks figure {id}")))?;
+    let (Some(value), Some(currency)) = (f.value, f.currency) else {
+        return Err(DomainError::FailedPrecondition(format!(
+            "figure {id} has no amount"
+        )));
+    };
+    let scale = if f.unit.starts_with("billion") {
+        1.0
+    } else {
+        1e-3
+    };
+    Ok(fx::convert(&snap.dataset().rates, value * scale, currency, eur, as_of)?.0)
+}
+
+impl Context {
+    pub fn derive(snap: &Snapshot, as_of: Date) -> Result<Self, DomainError> {
+        let eur =
+            Currency::parse("EUR").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
+        let stakes = legal::assets_at_stake(snap, as_of, eur)?;
+        let jurisdictions = stakes
+            .into_iter()
+            .map(|(j, amount)| {
+                let risks = Action::ALL.map(|a| legal::jurisdiction_risk(snap, a, j, as_of).0);
+                (j, amount / 1e9, risks)
+            })
+            .collect();
+        let mut private = 0.0;
+        for h in &snap.dataset().holdings {
+            if h.kind != HoldingKind::Located || h.owner_kind == OwnerKind::CentralBank {
+                continue;
+            }
+            if let Some(o) = h.observation_as_of(as_of) {
+                private +=
+                    fx::convert(&snap.dataset().rates, o.amount(), o.currency, eur, as_of)?.0 / 1e9;
+            }
+        }
+        let instrument_eur_bn = |id: &str| -> Result<f64, DomainError> {
+            let size = snap
+                .instrument(id)
+                .and_then(|i| i.size.as_ref())
+                .ok_or_else(|| {
+                    DomainError::FailedPrecondition(format!("the dataset lacks the size of {id}"))
+                })?;
+            Ok(fx::convert(
+                &snap.dataset().rates,
+                size.amount(),
+                size.currency,
+                eur,
+                as_of,
+            )?
+            .0 / 1e9)
+        };
+        let usd =
+            Currency::parse("USD").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
+        Ok(Self {
+            as_of,
+            jurisdictions,
+            retaliation_eur_bn: figure_eur_bn(snap, "EC-009", as_of, eur)?,
+            private_frozen_eur_bn: private,
+            safe_eur_bn: instrument_eur_bn("safe")?,
+            era_eur_bn: instrument_eur_bn("era-loans")?,
+            ukraine_need_eur_bn: figure_eur_bn(snap, "RL-004", as_of, eur)?,
+            russia_reserves_eur_bn: fx::convert(
+                &snap.dataset().rates,
+                RUSSIA_RESERVES_USD_BN,
+                usd,
+                eur,
+                as_of,
+            )?
+            .0,
+            russia_military_eur_bn: figure_eur_bn(snap, "DEF-013", as_of, eur)?,
+        })
+    }
+
+    /// Fills `row` (catalog order, `INPUT_CATALOG.len()` wide) for one scenario.
+    pub fn fill_row(&self, s: &Scenario, row: &mut [f64]) {
+        let fraction = |j: Jurisdiction| {
+            let f = if s.participation.is_empty() {
+                1.0
+            } else {
+                s.participation
+                    .iter()
+                    .find(|(k, _)| *k == j)
+                    .map_or(0.0, |(_, f)| *f)
+            };
+            f * s.participation_scale
+        };
+        let mut all = 0.0;
+        let mut pool = 0.0;
+        let mut risk = [0.0; 5];
+        for (j, amount, risks) in &self.jurisdictions {
+            let mobilised = amount * fraction(*j);
+            all += amount;
+            pool += mobilised;
+            for (r, jr) in risk.iter_mut().zip(risks) {
+                *r += mobilised * jr;
+            }
+        }
+        if pool > 0.0 {
+            risk.iter_mut().for_each(|r| *r /= pool);
+        } else if !self.jurisdictions.is_empty() {
+            // Nothing mobilised: report the unweighted mean so the figure stays meaningful.
+            risk = [0.0; 5];
+            for (_, _, risks) in &self.jurisdictions {
+                for (r, jr) in risk.iter_mut().zip(risks) {
+                    *r += jr / self.jurisdictions.len() as f64;
+                }
+            }
+        }
+        let mode = s.use_mode as usize;
+        let windfall = pool * CASH_SHARE * s.interest_rate_pct / 100.0
+            * (1.0 - WINDFALL_TAX)
+            * (1.0 - WINDFALL_BUFFER);
+        let values = [
+            mode as f64,
+            if all > 0.0 { pool / all } else { 0.0 },
+            s.interest_rate_pct,
+            s.sanctions_tightening,
+            s.safe_takeup,
+            s.defence_spending_gdp_pct,
+            f64::from(u8::from(s.ceasefire)),
+            s.guarantee_sharing,
+            s.horizon_years,
+            pool,
+            all,
+            windfall,
+            risk[0],
+            risk[1],
+            risk[2],
+            risk[3],
+            risk[4],
+            risk[mode],
+            self.retaliation_eur_bn,
+            self.private_frozen_eur_bn,
+            self.safe_eur_bn,
+            self.ukraine_need_eur_bn,
+            self.russia_reserves_eur_bn,
+            self.russia_military_eur_bn,
+            self.era_eur_bn,
+            if pool > 0.0 {
+                self.private_frozen_eur_bn / pool
+            } else {
+                0.0
+            },
+        ];
+        row[..values.len()].copy_from_slice(&values);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dataset;
+
+    fn today() -> Date {
+        "2026-03-01".parse().unwrap()
+    }
+
+    #[test]
+    fn every_bad_lever_is_named() {
+        let input = ScenarioInput {
+            use_mode: None,
+            interest_rate_pct: Some(-1.0),
+            horizon_years: Some(99),
+            participation: vec![("XX".into(), 0.5), ("BE".into(), 2.0)],
+            ..Default::default()
+        };
+        let Err(DomainError::InvalidArgument(v)) = input.validate("scenario", today()) else {
+            panic!("expected invalid argument");
+        };
+        let fields: Vec<&str> = v.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "scenario.use_mode",
+                "scenario.interest_rate_pct",
+                "scenario.horizon_years",
+                "scenario.participation[0].jurisdiction",
+                "scenario.participation[1].fraction"
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_follow_the_catalog_and_the_data() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let ctx = Context::derive(&snap, "2025-12-31".parse().unwrap()).unwrap();
+        let s = ScenarioInput {
+            use_mode: Some(Action::Confiscation),
+            ..Default::default()
+        }
+        .validate("scenario", "2025-12-31".parse().unwrap())
+        .unwrap();
+        let mut row = vec![0.0; INPUT_CATALOG.len()];
+        ctx.fill_row(&s, &mut row);
+        let get = |name: &str| row[catalog_names().iter().position(|n| *n == name).unwrap()];
+        assert_eq!(get("lever.use_mode"), 4.0);
+        assert!(
+            get("pool.eur_bn") > 190.0,
+            "Euroclear alone holds EUR 195 bn at end-2025"
+        );
+        assert_eq!(get("pool.eur_bn"), get("pool.immobilised_eur_bn"));
+        assert_eq!(get("legal.risk.selected"), get("legal.risk.confiscation"));
+        assert!(get("legal.risk.confiscation") > get("legal.risk.windfall_profits"));
+        assert!(row.iter().all(|v| v.is_finite()));
+    }
+}

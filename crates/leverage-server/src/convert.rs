@@ -1,0 +1,160 @@
+//! Conversions between proto messages and domain values shared by every service. Proto types
+//! stop here: handlers turn requests into domain input once, naming each bad field.
+
+use leverage_core::model::{self, Bound, Confidence, Scale};
+use leverage_core::{Currency, Date, Jurisdiction, Violations};
+use leverage_proto::leverage::v1 as pb;
+
+/// A request date: unset (or all zero) means `default`; otherwise it must exist.
+pub fn date_in(field: &str, date: Option<&pb::Date>, default: Date, v: &mut Violations) -> Date {
+    match date {
+        None => default,
+        Some(d) if d.year == 0 && d.month == 0 && d.day == 0 => default,
+        Some(d) => {
+            let parsed = u32::try_from(d.month)
+                .ok()
+                .zip(u32::try_from(d.day).ok())
+                .ok_or_else(|| "month and day must be positive".to_owned())
+                .and_then(|(m, day)| Date::new(d.year, m, day).map_err(|e| e.to_string()));
+            v.check(field, parsed).unwrap_or(default)
+        }
+    }
+}
+
+pub fn date_out(d: Date) -> pb::Date {
+    pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// Whole units and nanos of an amount, rounded to the nano (amounts here are far below the
+/// 2^53 limit of exact f64 integers at that precision's scale of interest).
+pub fn money(amount: f64, currency: Currency) -> pb::Money {
+    let units = amount.trunc();
+    let nanos = ((amount - units) * 1e9).round();
+    let (units, nanos) = if nanos.abs() >= 1e9 {
+        (units + nanos.signum(), 0.0)
+    } else {
+        (units, nanos)
+    };
+    pb::Money {
+        currency_code: currency.to_string(),
+        units: units as i64,
+        nanos: nanos as i32,
+    }
+}
+
+/// Reads a request amount, checking the currency and the sign rule.
+pub fn money_in(field: &str, m: Option<&pb::Money>, v: &mut Violations) -> Option<(f64, Currency)> {
+    let Some(m) = m else {
+        v.add(field, "is required");
+        return None;
+    };
+    let currency = v.check(
+        &format!("{field}.currency_code"),
+        Currency::parse(&m.currency_code),
+    );
+    let mut ok = true;
+    if !(-999_999_999..=999_999_999).contains(&m.nanos) {
+        v.add(
+            format!("{field}.nanos"),
+            "must be between -999999999 and 999999999",
+        );
+        ok = false;
+    } else if (m.units > 0 && m.nanos < 0) || (m.units < 0 && m.nanos > 0) {
+        v.add(format!("{field}.nanos"), "must have the sign of units");
+        ok = false;
+    }
+    let amount = m.units as f64 + f64::from(m.nanos) / 1e9;
+    if amount < 0.0 {
+        v.add(
+            format!("{field}.units"),
+            "an amount of frozen assets cannot be negative",
+        );
+        ok = false;
+    }
+    currency.filter(|_| ok).map(|c| (amount, c))
+}
+
+pub fn jurisdiction_in(field: &str, code: &str, v: &mut Violations) -> Option<Jurisdiction> {
+    v.check(field, Jurisdiction::parse(code))
+}
+
+pub fn source(s: &model::Source) -> pb::Source {
+    pb::Source {
+        publisher: s.publisher.clone(),
+        title: s.title.clone().unwrap_or_default(),
+        url: s.url.clone(),
+    }
+}
+
+pub fn source_in(s: Option<&pb::Source>) -> model::Source {
+    let s = s.cloned().unwrap_or_default();
+    model::Source {
+        publisher: s.publisher,
+        title: Some(s.title).filter(|t| !t.is_empty()),
+        url: s.url,
+    }
+}
+
+pub fn confidence(c: Confidence) -> i32 {
+    (match c {
+        Confidence::Low => pb::Confidence::Low,
+        Confidence::Medium => pb::Confidence::Medium,
+        Confidence::High => pb::Confidence::High,
+    }) as i32
+}
+
+pub fn confidence_in(field: &str, value: i32, v: &mut Violations) -> Confidence {
+    match pb::Confidence::try_from(value) {
+        Ok(pb::Confidence::Low) => Confidence::Low,
+        Ok(pb::Confidence::Medium) => Confidence::Medium,
+        Ok(pb::Confidence::High) => Confidence::High,
+        _ => {
+            v.add(
+                field,
+                "must be CONFIDENCE_LOW, CONFIDENCE_MEDIUM or CONFIDENCE_HIGH",
+            );
+            Confidence::Low
+        }
+    }
+}
+
+pub fn bound(b: Bound) -> i32 {
+    (match b {
+        Bound::Exact => pb::Bound::Exact,
+        Bound::Approximately => pb::Bound::Approximately,
+        Bound::AtLeast => pb::Bound::AtLeast,
+        Bound::AtMost => pb::Bound::AtMost,
+    }) as i32
+}
+
+pub fn bound_in(field: &str, value: i32, v: &mut Violations) -> Bound {
+    match pb::Bound::try_from(value) {
+        Ok(pb::Bound::Unspecified | pb::Bound::Exact) => Bound::Exact,
+        Ok(pb::Bound::Approximately) => Bound::Approximately,
+        Ok(pb::Bound::AtLeast) => Bound::AtLeast,
+        Ok(pb::Bound::AtMost) => Bound::AtMost,
+        Err(_) => {
+            v.add(field, format!("{value} is not a Bound value"));
+            Bound::Exact
+        }
+    }
+}
+
+/// A figure as published (value × scale) in whole units.
+pub fn scaled(value: f64, scale: Scale) -> f64 {
+    value * scale.factor()
+}
+
+pub fn timestamp(seconds: i64) -> Option<prost_types::Timestamp> {
+    (seconds > 0).then_some(prost_types::Timestamp { seconds, nanos: 0 })
+}
+
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,137 @@
+//! DatasetService: what the dataset is, and every sourced figure and exchange rate in it.
+
+use std::sync::Arc;
+
+use leverage_core::paging::{paginate, parse_filter};
+use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::dataset_service_server::DatasetService;
+use leverage_store::Repository;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{self, date_out};
+use crate::error;
+
+#[derive(Debug)]
+pub struct DatasetApi {
+    pub repo: Arc<Repository>,
+}
+
+#[tonic::async_trait]
+impl DatasetService for DatasetApi {
+    async fn get_dataset_info(
+        &self,
+        _request: Request<pb::GetDatasetInfoRequest>,
+    ) -> Result<Response<pb::DatasetInfo>, Status> {
+        let snap = self.repo.snapshot();
+        let d = snap.dataset();
+        let count = |n: usize| n as i32;
+        Ok(Response::new(pb::DatasetInfo {
+            version: d.meta.version.clone(),
+            description: d.meta.description.clone(),
+            compiled: d.meta.compiled.clone(),
+            counts: Some(pb::RecordCounts {
+                holdings: count(d.holdings.len()),
+                observations: count(d.holdings.iter().map(|h| h.observations.len()).sum()),
+                exchange_rates: count(d.rates.len()),
+                figures: count(d.figures.len()),
+                doctrines: count(d.doctrines.len()),
+                positions: count(d.positions.len()),
+                published_assessments: count(d.assessments.len()),
+                instruments: count(d.instruments.len()),
+                allocations: count(d.instruments.iter().map(|i| i.allocations.len()).sum()),
+            }),
+        }))
+    }
+
+    async fn list_figures(
+        &self,
+        request: Request<pb::ListFiguresRequest>,
+    ) -> Result<Response<pb::ListFiguresResponse>, Status> {
+        let r = request.into_inner();
+        let terms = parse_filter(&r.filter, &["category"]).map_err(error::domain)?;
+        let category = terms.first().map(|t| t.value.clone());
+        let snap = self.repo.snapshot();
+        let items: Vec<_> = snap
+            .dataset()
+            .figures
+            .iter()
+            .filter(|f| category.as_deref().is_none_or(|c| f.category == c))
+            .collect();
+        let (page, next_page_token, total) =
+            paginate(items, r.page_size, &r.page_token, &["figures", &r.filter])
+                .map_err(error::domain)?;
+        Ok(Response::new(pb::ListFiguresResponse {
+            figures: page
+                .into_iter()
+                .map(|f| pb::Figure {
+                    id: f.id.clone(),
+                    category: f.category.clone(),
+                    metric: f.metric.clone(),
+                    area: f.area.clone(),
+                    value: f.value,
+                    value_high: f.value_high,
+                    unit: f.unit.clone(),
+                    currency_code: f.currency.map(|c| c.to_string()).unwrap_or_default(),
+                    bound: convert::bound(f.bound),
+                    as_of: f.as_of.map(date_out),
+                    as_of_label: f.as_of_label.clone().unwrap_or_default(),
+                    source: Some(convert::source(&f.source)),
+                    confidence: convert::confidence(f.confidence),
+                    verified: f.verified,
+                    note: f.note.clone().unwrap_or_default(),
+                })
+                .collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+
+    async fn list_exchange_rates(
+        &self,
+        request: Request<pb::ListExchangeRatesRequest>,
+    ) -> Result<Response<pb::ListExchangeRatesResponse>, Status> {
+        let r = request.into_inner();
+        let terms = parse_filter(&r.filter, &["base", "quote"]).map_err(error::domain)?;
+        let wanted = |field: &str| {
+            terms
+                .iter()
+                .find(|t| t.field == field)
+                .map(|t| t.value.clone())
+        };
+        let (base, quote) = (wanted("base"), wanted("quote"));
+        let snap = self.repo.snapshot();
+        let mut items: Vec<_> = snap
+            .dataset()
+            .rates
+            .iter()
+            .filter(|x| base.as_deref().is_none_or(|b| x.base.as_str() == b))
+            .filter(|x| quote.as_deref().is_none_or(|q| x.quote.as_str() == q))
+            .collect();
+        items.sort_by(|a, b| {
+            (a.base, a.quote, a.as_of, &a.id).cmp(&(b.base, b.quote, b.as_of, &b.id))
+        });
+        let (page, next_page_token, total) =
+            paginate(items, r.page_size, &r.page_token, &["rates", &r.filter])
+                .map_err(error::domain)?;
+        Ok(Response::new(pb::ListExchangeRatesResponse {
+            exchange_rates: page
+                .into_iter()
+                .map(|x| pb::ExchangeRate {
+                    id: x.id.clone(),
+                    base_currency: x.base.to_string(),
+                    quote_currency: x.quote.to_string(),
+                    rate: x.rate,
+                    as_of: Some(date_out(x.as_of)),
+                    as_of_label: x.as_of_label.clone().unwrap_or_default(),
+                    kind: x.kind.clone(),
+                    source: Some(convert::source(&x.source)),
+                    confidence: convert::confidence(x.confidence),
+                    verified: x.verified,
+                    note: x.note.clone().unwrap_or_default(),
+                })
+                .collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+}

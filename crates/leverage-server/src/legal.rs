@@ -1,0 +1,259 @@
+//! LegalRiskService: doctrines, positions, published assessments, and the risk model.
+
+use std::sync::Arc;
+
+use leverage_core::legal::{self, DriverRef, RiskLevel};
+use leverage_core::model::{Action, Stance};
+use leverage_core::paging::paginate;
+use leverage_core::{Currency, Date, Violations};
+use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::legal_risk_service_server::LegalRiskService;
+use leverage_store::Repository;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{self, date_in, date_out, money};
+use crate::error;
+
+#[derive(Debug)]
+pub struct LegalApi {
+    pub repo: Arc<Repository>,
+}
+
+pub fn action(a: Action) -> i32 {
+    (match a {
+        Action::Immobilisation => pb::AssetAction::Immobilisation,
+        Action::WindfallProfits => pb::AssetAction::WindfallProfits,
+        Action::ProfitsBackedLoan => pb::AssetAction::ProfitsBackedLoan,
+        Action::ReparationsLoan => pb::AssetAction::ReparationsLoan,
+        Action::Confiscation => pb::AssetAction::Confiscation,
+    }) as i32
+}
+
+/// The action of a request; UNSPECIFIED or unknown values are named as bad fields.
+pub fn action_in(field: &str, value: i32, v: &mut Violations) -> Option<Action> {
+    Some(match pb::AssetAction::try_from(value) {
+        Ok(pb::AssetAction::Immobilisation) => Action::Immobilisation,
+        Ok(pb::AssetAction::WindfallProfits) => Action::WindfallProfits,
+        Ok(pb::AssetAction::ProfitsBackedLoan) => Action::ProfitsBackedLoan,
+        Ok(pb::AssetAction::ReparationsLoan) => Action::ReparationsLoan,
+        Ok(pb::AssetAction::Confiscation) => Action::Confiscation,
+        _ => {
+            v.add(field, "must be set to an AssetAction value");
+            return None;
+        }
+    })
+}
+
+fn stance(s: Stance) -> i32 {
+    (match s {
+        Stance::Supports => pb::Stance::Supports,
+        Stance::Conditional => pb::Stance::Conditional,
+        Stance::Opposes => pb::Stance::Opposes,
+        Stance::Unresolved => pb::Stance::Unresolved,
+    }) as i32
+}
+
+fn level(l: RiskLevel) -> i32 {
+    (match l {
+        RiskLevel::Low => pb::RiskLevel::Low,
+        RiskLevel::Moderate => pb::RiskLevel::Moderate,
+        RiskLevel::High => pb::RiskLevel::High,
+        RiskLevel::Severe => pb::RiskLevel::Severe,
+    }) as i32
+}
+
+#[tonic::async_trait]
+impl LegalRiskService for LegalApi {
+    async fn list_doctrines(
+        &self,
+        request: Request<pb::ListDoctrinesRequest>,
+    ) -> Result<Response<pb::ListDoctrinesResponse>, Status> {
+        let r = request.into_inner();
+        let snap = self.repo.snapshot();
+        let items: Vec<_> = snap.dataset().doctrines.iter().collect();
+        let (page, next_page_token, total) =
+            paginate(items, r.page_size, &r.page_token, &["doctrines"]).map_err(error::domain)?;
+        Ok(Response::new(pb::ListDoctrinesResponse {
+            doctrines: page
+                .into_iter()
+                .map(|d| pb::Doctrine {
+                    name: format!("doctrines/{}", d.id.to_ascii_lowercase()),
+                    id: d.id.clone(),
+                    display_name: d.name.clone(),
+                    summary: d.summary.clone(),
+                    open_question: d.open_question.clone().unwrap_or_default(),
+                    jurisdictions: d.jurisdictions.iter().map(|j| j.to_string()).collect(),
+                    exposure: Some(pb::ActionExposure {
+                        immobilisation: d.exposure.immobilisation,
+                        windfall_profits: d.exposure.windfall_profits,
+                        profits_backed_loan: d.exposure.profits_backed_loan,
+                        reparations_loan: d.exposure.reparations_loan,
+                        confiscation: d.exposure.confiscation,
+                    }),
+                    weight: d.weight,
+                    sources: d.sources.iter().map(convert::source).collect(),
+                    confidence: convert::confidence(d.confidence),
+                })
+                .collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+
+    async fn list_positions(
+        &self,
+        request: Request<pb::ListPositionsRequest>,
+    ) -> Result<Response<pb::ListPositionsResponse>, Status> {
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        let jurisdiction = if r.jurisdiction.is_empty() {
+            None
+        } else {
+            convert::jurisdiction_in("jurisdiction", &r.jurisdiction, &mut v)
+        };
+        let wanted_action = if r.action == 0 {
+            None
+        } else {
+            action_in("action", r.action, &mut v)
+        };
+        let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
+        v.into_result().map_err(error::domain)?;
+        let snap = self.repo.snapshot();
+        let mut items: Vec<_> = snap
+            .dataset()
+            .positions
+            .iter()
+            .filter(|p| p.date <= as_of)
+            .filter(|p| jurisdiction.is_none_or(|j| p.jurisdictions.contains(&j)))
+            .filter(|p| wanted_action.is_none_or(|a| p.actions.contains(&a)))
+            .collect();
+        items.sort_by(|a, b| (b.date, &a.id).cmp(&(a.date, &b.id)));
+        let query = [
+            "positions",
+            &r.jurisdiction,
+            &r.action.to_string(),
+            &as_of.to_string(),
+        ];
+        let (page, next_page_token, total) =
+            paginate(items, r.page_size, &r.page_token, &query).map_err(error::domain)?;
+        Ok(Response::new(pb::ListPositionsResponse {
+            positions: page
+                .into_iter()
+                .map(|p| pb::Position {
+                    name: format!("positions/{}", p.id),
+                    id: p.id.clone(),
+                    jurisdictions: p.jurisdictions.iter().map(|j| j.to_string()).collect(),
+                    actor: p.actor.clone(),
+                    actions: p.actions.iter().map(|a| action(*a)).collect(),
+                    stance: stance(p.stance),
+                    doctrine_ids: p.doctrines.clone(),
+                    summary: p.summary.clone(),
+                    date: Some(date_out(p.date)),
+                    date_label: p.date_label.clone().unwrap_or_default(),
+                    source: Some(convert::source(&p.source)),
+                    confidence: convert::confidence(p.confidence),
+                    verified: p.verified,
+                })
+                .collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+
+    async fn list_published_assessments(
+        &self,
+        request: Request<pb::ListPublishedAssessmentsRequest>,
+    ) -> Result<Response<pb::ListPublishedAssessmentsResponse>, Status> {
+        let r = request.into_inner();
+        let snap = self.repo.snapshot();
+        let items: Vec<_> = snap.dataset().assessments.iter().collect();
+        let (page, next_page_token, total) =
+            paginate(items, r.page_size, &r.page_token, &["assessments"]).map_err(error::domain)?;
+        Ok(Response::new(pb::ListPublishedAssessmentsResponse {
+            published_assessments: page
+                .into_iter()
+                .map(|a| pb::PublishedAssessment {
+                    id: a.id.clone(),
+                    author: a.author.clone(),
+                    date: Some(date_out(a.date)),
+                    date_label: a.date_label.clone().unwrap_or_default(),
+                    subject: a.subject.clone(),
+                    conclusion: a.conclusion.clone(),
+                    source: Some(convert::source(&a.source)),
+                    confidence: convert::confidence(a.confidence),
+                    verified: a.verified,
+                })
+                .collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+
+    async fn assess_legal_risk(
+        &self,
+        request: Request<pb::AssessLegalRiskRequest>,
+    ) -> Result<Response<pb::AssessLegalRiskResponse>, Status> {
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        let act = action_in("action", r.action, &mut v);
+        let mut jurisdictions = Vec::new();
+        for (i, code) in r.jurisdictions.iter().enumerate() {
+            if let Some(j) = convert::jurisdiction_in(&format!("jurisdictions[{i}]"), code, &mut v)
+            {
+                jurisdictions.push(j);
+            }
+        }
+        let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
+        let code = if r.currency_code.is_empty() {
+            "EUR"
+        } else {
+            r.currency_code.as_str()
+        };
+        let currency = v.check("currency_code", Currency::parse(code));
+        v.into_result().map_err(error::domain)?;
+        let (Some(act), Some(currency)) = (act, currency) else {
+            return Err(error::invalid("action", "is required"));
+        };
+        let snap = self.repo.snapshot();
+        let a =
+            legal::assess(&snap, act, &jurisdictions, as_of, currency).map_err(error::domain)?;
+        Ok(Response::new(pb::AssessLegalRiskResponse {
+            action: action(a.action),
+            as_of: Some(date_out(a.as_of)),
+            jurisdictions: a
+                .jurisdictions
+                .iter()
+                .map(|j| pb::JurisdictionRisk {
+                    jurisdiction: j.jurisdiction.to_string(),
+                    risk: j.risk,
+                    level: level(j.level),
+                    assets_at_stake: Some(money(j.at_stake, currency)),
+                    drivers: j
+                        .drivers
+                        .iter()
+                        .map(|d| {
+                            let (kind, ref_id) = match &d.reference {
+                                DriverRef::Doctrine(id) => (pb::DriverKind::Doctrine, id.clone()),
+                                DriverRef::Position(id) => (pb::DriverKind::Position, id.clone()),
+                            };
+                            pb::RiskDriver {
+                                kind: kind as i32,
+                                ref_id,
+                                title: d.title.clone(),
+                                contribution: d.contribution,
+                                explanation: d.explanation.clone(),
+                                sources: d.sources.iter().map(convert::source).collect(),
+                                date: d.date.map(date_out),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+            overall_risk: a.overall_risk,
+            overall_level: level(a.overall_level),
+            total_at_stake: Some(money(a.total_at_stake, currency)),
+            model_version: legal::MODEL_VERSION.to_owned(),
+            method: legal::METHOD.to_owned(),
+        }))
+    }
+}
