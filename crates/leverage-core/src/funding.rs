@@ -53,13 +53,13 @@ pub fn check_eligibility(
     as_of: Date,
     outside_share_pct: Option<f64>,
 ) -> Result<EligibilityAnswer, DomainError> {
-    if let Some(share) = outside_share_pct {
-        if !(0.0..=100.0).contains(&share) || !share.is_finite() {
-            return Err(DomainError::invalid(
-                "outside_component_share_pct",
-                "must be between 0 and 100",
-            ));
-        }
+    if let Some(share) = outside_share_pct
+        && (!(0.0..=100.0).contains(&share) || !share.is_finite())
+    {
+        return Err(DomainError::invalid(
+            "outside_component_share_pct",
+            "must be between 0 and 100",
+        ));
     }
     let mut reasons = Vec::new();
     let status = instrument.status_as_of(as_of);
@@ -193,20 +193,20 @@ pub fn check_eligibility(
             (Eligibility::EligibleWithinCap, Some(Role::ThirdCountry))
         }
     };
-    if let Some(share) = outside_share_pct {
-        if share > cap {
-            let who = if eligibility == Eligibility::EligibleWithinCap {
-                format!("{country}'s components count as outside, and ")
-            } else {
-                String::new()
-            };
-            reasons.push(reason(
-                format!("{who}{share}% of component cost from outside exceeds the {cap}% cap"),
-                None,
-                Some(&rules.source),
-            ));
-            eligibility = Eligibility::NotEligible;
-        }
+    if let Some(share) = outside_share_pct
+        && share > cap
+    {
+        let who = if eligibility == Eligibility::EligibleWithinCap {
+            format!("{country}'s components count as outside, and ")
+        } else {
+            String::new()
+        };
+        reasons.push(reason(
+            format!("{who}{share}% of component cost from outside exceeds the {cap}% cap"),
+            None,
+            Some(&rules.source),
+        ));
+        eligibility = Eligibility::NotEligible;
     }
     Ok(EligibilityAnswer {
         eligibility,

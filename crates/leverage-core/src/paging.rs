@@ -163,6 +163,20 @@ pub fn parse_filter(filter: &str, allowed: &[&str]) -> Result<Vec<FilterTerm>, D
     Ok(terms)
 }
 
+/// One page of `items` (already filtered and ordered) for a request identified by `query`:
+/// the page, the next page's token ("" at the end) and the total count.
+pub fn paginate<T>(
+    items: Vec<T>,
+    page_size: i32,
+    page_token: &str,
+    query: &[&str],
+) -> Result<(Vec<T>, String, usize), DomainError> {
+    let page = PageRequest::parse(page_size, page_token, fingerprint(query))?;
+    let total = items.len();
+    let (items, next) = page.apply(items);
+    Ok((items, next, total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,18 +223,4 @@ mod tests {
         assert!(parse_filter("kind = LOCATED AND", &["kind"]).is_err());
         assert!(parse_filter("", &["kind"]).unwrap().is_empty());
     }
-}
-
-/// One page of `items` (already filtered and ordered) for a request identified by `query`:
-/// the page, the next page's token ("" at the end) and the total count.
-pub fn paginate<T>(
-    items: Vec<T>,
-    page_size: i32,
-    page_token: &str,
-    query: &[&str],
-) -> Result<(Vec<T>, String, usize), DomainError> {
-    let page = PageRequest::parse(page_size, page_token, fingerprint(query))?;
-    let total = items.len();
-    let (items, next) = page.apply(items);
-    Ok((items, next, total))
 }

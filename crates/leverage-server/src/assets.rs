@@ -459,10 +459,10 @@ impl AssetService for Assets {
             v.add("holding.part_of", "is required for a breakdown");
         }
         let snap = self.repo.snapshot();
-        if let Some(p) = &f.part_of {
-            if snap.holding(p).is_none() {
-                v.add("holding.part_of", format!("holdings/{p} does not exist"));
-            }
+        if let Some(p) = &f.part_of
+            && snap.holding(p).is_none()
+        {
+            v.add("holding.part_of", format!("holdings/{p} does not exist"));
         }
         let mut observations = Vec::new();
         for (i, o) in h.observations.iter().enumerate() {
@@ -537,11 +537,11 @@ impl AssetService for Assets {
             );
         }
         let id = if r.observation_id.is_empty() {
-            format!(
-                "obs-{}-{}",
-                convert::now_seconds(),
-                std::process::id() % 10_000
-            )
+            // Nanoseconds since the epoch: unique, since the repository orders writes.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("obs-{nanos:x}")
         } else {
             r.observation_id.clone()
         };

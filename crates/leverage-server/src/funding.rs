@@ -202,10 +202,10 @@ impl DefenceFundingService for FundingApi {
             None => None,
         };
         let snap = self.repo.snapshot();
-        if let Some(id) = parent {
-            if snap.instrument(id).is_none() {
-                return Err(error::not_found(&r.parent));
-            }
+        if let Some(id) = parent
+            && snap.instrument(id).is_none()
+        {
+            return Err(error::not_found(&r.parent));
         }
         let items: Vec<_> = snap
             .dataset()
@@ -247,10 +247,10 @@ impl DefenceFundingService for FundingApi {
         }
         let country = convert::jurisdiction_in("country", &r.country, &mut v);
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
-        if let Some(share) = r.outside_component_share_pct {
-            if !(0.0..=100.0).contains(&share) {
-                v.add("outside_component_share_pct", "must be between 0 and 100");
-            }
+        if let Some(share) = r.outside_component_share_pct
+            && !(0.0..=100.0).contains(&share)
+        {
+            v.add("outside_component_share_pct", "must be between 0 and 100");
         }
         v.into_result().map_err(error::domain)?;
         let (Some(id), Some(country)) = (id, country) else {
