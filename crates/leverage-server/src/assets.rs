@@ -578,7 +578,18 @@ impl AssetService for Assets {
         let id = holding_id("holding.name", &h.name)?;
         let paths: Vec<&str> = match &r.update_mask {
             Some(mask) if !mask.paths.is_empty() => mask.paths.iter().map(String::as_str).collect(),
-            _ => MUTABLE_FIELDS.to_vec(),
+            // AIP-134: without a mask, update the fields the request sets.
+            _ => MUTABLE_FIELDS
+                .into_iter()
+                .filter(|f| match *f {
+                    "scope" => !h.scope.is_empty(),
+                    "owner_kind" => h.owner_kind != 0,
+                    "jurisdiction" => !h.jurisdiction.is_empty(),
+                    "coverage" => !h.coverage.is_empty(),
+                    "custodian" => !h.custodian.is_empty(),
+                    _ => h.instrument != 0,
+                })
+                .collect(),
         };
         let mut v = Violations::new();
         for p in &paths {

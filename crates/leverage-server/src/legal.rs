@@ -200,6 +200,12 @@ impl LegalRiskService for LegalApi {
         for (i, code) in r.jurisdictions.iter().enumerate() {
             if let Some(j) = convert::jurisdiction_in(&format!("jurisdictions[{i}]"), code, &mut v)
             {
+                if jurisdictions.contains(&j) {
+                    v.add(
+                        format!("jurisdictions[{i}]"),
+                        format!("{j} is listed twice"),
+                    );
+                }
                 jurisdictions.push(j);
             }
         }
