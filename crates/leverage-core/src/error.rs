@@ -80,6 +80,22 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// Adds the violations of `error` whose fields are not named yet; other errors are
+    /// returned as they are.
+    pub fn merge(&mut self, error: DomainError) -> Result<(), DomainError> {
+        match error {
+            DomainError::InvalidArgument(more) => {
+                for f in more {
+                    if !self.0.iter().any(|v| v.field == f.field) {
+                        self.0.push(f);
+                    }
+                }
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
     /// `Ok(value)` when nothing was recorded, else the violations as one error.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, DomainError> {
         if self.0.is_empty() {

@@ -9,15 +9,18 @@ pub mod dataset;
 pub mod error;
 pub mod funding;
 pub mod legal;
+pub mod scoring;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use leverage_plugin_host::PluginHost;
 use leverage_proto::leverage::v1::asset_service_server::AssetServiceServer;
 use leverage_proto::leverage::v1::dataset_service_server::DatasetServiceServer;
 use leverage_proto::leverage::v1::defence_funding_service_server::DefenceFundingServiceServer;
 use leverage_proto::leverage::v1::legal_risk_service_server::LegalRiskServiceServer;
+use leverage_proto::leverage::v1::scoring_service_server::ScoringServiceServer;
 use leverage_store::Repository;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -34,14 +37,19 @@ pub struct ServerState {
     /// How long health reports NOT_SERVING before the listener closes, so that load balancers
     /// and clients watching health stop sending new calls first.
     pub drain: Duration,
+    /// The scoring plugins.
+    pub plugins: PluginHost,
+    /// Longest a plugin call may run, whatever the client's deadline.
+    pub max_plugin_call: Duration,
 }
 
 /// The fully qualified names of the leverage services, as health and reflection know them.
-pub const SERVICES: [&str; 4] = [
+pub const SERVICES: [&str; 5] = [
     <AssetServiceServer<assets::Assets> as NamedService>::NAME,
     <DatasetServiceServer<dataset::DatasetApi> as NamedService>::NAME,
     <LegalRiskServiceServer<legal::LegalApi> as NamedService>::NAME,
     <DefenceFundingServiceServer<funding::FundingApi> as NamedService>::NAME,
+    <ScoringServiceServer<scoring::ScoringApi> as NamedService>::NAME,
 ];
 
 /// Serves on `listener` until `shutdown` completes; then reports NOT_SERVING for `drain`,
@@ -74,7 +82,11 @@ pub async fn serve(
         repo,
         tokens,
         drain,
+        plugins,
+        max_plugin_call,
     } = state;
+    let scoring =
+        scoring::ScoringApi::new(Arc::clone(&repo), plugins, tokens.clone(), max_plugin_call);
     let reporter = health.clone();
     let signal = async move {
         shutdown.await;
@@ -113,6 +125,7 @@ pub async fn serve(
         .add_service(DefenceFundingServiceServer::new(funding::FundingApi {
             repo: Arc::clone(&repo),
         }))
+        .add_service(ScoringServiceServer::new(scoring))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await?;
     Ok(())

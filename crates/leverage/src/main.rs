@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use leverage_core::Dataset;
+use leverage_core::model::Action;
+use leverage_core::scenario::{self, Context as ScenarioContext, INPUT_CATALOG, ScenarioInput};
+use leverage_core::{Dataset, Date, Snapshot};
+use leverage_plugin_host::{CheckOptions, HostOptions, PluginHost, PluginState};
 use leverage_server::{ServerState, Tokens};
 use leverage_store::{Opened, Repository};
 
@@ -74,6 +77,126 @@ struct ServeArgs {
     /// How long health reports NOT_SERVING before the server stops accepting calls on shutdown.
     #[arg(long, env = "LEVERAGE_DRAIN_MS", default_value_t = 1000)]
     drain_ms: u64,
+    /// Longest a plugin call may run, in milliseconds, whatever the client's deadline.
+    #[arg(long, env = "LEVERAGE_MAX_PLUGIN_CALL_MS", default_value_t = 30_000)]
+    max_plugin_call_ms: u64,
+}
+
+/// The plugin host: an explicit directory loads every `.so` in it; by default, the bundled
+/// plugins beside this executable (`cargo build --release` puts them there).
+fn load_plugins(dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+    let catalog = scenario::catalog_names();
+    let (dir, options) = match dir {
+        Some(dir) => (dir, HostOptions::default()),
+        None => {
+            let exe = std::env::current_exe().context("locating this executable")?;
+            let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+            (
+                dir,
+                HostOptions {
+                    name_prefix: Some("libleverage_plugin_".to_owned()),
+                    ..HostOptions::default()
+                },
+            )
+        }
+    };
+    let host = PluginHost::load_dir_with(&dir, &catalog, options)
+        .with_context(|| format!("loading plugins from {}", dir.display()))?;
+    for p in host.plugins() {
+        match (&p.state, &p.metadata) {
+            (PluginState::Refused { reason }, _) => {
+                tracing::warn!(file = %p.path.display(), %reason, "plugin refused")
+            }
+            (_, Some(m)) => {
+                tracing::info!(plugin = %m.id, version = %m.version, file = %p.path.display(), "plugin loaded")
+            }
+            _ => {}
+        }
+    }
+    Ok(host)
+}
+
+/// Sample scenarios for `plugin check`: every use mode, with a few lever settings, on the
+/// embedded dataset as of today.
+fn sample_rows() -> anyhow::Result<Vec<f64>> {
+    let snap = Snapshot::new(Dataset::embedded()?);
+    let today = Date::today();
+    let ctx = ScenarioContext::derive(&snap, today)?;
+    let mut rows = Vec::new();
+    for (i, action) in Action::ALL.into_iter().enumerate() {
+        for ceasefire in [false, true] {
+            let s = ScenarioInput {
+                use_mode: Some(action),
+                interest_rate_pct: Some(1.0 + i as f64),
+                sanctions_tightening: Some(0.2 * i as f64),
+                horizon_years: Some(2 + 3 * i as i64),
+                ceasefire,
+                ..ScenarioInput::default()
+            }
+            .validate("scenario", today)?;
+            let mut row = vec![0.0; INPUT_CATALOG.len()];
+            ctx.fill_row(&s, &mut row);
+            rows.extend(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn plugin_check(path: &std::path::Path) -> anyhow::Result<bool> {
+    let catalog = scenario::catalog_names();
+    let options = CheckOptions {
+        sample_rows: sample_rows()?,
+        ..CheckOptions::default()
+    };
+    let report = leverage_plugin_host::check_plugin(path, &catalog, &options);
+    println!("file: {}", report.path.display());
+    if let Some(b) = &report.build {
+        println!("built: {b}");
+    }
+    if let Some(m) = &report.metadata {
+        println!(
+            "plugin: {} ({}) version {} build {}",
+            m.id, m.name, m.version, m.build_id
+        );
+        println!("  {}", m.description);
+        println!(
+            "  inputs: {}",
+            m.inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "  score: {} in [{}, {}]",
+            m.score.unit, m.score.min, m.score.max
+        );
+        for c in &m.components {
+            println!(
+                "  component {}: {} in [{}, {}]",
+                c.name, c.unit, c.min, c.max
+            );
+        }
+        for (i, s) in report.samples.iter().enumerate() {
+            match s {
+                Ok(r) => println!(
+                    "  sample {i}: score {:.3} components {:?}",
+                    r.score,
+                    r.components()
+                ),
+                Err(e) => println!("  sample {i}: error: {e}"),
+            }
+        }
+    }
+    if report.is_acceptable() {
+        println!("ok: the server would load this plugin");
+    } else {
+        println!("problems:");
+        for p in &report.problems {
+            println!("  - {p}");
+        }
+    }
+    Ok(report.is_acceptable())
 }
 
 fn init_logs(format: LogFormat) {
@@ -136,10 +259,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, startup_ms = started.elapsed().as_millis() as u64, "ready");
+    let plugins = load_plugins(args.plugin_dir.clone())?;
     let state = ServerState {
         repo: Arc::new(repo),
         tokens,
         drain: Duration::from_millis(args.drain_ms),
+        plugins,
+        max_plugin_call: Duration::from_millis(args.max_plugin_call_ms),
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
@@ -156,7 +282,10 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve(args))
         }
         Command::Plugin(PluginCommand::Check { path }) => {
-            anyhow::bail!("plugin check for {} is not available yet", path.display())
+            if !plugin_check(&path)? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leverage_core::Dataset;
+use leverage_plugin_host::{HostOptions, PluginHost};
 use leverage_server::{ServerState, Tokens};
 use leverage_store::Repository;
 use tokio::sync::oneshot;
@@ -32,6 +33,29 @@ impl TestServer {
     }
 
     pub async fn start_with_drain(data_dir: &Path, drain: Duration) -> Self {
+        let no_plugins = data_dir.join("no-plugins");
+        std::fs::create_dir_all(&no_plugins).expect("plugin dir");
+        Self::start_with(data_dir, drain, &no_plugins, HostOptions::default()).await
+    }
+
+    /// Starts a server with the plugins of `plugin_dir`, loaded with `options`.
+    pub async fn start_with_plugins(
+        data_dir: &Path,
+        plugin_dir: &Path,
+        options: HostOptions,
+    ) -> Self {
+        Self::start_with(data_dir, Duration::ZERO, plugin_dir, options).await
+    }
+
+    async fn start_with(
+        data_dir: &Path,
+        drain: Duration,
+        plugin_dir: &Path,
+        options: HostOptions,
+    ) -> Self {
+        let catalog = leverage_core::scenario::catalog_names();
+        let plugins =
+            PluginHost::load_dir_with(plugin_dir, &catalog, options).expect("plugin host");
         let embedded = Dataset::embedded().expect("embedded dataset");
         let (repo, _) = Repository::open(data_dir, &embedded).expect("open repository");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -43,6 +67,8 @@ impl TestServer {
             repo: Arc::new(repo),
             tokens: Tokens::parse(&format!("tester={TOKEN}")).expect("tokens"),
             drain,
+            plugins,
+            max_plugin_call: Duration::from_secs(30),
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {
@@ -125,4 +151,69 @@ pub fn date(year: i32, month: i32, day: i32) -> Option<leverage_proto::leverage:
 pub fn amount(m: &Option<leverage_proto::leverage::v1::Money>) -> f64 {
     m.as_ref()
         .map_or(f64::NAN, |m| m.units as f64 + f64::from(m.nanos) / 1e9)
+}
+
+/// Builds plugin packages once per test binary, with a nested cargo into a target directory of
+/// its own (so it never waits on the lock of the cargo running the tests), and returns the
+/// directory holding the libraries. `fixture-slow` is built twice: as
+/// `libfixture_slow_v1.so` and, with `--features v2`, `libfixture_slow_v2.so`.
+pub fn plugin_libraries() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target = workspace.join("target/e2e-plugins");
+        let build = |args: &[&str]| {
+            let status = std::process::Command::new(env!("CARGO"))
+                .current_dir(&workspace)
+                .args(["build", "--quiet", "--target-dir"])
+                .arg(&target)
+                .args(args)
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "cargo build {args:?} failed");
+        };
+        let mut packages = vec![
+            "leverage-plugin-pressure-index",
+            "leverage-plugin-prudent-pressure",
+        ];
+        for fixture in [
+            "panics",
+            "hangs",
+            "slow",
+            "wrong-abi",
+            "bad-layout",
+            "unknown-inputs",
+            "aborts",
+        ] {
+            packages.push(Box::leak(format!("fixture-{fixture}").into_boxed_str()));
+        }
+        let mut args = Vec::new();
+        for p in &packages {
+            args.extend(["-p", p]);
+        }
+        build(&args);
+        let out = target.join("debug");
+        std::fs::copy(
+            out.join("libfixture_slow.so"),
+            out.join("libfixture_slow_v1.so"),
+        )
+        .expect("copy v1");
+        build(&["-p", "fixture-slow", "--features", "v2"]);
+        std::fs::copy(
+            out.join("libfixture_slow.so"),
+            out.join("libfixture_slow_v2.so"),
+        )
+        .expect("copy v2");
+        out
+    })
+}
+
+/// A fresh plugin directory holding copies of the named libraries (file names in
+/// [`plugin_libraries`]), each under the name given.
+pub fn plugin_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (from, to) in files {
+        std::fs::copy(plugin_libraries().join(from), dir.path().join(to)).expect("copy plugin");
+    }
+    dir
 }
