@@ -2,6 +2,7 @@
 //! (`leverage-store`) and the plugin host, one error mapping (`error`), bearer-token auth for
 //! writes (`auth`), standard health and reflection, and graceful shutdown.
 
+pub mod access_log;
 pub mod assets;
 pub mod auth;
 pub mod convert;
@@ -109,6 +110,7 @@ pub async fn serve(
     tracing::info!(address = ?listener.local_addr().ok(), "serving");
     Server::builder()
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
+        .layer(access_log::AccessLogLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -1,0 +1,70 @@
+//! One log line per call: method, gRPC status and latency, so that an operator can see what the
+//! server answered without turning on debug logs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// Adds [`AccessLog`] around every service.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccessLogLayer;
+
+impl<S> tower::Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessLog { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessLog<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for AccessLog<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let method = request.uri().path().to_owned();
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let response = call.await;
+            let micros = started.elapsed().as_micros() as u64;
+            match &response {
+                Ok(r) => {
+                    // Errors travel in a trailers-only response, so their status is a header;
+                    // a success puts its status in the trailers, after the body.
+                    let status = r
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .unwrap_or(0);
+                    let code = tonic::Code::from_i32(status);
+                    if matches!(
+                        code,
+                        tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss
+                    ) {
+                        tracing::warn!(%method, status = ?code, micros, "call");
+                    } else {
+                        tracing::info!(%method, status = ?code, micros, "call");
+                    }
+                }
+                Err(_) => tracing::warn!(%method, micros, "call failed in transport"),
+            }
+            response
+        })
+    }
+}
