@@ -11,11 +11,19 @@ use crate::snapshot::Snapshot;
 
 pub const MODEL_VERSION: &str = "legal-risk/1";
 
-pub const METHOD: &str = "Doctrinal risk is 1 - prod(1 - weight_d * exposure_d(action)) over the \
-doctrines that apply in the jurisdiction. Each dated position of that jurisdiction on the action, \
+pub const METHOD: &str = "Doctrinal risk is 1 - prod(1 - 0.35 * weight_d * exposure_d(action)) over \
+the doctrines that apply in the jurisdiction (0.35: the chance that a fully weighted, fully \
+exposed objection defeats the action). Each dated position of that jurisdiction on the action, \
 up to the as-of date, then scales it: opposes +15%, conditional +8%, unresolved +4%, supports -8% \
 (net effect bounded to [-15%, +30%]), and the result is clipped to [0, 1]. The overall figure \
 weights each jurisdiction by the located central-bank assets at stake there as of the date.";
+
+/// The chance that an objection of full weight and full exposure defeats an action. Without it
+/// the combination saturates: seven doctrines argue against confiscation, and their product
+/// would put every jurisdiction at 1.0, telling an analyst nothing. At 0.35 the most exposed
+/// case (confiscating Euroclear's holdings in Belgium) sits near 0.8 and the published
+/// assessments' spread (from "minimal" to "could exceed the assets") stays representable.
+pub const BITE: f64 = 0.35;
 
 /// How a stance moves the doctrinal risk of the jurisdiction that holds it.
 fn stance_effect(stance: Stance) -> f64 {
@@ -131,7 +139,7 @@ pub fn jurisdiction_risk(
         if !(d.jurisdictions.is_empty() || d.jurisdictions.contains(&j)) {
             continue;
         }
-        let term = d.weight * d.exposure.get(action);
+        let term = BITE * d.weight * d.exposure.get(action);
         if term <= 0.0 {
             continue;
         }
@@ -159,7 +167,7 @@ pub fn jurisdiction_risk(
                 title: d.name.clone(),
                 contribution: (doctrinal / risk) * term / term_sum,
                 explanation: format!(
-                    "weight {:.2} x exposure {:.2} of {} to this doctrine",
+                    "{BITE} x weight {:.2} x exposure {:.2} of {} to this doctrine",
                     d.weight,
                     d.exposure.get(action),
                     action.as_str()
@@ -235,4 +243,92 @@ pub fn assess(
         overall_level: RiskLevel::of(overall_risk),
         total_at_stake,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dataset;
+
+    fn snap() -> Snapshot {
+        Snapshot::new(Dataset::embedded().unwrap())
+    }
+
+    fn j(code: &str) -> Jurisdiction {
+        Jurisdiction::parse(code).unwrap()
+    }
+
+    #[test]
+    fn risk_rises_with_legal_intensity_in_every_jurisdiction() {
+        let s = snap();
+        let as_of: Date = "2026-03-01".parse().unwrap();
+        for code in ["BE", "FR", "LU", "CH", "GB", "US", "JP", "CA", "DE"] {
+            let risk = |a| jurisdiction_risk(&s, a, j(code), as_of).0;
+            assert!(
+                risk(Action::Confiscation) > risk(Action::ReparationsLoan),
+                "{code}"
+            );
+            assert!(
+                risk(Action::ReparationsLoan) > risk(Action::WindfallProfits),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_scale_does_not_saturate() {
+        let s = snap();
+        let as_of: Date = "2026-03-01".parse().unwrap();
+        let be = jurisdiction_risk(&s, Action::Confiscation, j("BE"), as_of).0;
+        let us = jurisdiction_risk(&s, Action::Confiscation, j("US"), as_of).0;
+        assert!(be < 1.0, "Belgium's confiscation risk is {be}");
+        assert!(
+            be > us,
+            "Belgium adds the BIT and the custodian's liability: {be} vs {us}"
+        );
+    }
+
+    #[test]
+    fn positions_dated_after_the_as_of_date_do_not_count() {
+        let s = snap();
+        let before = jurisdiction_risk(
+            &s,
+            Action::ReparationsLoan,
+            j("BE"),
+            "2024-01-01".parse().unwrap(),
+        );
+        let after = jurisdiction_risk(
+            &s,
+            Action::ReparationsLoan,
+            j("BE"),
+            "2026-03-01".parse().unwrap(),
+        );
+        assert!(
+            before
+                .1
+                .iter()
+                .all(|d| matches!(d.reference, DriverRef::Doctrine(_)))
+        );
+        assert!(
+            after
+                .1
+                .iter()
+                .any(|d| matches!(d.reference, DriverRef::Position(_)))
+        );
+        assert!(after.0 > before.0, "Belgium's conditions raise the risk");
+    }
+
+    #[test]
+    fn contributions_add_up_to_the_whole() {
+        let s = snap();
+        let (risk, drivers) = jurisdiction_risk(
+            &s,
+            Action::ReparationsLoan,
+            j("BE"),
+            "2026-03-01".parse().unwrap(),
+        );
+        assert!(risk < 1.0);
+        let total: f64 = drivers.iter().map(|d| d.contribution).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
 }
