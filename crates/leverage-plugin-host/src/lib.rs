@@ -1,1 +1,34 @@
-//! Loads, checks, calls and reloads scoring plugins.
+//! Loads, checks, calls and reloads leverage scoring plugins.
+//!
+//! ```text
+//! PluginHost::load_dir_with(dir, &catalog, options)   every *.so, each checked, refusals listed
+//!   .plugins()                                        loaded (Ready | Disabled) and Refused, with reasons
+//!   .score(id, rows, n_rows, deadline, cancel).await  bounded pool, deadline, checked outputs
+//!   .score_blocking(id, &rows, n_rows, &cancel)       same, on the calling thread
+//!   .reload_dir()                                     load what changed, swap atomically
+//! check_plugin(path, &catalog, &options)              everything `leverage plugin check` reports
+//! ```
+//!
+//! The host knows nothing of the domain: the server passes the list of input names it can
+//! supply (the catalog) and rows of that width; each plugin declares the names it reads, which
+//! are resolved to columns once at load.
+//!
+//! Containment: every plugin function runs behind the SDK's panic guard; a panic fails the call,
+//! drops the instance and counts against the plugin (disabled after `max_panics`); a call past
+//! its deadline is abandoned (cancel flag set, thread replaced, instance never reused). What
+//! in-process hosting cannot contain — a segfault, an `abort`, memory corruption — needs a
+//! worker process, which this crate does not provide yet.
+
+mod check;
+mod error;
+mod host;
+mod library;
+mod plugin;
+mod pool;
+
+pub use check::{CheckOptions, CheckReport, check_plugin};
+pub use error::{BuildInfo, HostError, RefuseReason, RowError};
+pub use host::{HostOptions, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced};
+pub use leverage_plugin_api::PluginMetadata;
+pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
+pub use plugin::{PluginState, RowResult, RowScore};

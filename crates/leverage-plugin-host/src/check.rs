@@ -1,0 +1,306 @@
+//! `leverage plugin check PATH`: load one plugin exactly as the server would, describe it, score
+//! sample rows, and collect every problem.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use leverage_plugin_api::PluginMetadata;
+
+use crate::error::{BuildInfo, RefuseReason};
+use crate::host::{default_copy_dir, load_plugin, owned_catalog};
+use crate::plugin::{Limits, Plugin, RowResult};
+
+/// What to check a plugin with.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Configuration text for the instance.
+    pub config: String,
+    /// Sample scenarios, row-major, as wide as the catalog.
+    pub sample_rows: Vec<f64>,
+    /// How long one scoring call may take.
+    pub deadline: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            config: String::new(),
+            sample_rows: Vec::new(),
+            deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything found about one plugin file.
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    /// The file checked.
+    pub path: PathBuf,
+    /// How it was built, if its header could be read.
+    pub build: Option<BuildInfo>,
+    /// Its metadata, if it could be read and is valid.
+    pub metadata: Option<Arc<PluginMetadata>>,
+    /// Why the server would refuse it, if it would.
+    pub refusal: Option<RefuseReason>,
+    /// The result of each sample row.
+    pub samples: Vec<RowResult>,
+    /// Every problem, one sentence each.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// Whether the server would load the plugin and every sample scored cleanly,
+    /// deterministically and the same in a batch as alone.
+    pub fn is_acceptable(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Loads `path` like the server (private copy, header, layout, panic strategy, metadata, inputs
+/// against `catalog`, configuration), then scores the sample rows twice as a batch and once row
+/// by row, each call bounded by the deadline.
+pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> CheckReport {
+    let mut report = CheckReport {
+        path: path.to_path_buf(),
+        build: None,
+        metadata: None,
+        refusal: None,
+        samples: Vec::new(),
+        problems: Vec::new(),
+    };
+    let catalog = match owned_catalog(catalog) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            report.problems.push(error.to_string());
+            return report;
+        }
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            report
+                .problems
+                .push(format!("cannot read {}: {error}", path.display()));
+            return report;
+        }
+    };
+    let limits = Limits {
+        max_panics: u32::MAX,
+        max_stuck_calls: u32::MAX,
+    };
+    let config_for = |_: &str| options.config.clone();
+    let plugin = match load_plugin(
+        path,
+        &bytes,
+        &catalog,
+        &config_for,
+        limits,
+        &default_copy_dir(),
+    ) {
+        Ok(plugin) => Arc::new(plugin),
+        Err(failure) => {
+            report.build = failure.build;
+            report.metadata = failure.metadata.map(Arc::new);
+            match &failure.reason {
+                RefuseReason::BadMetadata { problems } => {
+                    report
+                        .problems
+                        .extend(problems.iter().map(|p| format!("metadata: {p}")));
+                }
+                reason => report.problems.push(reason.to_string()),
+            }
+            report.refusal = Some(failure.reason);
+            return report;
+        }
+    };
+    report.build = Some(plugin.build.clone());
+    report.metadata = Some(Arc::clone(&plugin.metadata));
+
+    let width = catalog.len();
+    if options.sample_rows.is_empty() || !options.sample_rows.len().is_multiple_of(width) {
+        report.problems.push(format!(
+            "no scoring was checked: {} sample values is not a positive multiple of the {width} catalog inputs",
+            options.sample_rows.len()
+        ));
+        return report;
+    }
+    let n_rows = options.sample_rows.len() / width;
+    let rows = Arc::new(options.sample_rows.clone());
+
+    let Some(first) = run(
+        &plugin,
+        &rows,
+        width,
+        0,
+        n_rows,
+        options.deadline,
+        &mut report,
+    ) else {
+        return report;
+    };
+    for (row, result) in first.iter().enumerate() {
+        if let Err(error) = result {
+            report.problems.push(format!("sample row {row}: {error}"));
+        }
+    }
+    if let Some(second) = run(
+        &plugin,
+        &rows,
+        width,
+        0,
+        n_rows,
+        options.deadline,
+        &mut report,
+    ) {
+        for row in differing_rows(&first, &second) {
+            report.problems.push(format!(
+                "sample row {row}: two identical calls gave different results (not deterministic)"
+            ));
+        }
+    }
+    for row in 0..n_rows {
+        let Some(alone) = run(&plugin, &rows, width, row, 1, options.deadline, &mut report) else {
+            break;
+        };
+        if !differing_rows(&first[row..=row], &alone).is_empty() {
+            report.problems.push(format!(
+                "sample row {row}: scored alone it differs from the same row in a batch"
+            ));
+        }
+    }
+    report.samples = first;
+    report
+}
+
+/// Scores rows `start..start + n` on a thread of its own, bounded by `deadline`.
+fn run(
+    plugin: &Arc<Plugin>,
+    rows: &Arc<Vec<f64>>,
+    width: usize,
+    start: usize,
+    n: usize,
+    deadline: Duration,
+    report: &mut CheckReport,
+) -> Option<Vec<RowResult>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let spawned = {
+        let (plugin, rows, cancel) = (Arc::clone(plugin), Arc::clone(rows), Arc::clone(&cancel));
+        std::thread::Builder::new()
+            .name("leverage-plugin-check".to_owned())
+            .spawn(move || {
+                let slice = &rows[start * width..(start + n) * width];
+                let (result, _instance) = plugin.execute(slice, n, &cancel);
+                let _ = tx.send(result);
+            })
+    };
+    if let Err(error) = spawned {
+        report
+            .problems
+            .push(format!("cannot start a thread: {error}"));
+        return None;
+    }
+    match rx.recv_timeout(deadline) {
+        Ok(Ok(results)) => Some(results),
+        Ok(Err(error)) => {
+            report
+                .problems
+                .push(format!("scoring {n} sample row(s) failed: {error}"));
+            None
+        }
+        Err(_) => {
+            cancel.store(true, Ordering::Release);
+            report.problems.push(format!(
+                "scoring {n} sample row(s) did not finish within {deadline:?} (the cancel flag is now set)"
+            ));
+            None
+        }
+    }
+}
+
+/// Rows whose score or components differ bit for bit (or whose outcome differs).
+fn differing_rows(a: &[RowResult], b: &[RowResult]) -> Vec<usize> {
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .filter(|(_, (x, y))| match (x, y) {
+            (Ok(x), Ok(y)) => {
+                x.score.to_bits() != y.score.to_bits()
+                    || x.components().len() != y.components().len()
+                    || x.components()
+                        .iter()
+                        .zip(y.components().iter())
+                        .any(|(p, q)| p.to_bits() != q.to_bits())
+            }
+            (Err(x), Err(y)) => x != y,
+            _ => true,
+        })
+        .map(|(row, _)| row)
+        .collect()
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "plugin file: {}", self.path.display())?;
+        if let Some(build) = &self.build {
+            writeln!(f, "built with:  {build}")?;
+        }
+        if let Some(m) = &self.metadata {
+            writeln!(f, "id:          {} ({} {})", m.id, m.name, m.version)?;
+            writeln!(f, "build id:    {}", m.build_id)?;
+            writeln!(f, "about:       {}", m.description)?;
+            writeln!(f, "inputs:")?;
+            for input in &m.inputs {
+                writeln!(f, "  {} [{}]", input.name, input.unit)?;
+            }
+            writeln!(
+                f,
+                "score:       {} [{}] in [{}, {}]",
+                m.score.name, m.score.unit, m.score.min, m.score.max
+            )?;
+            writeln!(f, "components:")?;
+            for c in &m.components {
+                writeln!(
+                    f,
+                    "  {} [{}] in [{}, {}]: {}",
+                    c.name, c.unit, c.min, c.max, c.description
+                )?;
+            }
+            writeln!(f, "parameters:")?;
+            for p in &m.parameters {
+                writeln!(
+                    f,
+                    "  {} = {} [{}] in [{}, {}]: {}",
+                    p.name, p.default, p.unit, p.min, p.max, p.description
+                )?;
+            }
+        }
+        if !self.samples.is_empty() {
+            writeln!(f, "samples:")?;
+            for (row, result) in self.samples.iter().enumerate() {
+                match result {
+                    Ok(score) => {
+                        writeln!(f, "  row {row}: {} {:?}", score.score, score.components())?
+                    }
+                    Err(error) => writeln!(f, "  row {row}: error: {error}")?,
+                }
+            }
+        }
+        if self.is_acceptable() {
+            writeln!(f, "result:      acceptable")
+        } else {
+            writeln!(
+                f,
+                "result:      NOT acceptable, {} problem(s):",
+                self.problems.len()
+            )?;
+            for problem in &self.problems {
+                writeln!(f, "  - {problem}")?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,778 @@
+//! The plugin host: a directory of plugins, loaded, checked, called and reloaded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use leverage_plugin_api::PluginMetadata;
+use tokio::sync::oneshot;
+
+use crate::error::{BuildInfo, HostError, RefuseReason};
+use crate::library;
+use crate::plugin::{Limits, Plugin, PluginState, RowResult};
+use crate::pool::{Abandoned, CallState, Fate, WorkerPool};
+
+/// How the host loads and runs plugins.
+#[derive(Clone, Debug)]
+pub struct HostOptions {
+    /// Load only files whose name starts with this (e.g. `libleverage_plugin_` when loading
+    /// from the server's own directory). Files must always end in the platform's library suffix
+    /// (`.so`).
+    pub name_prefix: Option<String>,
+    /// Panics after which a plugin is disabled. Default 3.
+    pub max_panics: u32,
+    /// Calls still running after being abandoned (deadline or cancellation) at which a plugin is
+    /// disabled. Default 3.
+    pub max_stuck_calls: u32,
+    /// Threads running plugin calls at once. Default: the number of CPUs.
+    pub workers: usize,
+    /// Calls that may wait for a thread before [`HostError::Overloaded`]. Default 1024.
+    pub max_queued_calls: usize,
+    /// Configuration text per plugin id (`key = value` lines); plugins without an entry get "".
+    pub configs: HashMap<String, String>,
+    /// Where private copies of plugin files are made before loading. Default: a directory in
+    /// the system temp dir. Must not be mounted `noexec`.
+    pub copy_dir: Option<PathBuf>,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            name_prefix: None,
+            max_panics: 3,
+            max_stuck_calls: 3,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_queued_calls: 1024,
+            configs: HashMap::new(),
+            copy_dir: None,
+        }
+    }
+}
+
+/// A plugin file that was not loaded, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    /// The file in the plugin directory.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: RefuseReason,
+}
+
+/// One line of [`PluginHost::plugins`]: a loaded plugin or a refused file.
+#[derive(Clone, Debug)]
+pub struct PluginStatus {
+    /// The file in the plugin directory.
+    pub path: PathBuf,
+    /// The plugin id, once known.
+    pub id: Option<String>,
+    /// The plugin's metadata, if loaded.
+    pub metadata: Option<Arc<PluginMetadata>>,
+    /// How it was built, if the header could be read.
+    pub build: Option<BuildInfo>,
+    /// Ready, disabled or refused.
+    pub state: PluginState,
+    /// Panics of the loaded version so far.
+    pub panics: u32,
+}
+
+/// A plugin whose file changed and whose new version was loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replaced {
+    /// Plugin id.
+    pub id: String,
+    /// Version before.
+    pub old_version: String,
+    /// Version now.
+    pub new_version: String,
+}
+
+/// What [`PluginHost::reload_dir`] changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReloadReport {
+    /// Ids loaded for the first time.
+    pub added: Vec<String>,
+    /// Ids whose file changed and whose new version now serves calls.
+    pub replaced: Vec<Replaced>,
+    /// Ids no longer served (file removed, or its new version has another id).
+    pub removed: Vec<String>,
+    /// Ids whose file did not change.
+    pub unchanged: Vec<String>,
+    /// Files refused in this pass. A refused new version of a loaded plugin leaves the old
+    /// version serving.
+    pub refused: Vec<Refusal>,
+}
+
+impl ReloadReport {
+    /// Whether anything is served differently.
+    pub fn changed(&self) -> bool {
+        !(self.added.is_empty() && self.replaced.is_empty() && self.removed.is_empty())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct FileEntry {
+    hash: Option<u64>,
+    loaded: Option<String>,
+    refusal: Option<RefuseReason>,
+    build: Option<BuildInfo>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    plugins: BTreeMap<String, Arc<Plugin>>,
+    files: BTreeMap<PathBuf, FileEntry>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    catalog: Vec<String>,
+    options: HostOptions,
+    limits: Limits,
+    copy_dir: PathBuf,
+    registry: RwLock<Arc<Registry>>,
+    reload_lock: Mutex<()>,
+    pool: WorkerPool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.pool.shutdown();
+    }
+}
+
+/// Loads the plugins of one directory and calls them. Cheap to clone; clones share everything.
+#[derive(Clone, Debug)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+/// Why a file failed to load, with what was learned before (for `check`).
+#[derive(Debug)]
+pub(crate) struct LoadFailure {
+    pub(crate) reason: RefuseReason,
+    pub(crate) build: Option<BuildInfo>,
+    pub(crate) metadata: Option<PluginMetadata>,
+}
+
+impl From<RefuseReason> for Box<LoadFailure> {
+    fn from(reason: RefuseReason) -> Self {
+        Box::new(LoadFailure {
+            reason,
+            build: None,
+            metadata: None,
+        })
+    }
+}
+
+static COPY_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The default directory for private copies of plugin files.
+pub(crate) fn default_copy_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("leverage-plugins-{}", std::process::id()))
+}
+
+/// FNV-1a over the file, to tell whether a reload has anything new to load.
+pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Copies `bytes` (the content of `path`) to a unique file, loads it there, checks it and
+/// creates a first instance with the configuration `config_for` gives for its id.
+///
+/// The copy gives every load a path of its own: `dlopen` returns the already-loaded library for
+/// a path it has seen, and a build tool rewriting the original in place would corrupt a mapped
+/// library.
+pub(crate) fn load_plugin(
+    path: &Path,
+    bytes: &[u8],
+    catalog: &[String],
+    config_for: &dyn Fn(&str) -> String,
+    limits: Limits,
+    copy_dir: &Path,
+) -> Result<Plugin, Box<LoadFailure>> {
+    let io = |error: std::io::Error| RefuseReason::Io {
+        error: error.to_string(),
+    };
+    fs::create_dir_all(copy_dir).map_err(io)?;
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "plugin".into(), |name| name.to_string_lossy());
+    let copy = copy_dir.join(format!(
+        "{}-{file_name}",
+        COPY_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::write(&copy, bytes).map_err(io)?;
+    let opened = library::open(&copy);
+    // The mapping stays valid once loaded (Unix keeps an unlinked file's pages); other systems
+    // lock a loaded file, so the copy stays.
+    if cfg!(unix) || opened.is_err() {
+        let _ = fs::remove_file(&copy);
+    }
+    let opened = opened.map_err(|failure| {
+        Box::new(LoadFailure {
+            reason: failure.reason,
+            build: failure.build,
+            metadata: None,
+        })
+    })?;
+    let build = opened.build.clone();
+    let metadata = opened.metadata.clone();
+    Plugin::new(
+        opened,
+        path.to_path_buf(),
+        content_hash(bytes),
+        catalog,
+        config_for(&metadata.id),
+        limits,
+    )
+    .map_err(|reason| {
+        Box::new(LoadFailure {
+            reason,
+            build: Some(build),
+            metadata: Some(metadata),
+        })
+    })
+}
+
+/// Checks the catalog: non-empty unique names.
+pub(crate) fn owned_catalog(catalog: &[&str]) -> Result<Vec<String>, HostError> {
+    for (i, name) in catalog.iter().enumerate() {
+        if name.trim().is_empty() {
+            return Err(HostError::Catalog(format!("entry {i} is empty")));
+        }
+        if catalog[..i].contains(name) {
+            return Err(HostError::Catalog(format!("`{name}` appears twice")));
+        }
+    }
+    Ok(catalog.iter().map(|name| (*name).to_owned()).collect())
+}
+
+impl PluginHost {
+    /// Loads every `*.so` in `dir`, with default options. `catalog` lists the inputs the server
+    /// can supply, in the column order of the rows it will pass to [`PluginHost::score`].
+    pub fn load_dir(dir: impl AsRef<Path>, catalog: &[&str]) -> Result<PluginHost, HostError> {
+        PluginHost::load_dir_with(dir, catalog, HostOptions::default())
+    }
+
+    /// Loads every matching library in `dir`. Files that fail a check are listed by
+    /// [`PluginHost::plugins`] with their reason; only an unreadable directory or an invalid
+    /// catalog is an error.
+    pub fn load_dir_with(
+        dir: impl AsRef<Path>,
+        catalog: &[&str],
+        options: HostOptions,
+    ) -> Result<PluginHost, HostError> {
+        let catalog = owned_catalog(catalog)?;
+        let host = PluginHost {
+            inner: Arc::new(Inner {
+                dir: dir.as_ref().to_path_buf(),
+                catalog,
+                limits: Limits {
+                    max_panics: options.max_panics.max(1),
+                    max_stuck_calls: options.max_stuck_calls.max(1),
+                },
+                copy_dir: options.copy_dir.clone().unwrap_or_else(default_copy_dir),
+                pool: WorkerPool::new(options.workers, options.max_queued_calls),
+                options,
+                registry: RwLock::new(Arc::new(Registry::default())),
+                reload_lock: Mutex::new(()),
+            }),
+        };
+        host.reload_dir()?;
+        Ok(host)
+    }
+
+    /// The plugin directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The input names, in row column order.
+    pub fn catalog(&self) -> &[String] {
+        &self.inner.catalog
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        Arc::clone(
+            &self
+                .inner
+                .registry
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Every plugin file: loaded plugins with their state, and refused files with the reason.
+    /// A file whose new version was refused while the old one still serves appears twice.
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        let registry = self.registry();
+        let mut list = Vec::new();
+        for (path, entry) in &registry.files {
+            let plugin = entry
+                .loaded
+                .as_ref()
+                .and_then(|id| registry.plugins.get(id));
+            if let Some(plugin) = plugin {
+                list.push(PluginStatus {
+                    path: path.clone(),
+                    id: Some(plugin.id().to_owned()),
+                    metadata: Some(Arc::clone(&plugin.metadata)),
+                    build: Some(plugin.build.clone()),
+                    state: plugin.state(),
+                    panics: plugin.panics(),
+                });
+            }
+            if let Some(reason) = &entry.refusal {
+                list.push(PluginStatus {
+                    path: path.clone(),
+                    id: None,
+                    metadata: None,
+                    build: entry.build.clone(),
+                    state: PluginState::Refused {
+                        reason: reason.clone(),
+                    },
+                    panics: 0,
+                });
+            }
+        }
+        list
+    }
+
+    /// The metadata of a loaded plugin.
+    pub fn metadata(&self, plugin_id: &str) -> Option<Arc<PluginMetadata>> {
+        self.registry()
+            .plugins
+            .get(plugin_id)
+            .map(|plugin| Arc::clone(&plugin.metadata))
+    }
+
+    /// The state of a loaded plugin.
+    pub fn state(&self, plugin_id: &str) -> Option<PluginState> {
+        self.registry()
+            .plugins
+            .get(plugin_id)
+            .map(|plugin| plugin.state())
+    }
+
+    /// Looks at the directory again and loads what changed: new files, files whose content
+    /// changed (loaded from a fresh private copy, then swapped in atomically: calls already
+    /// running finish on the old version), removed files. Unchanged files are not reloaded.
+    pub fn reload_dir(&self) -> Result<ReloadReport, HostError> {
+        let _serial = self
+            .inner
+            .reload_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = self.registry();
+        let (next, report) = self.scan(&old)?;
+        *self
+            .inner
+            .registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        for id in &report.added {
+            tracing::info!(plugin = %id, "plugin loaded");
+        }
+        for replaced in &report.replaced {
+            tracing::info!(plugin = %replaced.id, old = %replaced.old_version, new = %replaced.new_version, "plugin replaced");
+        }
+        for id in &report.removed {
+            tracing::info!(plugin = %id, "plugin removed");
+        }
+        for refusal in &report.refused {
+            tracing::warn!(path = %refusal.path.display(), reason = %refusal.reason, "plugin refused");
+        }
+        Ok(report)
+    }
+
+    fn list_files(&self) -> Result<Vec<PathBuf>, HostError> {
+        let dir = &self.inner.dir;
+        let io = |source| HostError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let prefix_ok = self
+                .inner
+                .options
+                .name_prefix
+                .as_deref()
+                .is_none_or(|prefix| name.starts_with(prefix));
+            let path = entry.path();
+            if prefix_ok && name.ends_with(std::env::consts::DLL_SUFFIX) && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    fn scan(&self, old: &Registry) -> Result<(Registry, ReloadReport), HostError> {
+        let mut next = Registry::default();
+        let mut report = ReloadReport::default();
+        for path in self.list_files()? {
+            let previous = old.files.get(&path);
+            let previous_plugin = previous
+                .and_then(|entry| entry.loaded.as_ref())
+                .and_then(|id| old.plugins.get(id))
+                .cloned();
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    let reason = RefuseReason::Io {
+                        error: error.to_string(),
+                    };
+                    refuse(
+                        &mut next,
+                        &mut report,
+                        path,
+                        None,
+                        reason,
+                        None,
+                        previous_plugin,
+                    );
+                    continue;
+                }
+            };
+            let hash = content_hash(&bytes);
+            if let Some(entry) = previous.filter(|entry| entry.hash == Some(hash)) {
+                match previous_plugin {
+                    Some(plugin) => {
+                        let refusal = entry.refusal.clone();
+                        admit(&mut next, &mut report, path.clone(), plugin, refusal, None);
+                        // Keep the entry as it was: its hash may be that of a newer file that
+                        // was refused, which must not be retried until it changes again.
+                        if let Some(slot) = next.files.get_mut(&path).filter(|s| s.loaded.is_some())
+                        {
+                            *slot = entry.clone();
+                        }
+                    }
+                    None => {
+                        next.files.insert(path, entry.clone());
+                    }
+                }
+                continue;
+            }
+            match self.load(&path, &bytes) {
+                Ok(plugin) => {
+                    admit(
+                        &mut next,
+                        &mut report,
+                        path,
+                        Arc::new(plugin),
+                        None,
+                        Some(previous_plugin),
+                    );
+                }
+                Err(failure) => {
+                    refuse(
+                        &mut next,
+                        &mut report,
+                        path,
+                        Some(hash),
+                        failure.reason,
+                        failure.build,
+                        previous_plugin,
+                    );
+                }
+            }
+        }
+        for id in old.plugins.keys() {
+            if !next.plugins.contains_key(id) {
+                report.removed.push(id.clone());
+            }
+        }
+        Ok((next, report))
+    }
+
+    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Plugin, Box<LoadFailure>> {
+        let inner = &self.inner;
+        let config_for = |id: &str| inner.options.configs.get(id).cloned().unwrap_or_default();
+        load_plugin(
+            path,
+            bytes,
+            &inner.catalog,
+            &config_for,
+            inner.limits,
+            &inner.copy_dir,
+        )
+    }
+}
+
+/// Records a refusal of `path`; if an earlier version of it is loaded, that one keeps serving.
+fn refuse(
+    next: &mut Registry,
+    report: &mut ReloadReport,
+    path: PathBuf,
+    hash: Option<u64>,
+    reason: RefuseReason,
+    build: Option<BuildInfo>,
+    previous_plugin: Option<Arc<Plugin>>,
+) {
+    report.refused.push(Refusal {
+        path: path.clone(),
+        reason: reason.clone(),
+    });
+    match previous_plugin {
+        // Keep serving the version that worked.
+        Some(plugin) => {
+            admit(next, report, path.clone(), plugin, Some(reason), None);
+            // Remember the refused content (not to retry it until it changes again) and
+            // how it was built; `None` after a read error, so that it is retried.
+            if let Some(entry) = next.files.get_mut(&path) {
+                entry.hash = hash;
+                entry.build = build;
+            }
+        }
+        None => {
+            next.files.insert(
+                path,
+                FileEntry {
+                    hash,
+                    loaded: None,
+                    refusal: Some(reason),
+                    build,
+                },
+            );
+        }
+    }
+}
+
+/// Adds `plugin` from `path` to `next`, unless its id is taken. `replacing` is `Some` for a
+/// fresh load (with the version it replaces, if any), `None` for a carried-over version.
+fn admit(
+    next: &mut Registry,
+    report: &mut ReloadReport,
+    path: PathBuf,
+    plugin: Arc<Plugin>,
+    refusal: Option<RefuseReason>,
+    replacing: Option<Option<Arc<Plugin>>>,
+) {
+    let id = plugin.id().to_owned();
+    if let Some(other) = next.plugins.get(&id) {
+        let reason = RefuseReason::DuplicateId {
+            id,
+            other: other.path.clone(),
+        };
+        report.refused.push(Refusal {
+            path: path.clone(),
+            reason: reason.clone(),
+        });
+        next.files.insert(
+            path,
+            FileEntry {
+                hash: Some(plugin.content_hash),
+                loaded: None,
+                refusal: Some(reason),
+                build: Some(plugin.build.clone()),
+            },
+        );
+        return;
+    }
+    match replacing {
+        None => report.unchanged.push(id.clone()),
+        Some(Some(old)) if old.id() == id => report.replaced.push(Replaced {
+            id: id.clone(),
+            old_version: old.metadata.version.clone(),
+            new_version: plugin.metadata.version.clone(),
+        }),
+        Some(_) => report.added.push(id.clone()),
+    }
+    next.files.insert(
+        path,
+        FileEntry {
+            hash: Some(plugin.content_hash),
+            loaded: Some(id.clone()),
+            refusal,
+            build: Some(plugin.build.clone()),
+        },
+    );
+    next.plugins.insert(id, plugin);
+}
+
+impl PluginHost {
+    fn ready_plugin(&self, plugin_id: &str) -> Result<Arc<Plugin>, HostError> {
+        let plugin = self
+            .registry()
+            .plugins
+            .get(plugin_id)
+            .cloned()
+            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.to_owned()))?;
+        plugin.ensure_ready()?;
+        Ok(plugin)
+    }
+
+    /// Scores `n_rows` scenarios with plugin `plugin_id`.
+    ///
+    /// `rows` is row-major, [`PluginHost::catalog`] wide; the host passes each plugin only the
+    /// columns it declared, in its order. The call runs on the host's bounded thread pool. If it
+    /// has not finished after `deadline` (waiting for a thread included), `cancel` is set, the
+    /// call is abandoned and [`HostError::DeadlineExceeded`] returned at once; the abandoned
+    /// instance is never reused. Dropping the returned future before it completes also sets
+    /// `cancel` and abandons the call.
+    ///
+    /// Each row's outputs are checked (finite, within the declared ranges) before they are
+    /// returned; a violation is that row's [`RowError`](crate::RowError).
+    ///
+    /// Must be awaited inside a Tokio runtime with the time driver enabled (for the deadline).
+    pub async fn score(
+        &self,
+        plugin_id: &str,
+        rows: Vec<f64>,
+        n_rows: usize,
+        deadline: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Vec<RowResult>, HostError> {
+        let plugin = self.ready_plugin(plugin_id)?;
+        plugin.check_request(&rows, n_rows)?;
+        let call = Arc::new(CallState::default());
+        let (tx, rx) = oneshot::channel();
+        let job = {
+            let (plugin, call, cancel) =
+                (Arc::clone(&plugin), Arc::clone(&call), Arc::clone(&cancel));
+            Box::new(move || {
+                if !call.start() {
+                    return Fate::Continue;
+                }
+                let (result, instance) = plugin.execute(&rows, n_rows, &cancel);
+                if call.finish() {
+                    if let Some(instance) = instance {
+                        plugin.recycle(instance);
+                    }
+                    let _ = tx.send(result);
+                    Fate::Continue
+                } else {
+                    // Abandoned while running: a replacement thread took over this one's place.
+                    drop(instance);
+                    plugin.stuck_call_ended();
+                    Fate::Retire
+                }
+            })
+        };
+        self.inner.pool.submit(job).map_err(HostError::Overloaded)?;
+        let mut guard = AbandonOnDrop {
+            call,
+            cancel,
+            plugin,
+            pool: self.inner.pool.clone(),
+            armed: true,
+        };
+        match tokio::time::timeout(deadline, rx).await {
+            Ok(Ok(result)) => {
+                guard.armed = false;
+                result
+            }
+            Ok(Err(_)) => {
+                guard.armed = false;
+                Err(HostError::Internal(
+                    "the worker dropped the call without a result".to_owned(),
+                ))
+            }
+            Err(_elapsed) => {
+                guard.abandon();
+                tracing::warn!(
+                    plugin = plugin_id,
+                    ?deadline,
+                    "plugin call exceeded its deadline"
+                );
+                Err(HostError::DeadlineExceeded {
+                    id: plugin_id.to_owned(),
+                    deadline,
+                })
+            }
+        }
+    }
+
+    /// Scores on the calling thread, with no deadline (for the CLI and benchmarks). Same
+    /// checks and panic policy as [`PluginHost::score`]; `cancel` may be set from another
+    /// thread.
+    pub fn score_blocking(
+        &self,
+        plugin_id: &str,
+        rows: &[f64],
+        n_rows: usize,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<RowResult>, HostError> {
+        let plugin = self.ready_plugin(plugin_id)?;
+        plugin.check_request(rows, n_rows)?;
+        let (result, instance) = plugin.execute(rows, n_rows, cancel);
+        if let Some(instance) = instance {
+            plugin.recycle(instance);
+        }
+        result
+    }
+}
+
+/// Abandons a call nobody will wait for: sets the cancel flag, and if the call is running,
+/// replaces its thread and counts it as stuck.
+struct AbandonOnDrop {
+    call: Arc<CallState>,
+    cancel: Arc<AtomicBool>,
+    plugin: Arc<Plugin>,
+    pool: WorkerPool,
+    armed: bool,
+}
+
+impl AbandonOnDrop {
+    fn abandon(&mut self) {
+        if !std::mem::replace(&mut self.armed, false) {
+            return;
+        }
+        self.cancel.store(true, Ordering::Release);
+        if self.call.abandon() == Abandoned::WhileRunning {
+            self.pool.replace_abandoned_worker();
+            self.plugin.note_stuck_call();
+        }
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_with_empty_or_repeated_names_is_refused() {
+        assert!(owned_catalog(&["a", "b"]).is_ok());
+        assert!(matches!(
+            owned_catalog(&["a", " "]),
+            Err(HostError::Catalog(_))
+        ));
+        assert!(matches!(
+            owned_catalog(&["a", "a"]),
+            Err(HostError::Catalog(_))
+        ));
+    }
+
+    #[test]
+    fn content_hash_tells_files_apart() {
+        assert_eq!(content_hash(b"plugin"), content_hash(b"plugin"));
+        assert_ne!(content_hash(b"plugin v1"), content_hash(b"plugin v2"));
+    }
+
+    #[test]
+    fn reload_report_changed_ignores_unchanged_and_refused() {
+        let mut report = ReloadReport {
+            unchanged: vec!["a".to_owned()],
+            ..ReloadReport::default()
+        };
+        assert!(!report.changed());
+        report.removed.push("b".to_owned());
+        assert!(report.changed());
+    }
+}

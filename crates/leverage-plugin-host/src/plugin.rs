@@ -1,0 +1,544 @@
+//! One loaded version of a plugin: its resolved inputs, its instances, its health, and the call
+//! itself (gather the inputs, call `score_batch`, check every output).
+
+use std::path::PathBuf;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use leverage_plugin_api::PluginMetadata;
+use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+
+use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
+use crate::library::{OpenedPlugin, VTable};
+
+/// Bytes the host lends a plugin for one error message.
+const ERROR_CAPACITY: usize = 1024;
+/// Idle instances kept per plugin; more are destroyed when returned.
+const MAX_IDLE: usize = 64;
+
+/// A scored row: the score and each component, in the order of the plugin's metadata.
+///
+/// The rows of one call share one buffer, so a batch costs one allocation, not one per row.
+#[derive(Clone)]
+pub struct RowScore {
+    /// The score, within the declared range.
+    pub score: f64,
+    values: Arc<[f64]>,
+    start: usize,
+    len: usize,
+}
+
+impl RowScore {
+    /// The components, each within its declared range, in metadata order.
+    pub fn components(&self) -> &[f64] {
+        self.values
+            .get(self.start..self.start + self.len)
+            .unwrap_or(&[])
+    }
+}
+
+impl PartialEq for RowScore {
+    fn eq(&self, other: &Self) -> bool {
+        self.score == other.score && self.components() == other.components()
+    }
+}
+
+impl std::fmt::Debug for RowScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowScore")
+            .field("score", &self.score)
+            .field("components", &self.components())
+            .finish()
+    }
+}
+
+/// The outcome of one row.
+pub type RowResult = Result<RowScore, RowError>;
+
+/// Is the plugin usable?
+#[derive(Clone, Debug, PartialEq)]
+pub enum PluginState {
+    /// Loaded and accepting calls.
+    Ready,
+    /// Loaded but refusing calls until it is replaced by a reload.
+    Disabled {
+        /// Why (panics, stuck calls).
+        reason: String,
+    },
+    /// Not loaded.
+    Refused {
+        /// Why.
+        reason: RefuseReason,
+    },
+}
+
+/// Limits that disable a misbehaving plugin.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_panics: u32,
+    pub(crate) max_stuck_calls: u32,
+}
+
+/// An instance handle; destroyed on drop.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    handle: NonNull<PluginInstance>,
+    destroy: leverage_plugin_api::abi::DestroyFn,
+    /// The buffer lent for error messages, allocated once per instance rather than per call.
+    message: Box<[u8]>,
+    /// Scratch buffers for the call's inputs, outputs and row statuses, reused across calls.
+    inputs: Vec<f64>,
+    outputs: Vec<f64>,
+    row_status: Vec<i32>,
+}
+
+// SAFETY: the ABI requires instances to be usable from any thread, one thread at a time (the SDK
+// enforces `ScoringPlugin: Send`); `Instance` is only ever used through `&mut`/by value, so no two
+// threads touch one handle at once.
+unsafe impl Send for Instance {}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from this plugin's `create` and is destroyed exactly once,
+        // here; the shim catches any panic in the plugin's destructor.
+        unsafe { (self.destroy)(self.handle.as_ptr()) };
+    }
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    disabled: Option<String>,
+    panics: u32,
+}
+
+/// One loaded version of a plugin.
+#[derive(Debug)]
+pub(crate) struct Plugin {
+    pub(crate) path: PathBuf,
+    pub(crate) content_hash: u64,
+    pub(crate) build: BuildInfo,
+    pub(crate) metadata: Arc<PluginMetadata>,
+    /// For each declared input, its column in a catalog row.
+    input_columns: Vec<usize>,
+    catalog_width: usize,
+    vtable: VTable,
+    config: String,
+    limits: Limits,
+    idle: Mutex<Vec<Instance>>,
+    health: Mutex<Health>,
+    /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
+    disabled: AtomicBool,
+    stuck_calls: AtomicU32,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plugin code never runs under these locks; poisoning can only come from a bug in the
+    // host's bookkeeping, which leaves the data consistent.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Resolves each declared input to its column in the catalog.
+pub(crate) fn resolve_inputs(
+    metadata: &PluginMetadata,
+    catalog: &[String],
+) -> Result<Vec<usize>, RefuseReason> {
+    let mut columns = Vec::with_capacity(metadata.inputs.len());
+    let mut unknown = Vec::new();
+    for input in &metadata.inputs {
+        match catalog.iter().position(|name| *name == input.name) {
+            Some(column) => columns.push(column),
+            None => unknown.push(input.name.clone()),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(columns)
+    } else {
+        Err(RefuseReason::UnknownInputs {
+            unknown,
+            known: catalog.to_vec(),
+        })
+    }
+}
+
+impl Plugin {
+    /// Resolves the inputs and creates a first instance, which proves the configuration.
+    pub(crate) fn new(
+        opened: OpenedPlugin,
+        path: PathBuf,
+        content_hash: u64,
+        catalog: &[String],
+        config: String,
+        limits: Limits,
+    ) -> Result<Plugin, RefuseReason> {
+        let input_columns = resolve_inputs(&opened.metadata, catalog)?;
+        let plugin = Plugin {
+            path,
+            content_hash,
+            build: opened.build,
+            metadata: Arc::new(opened.metadata),
+            input_columns,
+            catalog_width: catalog.len(),
+            vtable: opened.vtable,
+            config,
+            limits,
+            idle: Mutex::new(Vec::new()),
+            health: Mutex::new(Health::default()),
+            disabled: AtomicBool::new(false),
+            stuck_calls: AtomicU32::new(0),
+        };
+        let instance = plugin
+            .create_instance()
+            .map_err(|(status, message)| RefuseReason::ConfigRejected { status, message })?;
+        lock(&plugin.idle).push(instance);
+        Ok(plugin)
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.metadata.id
+    }
+
+    pub(crate) fn state(&self) -> PluginState {
+        match &lock(&self.health).disabled {
+            Some(reason) => PluginState::Disabled {
+                reason: reason.clone(),
+            },
+            None => PluginState::Ready,
+        }
+    }
+
+    pub(crate) fn panics(&self) -> u32 {
+        lock(&self.health).panics
+    }
+
+    /// Fails if the plugin is disabled.
+    pub(crate) fn ensure_ready(&self) -> Result<(), HostError> {
+        if !self.disabled.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match &lock(&self.health).disabled {
+            Some(reason) => Err(HostError::Disabled {
+                id: self.id().to_owned(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that `rows` holds `n_rows` catalog-wide rows.
+    pub(crate) fn check_request(&self, rows: &[f64], n_rows: usize) -> Result<(), HostError> {
+        if n_rows.checked_mul(self.catalog_width) != Some(rows.len()) {
+            return Err(HostError::InvalidRequest(format!(
+                "{} values for {n_rows} rows of {} catalog inputs",
+                rows.len(),
+                self.catalog_width
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_instance(&self) -> Result<Instance, (i32, String)> {
+        let mut message = [0u8; ERROR_CAPACITY];
+        let mut error = ErrorBuffer {
+            ptr: message.as_mut_ptr(),
+            capacity: message.len(),
+            len: 0,
+        };
+        let mut handle = std::ptr::null_mut();
+        // SAFETY: the configuration view, the output slot and the error buffer all outlive the
+        // call, as `CreateFn` requires.
+        let code = unsafe {
+            (self.vtable.create)(StrView::borrowed(&self.config), &mut handle, &mut error)
+        };
+        match (code, NonNull::new(handle)) {
+            (status::OK, Some(handle)) => Ok(Instance {
+                handle,
+                destroy: self.vtable.destroy,
+                message: vec![0; ERROR_CAPACITY].into_boxed_slice(),
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                row_status: Vec::new(),
+            }),
+            (status::OK, None) => Err((code, "create returned OK without an instance".to_owned())),
+            (code, _) => Err((code, read_message(&message, &error))),
+        }
+    }
+
+    /// Scores `n_rows` catalog rows. Returns the instance used if it may be reused (the caller
+    /// passes it to [`Plugin::recycle`] unless the call was abandoned meanwhile).
+    pub(crate) fn execute(
+        &self,
+        rows: &[f64],
+        n_rows: usize,
+        cancel: &AtomicBool,
+    ) -> (Result<Vec<RowResult>, HostError>, Option<Instance>) {
+        if let Err(error) = self.ensure_ready() {
+            return (Err(error), None);
+        }
+        let mut instance = match lock(&self.idle).pop() {
+            Some(instance) => instance,
+            None => match self.create_instance() {
+                Ok(instance) => instance,
+                Err((status, message)) => {
+                    let error = HostError::PluginFailed {
+                        id: self.id().to_owned(),
+                        status,
+                        message: format!("could not create an instance: {message}"),
+                    };
+                    return (Err(error), None);
+                }
+            },
+        };
+
+        let n_inputs = self.input_columns.len();
+        let width = self.metadata.output_width();
+        let Instance {
+            handle,
+            message,
+            inputs,
+            outputs,
+            row_status,
+            ..
+        } = &mut instance;
+        inputs.clear();
+        for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
+            inputs.extend(self.input_columns.iter().map(|&column| row[column]));
+        }
+        outputs.clear();
+        outputs.resize(n_rows * width, f64::NAN);
+        row_status.clear();
+        row_status.resize(n_rows, status::NOT_RUN);
+        let mut error = ErrorBuffer {
+            ptr: message.as_mut_ptr(),
+            capacity: message.len(),
+            len: 0,
+        };
+        // SAFETY: buffers are sized as `ScoreBatchFn` requires (`n_rows × n_inputs` inputs,
+        // `n_rows × width` outputs, `n_rows` statuses) and live across the call; the instance
+        // is ours alone; `AtomicBool` has the size, alignment and representation of `AtomicU8`.
+        let code = unsafe {
+            (self.vtable.score_batch)(
+                handle.as_ptr(),
+                inputs.as_ptr(),
+                n_rows,
+                n_inputs,
+                outputs.as_mut_ptr(),
+                width,
+                row_status.as_mut_ptr(),
+                std::ptr::from_ref(cancel).cast::<AtomicU8>(),
+                &mut error,
+            )
+        };
+        let id = || self.id().to_owned();
+        let message = read_message(message, &error);
+        match code {
+            status::OK => {
+                let rows = self.collect(&instance.outputs, &instance.row_status, message);
+                (Ok(rows), Some(instance))
+            }
+            status::CANCELLED => (Err(HostError::Cancelled { id: id() }), Some(instance)),
+            status::PANIC => {
+                drop(instance);
+                (Err(self.record_panic(message)), None)
+            }
+            other => (
+                Err(HostError::PluginFailed {
+                    id: id(),
+                    status: other,
+                    message,
+                }),
+                // An unknown status may hide a broken instance; start afresh.
+                (other == status::INVALID_ARGUMENT || other == status::ERROR).then_some(instance),
+            ),
+        }
+    }
+
+    /// Turns statuses and outputs into row results, checking every value.
+    fn collect(&self, outputs: &[f64], row_status: &[i32], message: String) -> Vec<RowResult> {
+        let width = self.metadata.output_width();
+        let values: Arc<[f64]> = outputs.into();
+        let first_failed = row_status.iter().position(|s| *s == status::ERROR);
+        let specs: Vec<_> = std::iter::once(&self.metadata.score)
+            .chain(&self.metadata.components)
+            .collect();
+        row_status
+            .iter()
+            .zip(values.chunks_exact(width))
+            .enumerate()
+            .map(|(row, (&code, row_values))| match code {
+                status::OK => {
+                    for (value, spec) in row_values.iter().zip(&specs) {
+                        if !value.is_finite() {
+                            return Err(RowError::NotFinite {
+                                name: spec.name.clone(),
+                                value: *value,
+                            });
+                        }
+                        if *value < spec.min || *value > spec.max {
+                            return Err(RowError::OutOfRange {
+                                name: spec.name.clone(),
+                                value: *value,
+                                min: spec.min,
+                                max: spec.max,
+                            });
+                        }
+                    }
+                    Ok(RowScore {
+                        score: row_values[0],
+                        values: Arc::clone(&values),
+                        start: row * width + 1,
+                        len: width - 1,
+                    })
+                }
+                status::ERROR => Err(RowError::Plugin {
+                    message: if Some(row) == first_failed {
+                        message.clone()
+                    } else {
+                        format!(
+                            "(no message: the plugin reports the message of the lowest failing \
+                             row only, row {})",
+                            first_failed.unwrap_or(row)
+                        )
+                    },
+                }),
+                status::NOT_RUN => Err(RowError::NotRun),
+                other => Err(RowError::UnknownStatus { status: other }),
+            })
+            .collect()
+    }
+
+    /// Returns an instance for reuse.
+    pub(crate) fn recycle(&self, instance: Instance) {
+        if self.disabled.load(Ordering::Acquire) {
+            return;
+        }
+        let mut idle = lock(&self.idle);
+        if idle.len() < MAX_IDLE {
+            idle.push(instance);
+        }
+    }
+
+    fn record_panic(&self, message: String) -> HostError {
+        let mut health = lock(&self.health);
+        health.panics += 1;
+        let panics = health.panics;
+        let max_panics = self.limits.max_panics;
+        let disabled = panics >= max_panics && health.disabled.is_none();
+        if disabled {
+            health.disabled = Some(format!(
+                "panicked {panics} times (limit {max_panics}); last: {message}"
+            ));
+            self.disabled.store(true, Ordering::Release);
+        }
+        drop(health);
+        tracing::warn!(plugin = self.id(), panics, max_panics, %message, "plugin panicked; instance dropped");
+        if disabled {
+            self.disable_cleanup();
+        }
+        HostError::Panicked {
+            id: self.id().to_owned(),
+            message,
+            panics,
+            max_panics,
+            disabled,
+        }
+    }
+
+    /// A call was abandoned while running: its instance may be stuck (it will be destroyed, not
+    /// reused, when the call returns). Too many at once disables the plugin.
+    pub(crate) fn note_stuck_call(&self) {
+        let stuck = self.stuck_calls.fetch_add(1, Ordering::AcqRel) + 1;
+        let limit = self.limits.max_stuck_calls;
+        tracing::warn!(
+            plugin = self.id(),
+            stuck,
+            limit,
+            "plugin call abandoned while running"
+        );
+        if stuck >= limit {
+            let mut health = lock(&self.health);
+            if health.disabled.is_none() {
+                health.disabled = Some(format!(
+                    "{stuck} calls are still running after being abandoned (limit {limit}): the \
+                     plugin does not honour the cancel flag"
+                ));
+                self.disabled.store(true, Ordering::Release);
+                drop(health);
+                self.disable_cleanup();
+            }
+        }
+    }
+
+    /// An abandoned call finally returned.
+    pub(crate) fn stuck_call_ended(&self) {
+        self.stuck_calls.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn disable_cleanup(&self) {
+        let idle = std::mem::take(&mut *lock(&self.idle));
+        tracing::error!(plugin = self.id(), "plugin disabled");
+        drop(idle);
+    }
+}
+
+fn read_message(buffer: &[u8], error: &ErrorBuffer) -> String {
+    if error.len == 0 {
+        return String::new();
+    }
+    let written = buffer.get(..error.len).unwrap_or(buffer);
+    String::from_utf8_lossy(written).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leverage_plugin_api::info::{ComponentInfo, InputInfo};
+
+    fn metadata(inputs: &[&str]) -> PluginMetadata {
+        let component = ComponentInfo {
+            name: "score".to_owned(),
+            unit: String::new(),
+            description: String::new(),
+            min: 0.0,
+            max: 1.0,
+        };
+        PluginMetadata {
+            id: "m".to_owned(),
+            name: "m".to_owned(),
+            version: "1".to_owned(),
+            description: String::new(),
+            build_id: String::new(),
+            inputs: inputs
+                .iter()
+                .map(|name| InputInfo {
+                    name: (*name).to_owned(),
+                    unit: String::new(),
+                })
+                .collect(),
+            components: Vec::new(),
+            score: component,
+            parameters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn inputs_resolve_to_catalog_columns_in_declared_order() {
+        let catalog = ["x".to_owned(), "y".to_owned(), "z".to_owned()];
+        assert_eq!(
+            resolve_inputs(&metadata(&["z", "x"]), &catalog),
+            Ok(vec![2, 0])
+        );
+    }
+
+    #[test]
+    fn unknown_inputs_are_listed_with_the_whole_catalog() {
+        let catalog = ["x".to_owned()];
+        assert_eq!(
+            resolve_inputs(&metadata(&["x", "q", "r"]), &catalog),
+            Err(RefuseReason::UnknownInputs {
+                unknown: vec!["q".to_owned(), "r".to_owned()],
+                known: vec!["x".to_owned()],
+            })
+        );
+    }
+}

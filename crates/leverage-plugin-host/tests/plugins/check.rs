@@ -1,0 +1,81 @@
+//! `check_plugin`, the engine of `leverage plugin check`.
+
+use std::time::Duration;
+
+use leverage_plugin_host::{CheckOptions, check_plugin};
+
+use crate::support::{CATALOG, fixture, real, sample_rows};
+
+fn samples() -> CheckOptions {
+    CheckOptions {
+        sample_rows: sample_rows().0,
+        ..CheckOptions::default()
+    }
+}
+
+#[test]
+fn the_real_plugins_pass_the_check() {
+    for name in ["pressure_index", "prudent_pressure"] {
+        let report = check_plugin(&real(name), CATALOG, &samples());
+        assert!(report.is_acceptable(), "{report}");
+        assert_eq!(report.samples.len(), sample_rows().1);
+        let text = report.to_string();
+        assert!(text.contains("result:      acceptable"), "{text}");
+        assert!(
+            text.contains("inputs:") && text.contains("parameters:"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn check_reports_why_the_server_would_refuse_a_plugin() {
+    let report = check_plugin(&fixture("unknown_inputs"), CATALOG, &samples());
+    assert!(!report.is_acceptable());
+    assert!(report.refusal.is_some());
+    assert_eq!(
+        report.metadata.as_ref().map(|m| m.id.as_str()),
+        Some("fixture-unknown-inputs"),
+        "the metadata is still shown"
+    );
+    assert!(report.problems[0].contains("lever.moon_phase"), "{report}");
+
+    let report = check_plugin(&fixture("bad_metadata"), CATALOG, &samples());
+    assert!(report.problems.len() >= 3, "{report}");
+}
+
+#[test]
+fn check_reports_bad_rows_and_panics() {
+    let report = check_plugin(&fixture("out_of_range"), CATALOG, &samples());
+    assert!(!report.is_acceptable());
+    assert!(
+        report.problems.iter().any(|p| p.contains("`score` = 150")),
+        "{report}"
+    );
+
+    let report = check_plugin(&fixture("panics"), CATALOG, &samples());
+    assert!(
+        report.problems.iter().any(|p| p.contains("panicked")),
+        "{report}"
+    );
+}
+
+#[test]
+fn check_gives_up_on_a_plugin_that_does_not_return() {
+    let options = CheckOptions {
+        deadline: Duration::from_millis(200),
+        ..samples()
+    };
+    let report = check_plugin(&fixture("hangs"), CATALOG, &options);
+    assert!(
+        report.problems.iter().any(|p| p.contains("did not finish")),
+        "{report}"
+    );
+}
+
+#[test]
+fn check_without_sample_rows_is_not_acceptable() {
+    let report = check_plugin(&real("pressure_index"), CATALOG, &CheckOptions::default());
+    assert!(!report.is_acceptable());
+    assert!(report.metadata.is_some());
+}
