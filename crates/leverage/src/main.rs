@@ -62,6 +62,10 @@ struct ServeArgs {
     /// this executable, loading only the bundled `libleverage_plugin_*.so`.
     #[arg(long, env = "LEVERAGE_PLUGIN_DIR")]
     plugin_dir: Option<PathBuf>,
+    /// Directory of plugin configurations: `<plugin id>.conf`, one `key = value` per line
+    /// (each model's parameters are listed by GetPlugin and documented in docs/models/).
+    #[arg(long, env = "LEVERAGE_PLUGIN_CONFIG_DIR")]
+    plugin_config_dir: Option<PathBuf>,
     /// Bearer tokens allowed to write, as `name=token` pairs separated by commas. The name is
     /// recorded as the author of each write. Without tokens, writes are refused.
     #[arg(
@@ -84,9 +88,9 @@ struct ServeArgs {
 
 /// The plugin host: an explicit directory loads every `.so` in it; by default, the bundled
 /// plugins beside this executable (`cargo build --release` puts them there).
-fn load_plugins(dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+fn load_plugins(dir: Option<PathBuf>, config_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
     let catalog = scenario::catalog_names();
-    let (dir, options) = match dir {
+    let (dir, mut options) = match dir {
         Some(dir) => (dir, HostOptions::default()),
         None => {
             let exe = std::env::current_exe().context("locating this executable")?;
@@ -100,6 +104,9 @@ fn load_plugins(dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
             )
         }
     };
+    if let Some(config_dir) = config_dir {
+        options.configs = read_plugin_configs(&config_dir)?;
+    }
     let host = PluginHost::load_dir_with(&dir, &catalog, options)
         .with_context(|| format!("loading plugins from {}", dir.display()))?;
     for p in host.plugins() {
@@ -114,6 +121,28 @@ fn load_plugins(dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
         }
     }
     Ok(host)
+}
+
+/// `<id>.conf` files of a directory, keyed by plugin id.
+fn read_plugin_configs(
+    dir: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut configs = std::collections::HashMap::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("conf") {
+            continue;
+        }
+        let Some(id) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        tracing::info!(plugin = id, file = %path.display(), "plugin configuration");
+        configs.insert(id.to_owned(), text);
+    }
+    Ok(configs)
 }
 
 /// Sample scenarios for `plugin check`: every use mode, with a few lever settings, on the
@@ -259,7 +288,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, startup_ms = started.elapsed().as_millis() as u64, "ready");
-    let plugins = load_plugins(args.plugin_dir.clone())?;
+    let plugins = load_plugins(args.plugin_dir.clone(), args.plugin_config_dir.clone())?;
     let state = ServerState {
         repo: Arc::new(repo),
         tokens,
