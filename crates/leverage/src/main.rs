@@ -287,8 +287,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, startup_ms = started.elapsed().as_millis() as u64, "ready");
     let plugins = load_plugins(args.plugin_dir.clone(), args.plugin_config_dir.clone())?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        startup_ms = started.elapsed().as_millis() as u64,
+        plugins = plugins.plugins().len(),
+        "ready"
+    );
     let state = ServerState {
         repo: Arc::new(repo),
         tokens,
