@@ -284,6 +284,39 @@ impl Store {
         Ok(())
     }
 
+    /// Adds many new holdings (with their observations) in one transaction: all or none. For
+    /// bulk loads such as synthetic benchmark data; each holding is audited as one creation.
+    pub fn create_holdings(&self, holdings: &[Holding]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for holding in holdings {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM holdings WHERE id = ?1)",
+                [&holding.id],
+                |r| r.get(0),
+            )?;
+            if exists {
+                return Err(StoreError::AlreadyExists(format!(
+                    "holdings/{}",
+                    holding.id
+                )));
+            }
+            insert_holding(&tx, holding)?;
+            for o in &holding.observations {
+                insert_observation(&tx, &holding.id, o)?;
+            }
+            audit(
+                &tx,
+                &holding.audit.created_by,
+                "create",
+                &format!("holdings/{}", holding.id),
+                "",
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Adds an observation to a live holding.
     pub fn create_observation(
         &self,

@@ -163,6 +163,39 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_creation_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+        let template = repo.snapshot().dataset().holdings[0].clone();
+        let make = |id: &str| {
+            let mut h = template.clone();
+            h.id = id.to_owned();
+            for (i, o) in h.observations.iter_mut().enumerate() {
+                o.id = format!("{id}-{i}");
+            }
+            h
+        };
+        let clash = template.clone();
+        assert!(
+            repo.store()
+                .create_holdings(&[make("bulk-a"), clash])
+                .is_err()
+        );
+        drop(repo);
+        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+        assert!(
+            repo.snapshot().holding("bulk-a").is_none(),
+            "nothing of a failed bulk load stays"
+        );
+        repo.store()
+            .create_holdings(&[make("bulk-a"), make("bulk-b")])
+            .unwrap();
+        drop(repo);
+        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+        assert!(repo.snapshot().holding("bulk-b").is_some());
+    }
+
+    #[test]
     fn a_failed_write_stores_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
