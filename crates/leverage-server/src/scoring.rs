@@ -663,13 +663,14 @@ impl ScoringService for ScoringApi {
             let inner = axes.get(1).map_or(1, |(_, v)| v.len());
             let mut done: u64 = 0;
             let mut first = true;
+            // Every point sets every swept lever, so one scratch scenario serves them all.
+            let mut s = base.clone();
             while done < total {
                 let n = (total - done).min(chunk as u64) as usize;
                 let mut rows = vec![0.0; n * width];
                 let mut levers = Vec::with_capacity(n);
                 for (k, row) in rows.chunks_exact_mut(width).enumerate() {
                     let index = done as usize + k;
-                    let mut s = base.clone();
                     let mut values = Vec::with_capacity(axes.len());
                     for (axis, (lever, vals)) in axes.iter().enumerate() {
                         let at = if axis == 0 {
