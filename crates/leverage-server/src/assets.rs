@@ -11,14 +11,13 @@ use leverage_proto::leverage::v1::asset_service_server::AssetService;
 use leverage_store::Repository;
 use tonic::{Request, Response, Status};
 
-use crate::auth::Tokens;
+use crate::auth;
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
 
 #[derive(Debug)]
 pub struct Assets {
     pub repo: Arc<Repository>,
-    pub tokens: Tokens,
 }
 
 pub fn kind(k: HoldingKind) -> i32 {
@@ -432,7 +431,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::CreateHoldingRequest>,
     ) -> Result<Response<pb::Holding>, Status> {
-        let actor = self.tokens.authorize(request.metadata())?;
+        let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let mut v = Violations::new();
         if !is_valid_id(&r.holding_id) {
@@ -526,7 +525,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::CreateObservationRequest>,
     ) -> Result<Response<pb::Observation>, Status> {
-        let actor = self.tokens.authorize(request.metadata())?;
+        let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let mut v = Violations::new();
         let parent = parse_name("holdings", &r.parent);
@@ -570,7 +569,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::UpdateHoldingRequest>,
     ) -> Result<Response<pb::Holding>, Status> {
-        let actor = self.tokens.authorize(request.metadata())?;
+        let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let Some(h) = r.holding.as_ref() else {
             return Err(error::invalid("holding", "is required"));
@@ -643,7 +642,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::DeleteHoldingRequest>,
     ) -> Result<Response<()>, Status> {
-        let actor = self.tokens.authorize(request.metadata())?;
+        let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let id = holding_id("name", &r.name)?;
         self.repo

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod error;
 pub mod funding;
 pub mod legal;
+pub mod limits;
 pub mod scoring;
 
 use std::future::Future;
@@ -26,15 +27,49 @@ use leverage_store::Repository;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-pub use auth::Tokens;
+pub use auth::AccessPolicy;
+
+/// Limits that keep the server responsive under load and hostile input.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Calls in progress at once; more are refused with RESOURCE_EXHAUSTED.
+    pub max_concurrent_calls: usize,
+    /// Longest any call may run (until its response starts), whatever the client asks.
+    pub max_call_duration: Duration,
+    /// After the drain, how long calls in flight may take to finish before the server stops
+    /// anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 16 * 1024 * 1024,
+            max_concurrent_calls: 1024,
+            max_call_duration: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// TLS: the server's certificate chain and key, and for mutual TLS the CA that client
+/// certificates must chain to. All PEM.
+#[derive(Clone, Debug)]
+pub struct TlsSettings {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub client_ca_pem: Option<Vec<u8>>,
+}
 
 /// Everything a running server needs.
 #[derive(Debug)]
 pub struct ServerState {
     pub repo: Arc<Repository>,
-    pub tokens: Tokens,
+    pub access: AccessPolicy,
     /// How long health reports NOT_SERVING before the listener closes, so that load balancers
     /// and clients watching health stop sending new calls first.
     pub drain: Duration,
@@ -42,6 +77,8 @@ pub struct ServerState {
     pub plugins: PluginHost,
     /// Longest a plugin call may run, whatever the client's deadline.
     pub max_plugin_call: Duration,
+    pub limits: Limits,
+    pub tls: Option<TlsSettings>,
 }
 
 /// The fully qualified names of the leverage services, as health and reflection know them.
@@ -54,7 +91,7 @@ pub const SERVICES: [&str; 5] = [
 ];
 
 /// Serves on `listener` until `shutdown` completes; then reports NOT_SERVING for `drain`,
-/// stops accepting, and lets calls in flight finish.
+/// stops accepting, lets calls in flight finish for up to `limits.shutdown_grace`, and returns.
 pub async fn serve(
     listener: TcpListener,
     state: ServerState,
@@ -81,14 +118,17 @@ pub async fn serve(
 
     let ServerState {
         repo,
-        tokens,
+        access,
         drain,
         plugins,
         max_plugin_call,
+        limits,
+        tls,
     } = state;
-    let scoring =
-        scoring::ScoringApi::new(Arc::clone(&repo), plugins, tokens.clone(), max_plugin_call);
+    let scoring = scoring::ScoringApi::new(Arc::clone(&repo), plugins, max_plugin_call);
+    let draining = Arc::new(tokio::sync::Notify::new());
     let reporter = health.clone();
+    let drained = Arc::clone(&draining);
     let signal = async move {
         shutdown.await;
         tracing::info!(
@@ -105,31 +145,75 @@ pub async fn serve(
             .await;
         tokio::time::sleep(drain).await;
         tracing::info!("no longer accepting connections; finishing calls in flight");
+        drained.notify_one();
     };
 
-    tracing::info!(address = ?listener.local_addr().ok(), "serving");
-    Server::builder()
+    let size = limits.max_message_bytes;
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        let mut config =
+            ServerTlsConfig::new().identity(Identity::from_pem(tls.cert_pem, tls.key_pem));
+        if let Some(ca) = tls.client_ca_pem {
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
+        builder = builder.tls_config(config)?;
+    }
+    tracing::info!(address = ?listener.local_addr().ok(), ?limits, "serving");
+    let server = builder
+        .timeout(limits.max_call_duration)
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
         .layer(access_log::AccessLogLayer)
+        .layer(limits::ShedLayer::new(limits.max_concurrent_calls))
+        .layer(auth::AccessLayer {
+            policy: Arc::new(access),
+        })
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(AssetServiceServer::new(assets::Assets {
-            repo: Arc::clone(&repo),
-            tokens: tokens.clone(),
-        }))
-        .add_service(DatasetServiceServer::new(dataset::DatasetApi {
-            repo: Arc::clone(&repo),
-        }))
-        .add_service(LegalRiskServiceServer::new(legal::LegalApi {
-            repo: Arc::clone(&repo),
-        }))
-        .add_service(DefenceFundingServiceServer::new(funding::FundingApi {
-            repo: Arc::clone(&repo),
-        }))
-        .add_service(ScoringServiceServer::new(scoring))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
-        .await?;
+        .add_service(
+            AssetServiceServer::new(assets::Assets {
+                repo: Arc::clone(&repo),
+            })
+            .max_decoding_message_size(size)
+            .max_encoding_message_size(size),
+        )
+        .add_service(
+            DatasetServiceServer::new(dataset::DatasetApi {
+                repo: Arc::clone(&repo),
+            })
+            .max_decoding_message_size(size)
+            .max_encoding_message_size(size),
+        )
+        .add_service(
+            LegalRiskServiceServer::new(legal::LegalApi {
+                repo: Arc::clone(&repo),
+            })
+            .max_decoding_message_size(size)
+            .max_encoding_message_size(size),
+        )
+        .add_service(
+            DefenceFundingServiceServer::new(funding::FundingApi {
+                repo: Arc::clone(&repo),
+            })
+            .max_decoding_message_size(size)
+            .max_encoding_message_size(size),
+        )
+        .add_service(
+            ScoringServiceServer::new(scoring)
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let grace = limits.shutdown_grace;
+    tokio::select! {
+        result = server => result?,
+        () = async {
+            draining.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "calls still in flight after the grace period; stopping anyway");
+        }
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use leverage_core::model::Action;
 use leverage_core::scenario::{self, Context as ScenarioContext, INPUT_CATALOG, ScenarioInput};
 use leverage_core::{Dataset, Date, Snapshot};
 use leverage_plugin_host::{CheckOptions, HostOptions, PluginHost, PluginState};
-use leverage_server::{ServerState, Tokens};
+use leverage_server::{AccessPolicy, Limits, ServerState, TlsSettings};
 use leverage_store::{Opened, Repository};
 
 #[derive(Parser, Debug)]
@@ -28,10 +28,19 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the gRPC server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Work with scoring plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Work with access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Read a token on standard input and print the SHA-256 digest a tokens file stores.
+    Hash,
 }
 
 #[derive(Subcommand, Debug)]
@@ -66,8 +75,9 @@ struct ServeArgs {
     /// (each model's parameters are listed by GetPlugin and documented in docs/models/).
     #[arg(long, env = "LEVERAGE_PLUGIN_CONFIG_DIR")]
     plugin_config_dir: Option<PathBuf>,
-    /// Bearer tokens allowed to write, as `name=token` pairs separated by commas. The name is
-    /// recorded as the author of each write. Without tokens, writes are refused.
+    /// Bearer tokens, as `name:role=token` pairs separated by commas (roles: reader, editor,
+    /// admin; `name=token` is an editor). The name is recorded as the author of each write.
+    /// Without tokens, writes are refused.
     #[arg(
         long,
         env = "LEVERAGE_TOKENS",
@@ -75,6 +85,34 @@ struct ServeArgs {
         hide_env_values = true
     )]
     tokens: String,
+    /// A tokens file (TOML): `reads_open` and `[[token]]` entries with name, role and the
+    /// token's SHA-256 (`leverage token hash`), so that no secret is stored in the clear.
+    #[arg(long, env = "LEVERAGE_TOKENS_FILE")]
+    tokens_file: Option<PathBuf>,
+    /// Whether reads need no token. `false` makes every read need a reader token.
+    #[arg(long, env = "LEVERAGE_READS_OPEN")]
+    reads_open: Option<bool>,
+    /// PEM certificate chain: serve TLS (with --tls-key).
+    #[arg(long, env = "LEVERAGE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "LEVERAGE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate: require client certificates chaining to it (mutual TLS).
+    #[arg(long, env = "LEVERAGE_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Largest request or response message, in bytes.
+    #[arg(long, env = "LEVERAGE_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_message_bytes: usize,
+    /// Calls in progress at once; more are refused at once with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "LEVERAGE_MAX_CONCURRENT_CALLS", default_value_t = 1024)]
+    max_concurrent_calls: usize,
+    /// Longest any call may run before its response starts, in milliseconds.
+    #[arg(long, env = "LEVERAGE_MAX_CALL_MS", default_value_t = 120_000)]
+    max_call_ms: u64,
+    /// After the drain, how long calls in flight may take to finish, in milliseconds.
+    #[arg(long, env = "LEVERAGE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    shutdown_grace_ms: u64,
     /// Log format.
     #[arg(long, env = "LEVERAGE_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -265,14 +303,41 @@ async fn shutdown_signal() {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(args.log_format);
     let started = std::time::Instant::now();
-    let tokens = Tokens::parse(&args.tokens)
+    let mut access = AccessPolicy::parse_tokens(&args.tokens)
         .map_err(anyhow::Error::msg)
         .context("--tokens")?;
-    if tokens.is_empty() {
-        tracing::warn!(
-            "no tokens configured (--tokens or LEVERAGE_TOKENS): writes will be refused"
-        );
+    if let Some(file) = &args.tokens_file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let from_file = AccessPolicy::from_file_text(&text)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("tokens file {}", file.display()))?;
+        let reads_open = from_file.reads_open();
+        access = from_file
+            .merge(access)
+            .map_err(anyhow::Error::msg)?
+            .with_reads_open(reads_open);
     }
+    if let Some(open) = args.reads_open {
+        access = access.with_reads_open(open);
+    }
+    if access.is_empty() {
+        tracing::warn!("no tokens configured (--tokens, --tokens-file): writes will be refused");
+    }
+    tracing::info!(policy = ?access, "access control");
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsSettings {
+            cert_pem: std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
+            key_pem: std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
+            client_ca_pem: match &args.tls_client_ca {
+                Some(ca) => {
+                    Some(std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?)
+                }
+                None => None,
+            },
+        }),
+        _ => None,
+    };
     let embedded = Dataset::embedded().context("the embedded dataset")?;
     let (repo, opened) = Repository::open(&args.data_dir, &embedded)
         .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
@@ -296,10 +361,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let state = ServerState {
         repo: Arc::new(repo),
-        tokens,
+        access,
         drain: Duration::from_millis(args.drain_ms),
         plugins,
         max_plugin_call: Duration::from_millis(args.max_plugin_call_ms),
+        limits: Limits {
+            max_message_bytes: args.max_message_bytes,
+            max_concurrent_calls: args.max_concurrent_calls.max(1),
+            max_call_duration: Duration::from_millis(args.max_call_ms),
+            shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+        },
+        tls,
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
@@ -313,7 +385,15 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve(args))
+            runtime.block_on(serve(*args))
+        }
+        Command::Token(TokenCommand::Hash) => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let token = token.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(token.len() >= 8, "a token needs at least 8 characters");
+            println!("{}", leverage_server::auth::token_digest(token));
+            Ok(())
         }
         Command::Plugin(PluginCommand::Check { path }) => {
             if !plugin_check(&path)? {

@@ -8,14 +8,18 @@ use std::time::Duration;
 
 use leverage_core::Dataset;
 use leverage_plugin_host::{HostOptions, PluginHost};
-use leverage_server::{ServerState, Tokens};
+use leverage_server::{AccessPolicy, Limits, ServerState, TlsSettings};
 use leverage_store::Repository;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-/// The write token every test server accepts, recorded as author `tester`.
+/// The admin token every test server accepts, recorded as author `tester`.
 pub const TOKEN: &str = "test-token-0123456789";
+/// A reader's token.
+pub const READER_TOKEN: &str = "reader-token-0123456789";
+/// An editor's token.
+pub const EDITOR_TOKEN: &str = "editor-token-0123456789";
 
 /// A running server; stopped (gracefully) by `stop`, or aborted on drop.
 #[derive(Debug)]
@@ -26,36 +30,70 @@ pub struct TestServer {
     handle: Option<JoinHandle<()>>,
 }
 
+/// What a test server is started with; `Default` is the usual: no plugins, no drain, the three
+/// test tokens, default limits, plain text.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub drain: Duration,
+    pub plugin_dir: Option<PathBuf>,
+    pub host: HostOptions,
+    pub access: AccessPolicy,
+    pub limits: Limits,
+    pub tls: Option<TlsSettings>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            drain: Duration::ZERO,
+            plugin_dir: None,
+            host: HostOptions::default(),
+            access: AccessPolicy::parse_tokens(&format!(
+                "tester:admin={TOKEN},reader:reader={READER_TOKEN},editor:editor={EDITOR_TOKEN}"
+            ))
+            .expect("tokens"),
+            limits: Limits::default(),
+            tls: None,
+        }
+    }
+}
+
 impl TestServer {
     /// Starts a server whose database lives in `data_dir` (created and imported if new).
     pub async fn start(data_dir: &Path) -> Self {
-        Self::start_with_drain(data_dir, Duration::from_millis(0)).await
+        Self::start_with(data_dir, Options::default()).await
     }
 
     pub async fn start_with_drain(data_dir: &Path, drain: Duration) -> Self {
-        let no_plugins = data_dir.join("no-plugins");
-        std::fs::create_dir_all(&no_plugins).expect("plugin dir");
-        Self::start_with(data_dir, drain, &no_plugins, HostOptions::default()).await
+        Self::start_with(
+            data_dir,
+            Options {
+                drain,
+                ..Options::default()
+            },
+        )
+        .await
     }
 
     /// Starts a server with the plugins of `plugin_dir`, loaded with `options`.
-    pub async fn start_with_plugins(
-        data_dir: &Path,
-        plugin_dir: &Path,
-        options: HostOptions,
-    ) -> Self {
-        Self::start_with(data_dir, Duration::ZERO, plugin_dir, options).await
+    pub async fn start_with_plugins(data_dir: &Path, plugin_dir: &Path, host: HostOptions) -> Self {
+        let options = Options {
+            plugin_dir: Some(plugin_dir.to_owned()),
+            host,
+            ..Options::default()
+        };
+        Self::start_with(data_dir, options).await
     }
 
-    async fn start_with(
-        data_dir: &Path,
-        drain: Duration,
-        plugin_dir: &Path,
-        options: HostOptions,
-    ) -> Self {
+    pub async fn start_with(data_dir: &Path, options: Options) -> Self {
+        let plugin_dir = options
+            .plugin_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("no-plugins"));
+        std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
         let catalog = leverage_core::scenario::catalog_names();
         let plugins =
-            PluginHost::load_dir_with(plugin_dir, &catalog, options).expect("plugin host");
+            PluginHost::load_dir_with(&plugin_dir, &catalog, options.host).expect("plugin host");
         let embedded = Dataset::embedded().expect("embedded dataset");
         let (repo, _) = Repository::open(data_dir, &embedded).expect("open repository");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -65,10 +103,12 @@ impl TestServer {
         let (tx, rx) = oneshot::channel::<()>();
         let state = ServerState {
             repo: Arc::new(repo),
-            tokens: Tokens::parse(&format!("tester={TOKEN}")).expect("tokens"),
-            drain,
+            access: options.access,
+            drain: options.drain,
             plugins,
             max_plugin_call: Duration::from_secs(30),
+            limits: options.limits,
+            tls: options.tls,
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {
