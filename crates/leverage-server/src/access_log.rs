@@ -6,20 +6,28 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-/// Adds [`AccessLog`] around every service.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AccessLogLayer;
+use crate::metrics::Metrics;
+
+/// Adds [`AccessLog`] around every service; it also feeds the call metrics.
+#[derive(Clone, Debug, Default)]
+pub struct AccessLogLayer {
+    pub metrics: Metrics,
+}
 
 impl<S> tower::Layer<S> for AccessLogLayer {
     type Service = AccessLog<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AccessLog { inner }
+        AccessLog {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct AccessLog<S> {
     inner: S,
+    metrics: Metrics,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for AccessLog<S>
@@ -39,6 +47,7 @@ where
         let started = Instant::now();
         let method = request.uri().path().to_owned();
         let call = self.inner.call(request);
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = call.await;
             let micros = started.elapsed().as_micros() as u64;
@@ -53,6 +62,7 @@ where
                         .and_then(|v| v.parse::<i32>().ok())
                         .unwrap_or(0);
                     let code = tonic::Code::from_i32(status);
+                    metrics.record_call(&method, code, started.elapsed().as_secs_f64());
                     if matches!(
                         code,
                         tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss

@@ -11,6 +11,7 @@ pub mod error;
 pub mod funding;
 pub mod legal;
 pub mod limits;
+pub mod metrics;
 pub mod scoring;
 
 use std::future::Future;
@@ -79,6 +80,8 @@ pub struct ServerState {
     pub max_plugin_call: Duration,
     pub limits: Limits,
     pub tls: Option<TlsSettings>,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    pub metrics_listener: Option<TcpListener>,
 }
 
 /// The fully qualified names of the leverage services, as health and reflection know them.
@@ -124,8 +127,25 @@ pub async fn serve(
         max_plugin_call,
         limits,
         tls,
+        metrics_listener,
     } = state;
-    let scoring = scoring::ScoringApi::new(Arc::clone(&repo), plugins, max_plugin_call);
+    let metrics = metrics::Metrics::default();
+    let scoring =
+        scoring::ScoringApi::new(Arc::clone(&repo), plugins, max_plugin_call, metrics.clone());
+    let metrics_stop = Arc::new(tokio::sync::Notify::new());
+    if let Some(listener) = metrics_listener {
+        let (metrics, repo, stop) = (
+            metrics.clone(),
+            Arc::clone(&repo),
+            Arc::clone(&metrics_stop),
+        );
+        tokio::spawn(async move {
+            let stopped = async move { stop.notified().await };
+            if let Err(e) = metrics::serve_metrics(listener, metrics, repo, stopped).await {
+                tracing::error!(error = %e, "metrics endpoint failed");
+            }
+        });
+    }
     let draining = Arc::new(tokio::sync::Notify::new());
     let reporter = health.clone();
     let drained = Arc::clone(&draining);
@@ -162,7 +182,7 @@ pub async fn serve(
     let server = builder
         .timeout(limits.max_call_duration)
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
-        .layer(access_log::AccessLogLayer)
+        .layer(access_log::AccessLogLayer { metrics })
         .layer(limits::ShedLayer::new(limits.max_concurrent_calls))
         .layer(auth::AccessLayer {
             policy: Arc::new(access),
@@ -214,6 +234,7 @@ pub async fn serve(
             tracing::warn!(grace_ms = grace.as_millis() as u64, "calls still in flight after the grace period; stopping anyway");
         }
     }
+    metrics_stop.notify_one();
     Ok(())
 }
 

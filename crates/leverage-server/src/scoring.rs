@@ -26,6 +26,7 @@ use crate::auth;
 use crate::convert::{date_in, date_out};
 use crate::error;
 use crate::legal::action_in;
+use crate::metrics::Metrics;
 
 /// Most scenarios in one `ScoreScenarios` call, and plugins × scenarios in a comparison.
 pub const MAX_BATCH: usize = 10_000;
@@ -40,6 +41,7 @@ pub struct ScoringApi {
     pub host: PluginHost,
     /// Longest a plugin call may run, whatever the client's deadline.
     pub max_call: Duration,
+    metrics: Metrics,
     contexts: Mutex<Vec<CachedContext>>,
     calls: Arc<CallCounts>,
 }
@@ -58,11 +60,17 @@ fn count_calls(calls: &CallCounts, meta: &PluginMetadata, rows: usize) {
 }
 
 impl ScoringApi {
-    pub fn new(repo: Arc<Repository>, host: PluginHost, max_call: Duration) -> Self {
+    pub fn new(
+        repo: Arc<Repository>,
+        host: PluginHost,
+        max_call: Duration,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             repo,
             host,
             max_call,
+            metrics,
             contexts: Mutex::new(Vec::new()),
             calls: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -193,10 +201,19 @@ impl ScoringApi {
         let scored = if valid.is_empty() {
             Vec::new()
         } else {
-            self.host
+            let started = std::time::Instant::now();
+            let scored = self
+                .host
                 .score(&meta.id, rows.clone(), valid.len(), deadline, cancel)
-                .await
-                .map_err(host_status)?
+                .await;
+            let failure = scored.as_ref().err().map(failure_kind);
+            self.metrics.record_plugin(
+                &meta.id,
+                valid.len(),
+                failure,
+                started.elapsed().as_secs_f64(),
+            );
+            scored.map_err(host_status)?
         };
         count_calls(&self.calls, meta, valid.len());
         let width = INPUT_CATALOG.len();
@@ -330,6 +347,19 @@ pub fn host_status(e: HostError) -> Status {
         tracing::warn!(error = %e, "plugin call failed");
     }
     error::status(code, reason, e.to_string(), ErrorDetails::new())
+}
+
+/// A short name for the kind of a failed plugin call, for metrics.
+fn failure_kind(e: &HostError) -> &'static str {
+    match e {
+        HostError::DeadlineExceeded { .. } => "deadline_exceeded",
+        HostError::Cancelled { .. } => "cancelled",
+        HostError::Panicked { .. } => "panicked",
+        HostError::PluginFailed { .. } => "failed",
+        HostError::Overloaded(_) => "overloaded",
+        HostError::Disabled { .. } => "disabled",
+        _ => "other",
+    }
 }
 
 /// The status of one row that failed.
@@ -650,6 +680,7 @@ impl ScoringService for ScoringApi {
         let (tx, rx) = mpsc::channel(4);
         let component_names: Vec<String> = meta.components.iter().map(|c| c.name.clone()).collect();
         let calls = Arc::clone(&self.calls);
+        let metrics = self.metrics.clone();
         tracing::info!(plugin = %meta.id, points = total, chunk, "sweep started");
         tokio::spawn(async move {
             let width = INPUT_CATALOG.len();
@@ -678,8 +709,13 @@ impl ScoringService for ScoringApi {
                     levers.push(values);
                 }
                 let cancel = Arc::new(AtomicBool::new(false));
+                let started = std::time::Instant::now();
                 let scored = tokio::select! {
-                    r = host.score(&meta.id, rows, n, deadline, Arc::clone(&cancel)) => r,
+                    r = host.score(&meta.id, rows, n, deadline, Arc::clone(&cancel)) => {
+                        let failure = r.as_ref().err().map(failure_kind);
+                        metrics.record_plugin(&meta.id, n, failure, started.elapsed().as_secs_f64());
+                        r
+                    }
                     _ = tx.closed() => {
                         cancel.store(true, Ordering::Release);
                         tracing::info!(plugin = %meta.id, done, total, "sweep stopped: the client went away");

@@ -113,6 +113,9 @@ struct ServeArgs {
     /// After the drain, how long calls in flight may take to finish, in milliseconds.
     #[arg(long, env = "LEVERAGE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     shutdown_grace_ms: u64,
+    /// Serve Prometheus metrics on this address (`GET /metrics`); off when unset.
+    #[arg(long, env = "LEVERAGE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "LEVERAGE_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -372,6 +375,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
         },
         tls,
+        metrics_listener: match args.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("metrics on {addr}"))?,
+            ),
+            None => None,
+        },
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

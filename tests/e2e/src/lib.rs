@@ -25,6 +25,8 @@ pub const EDITOR_TOKEN: &str = "editor-token-0123456789";
 #[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where metrics are served, when asked for.
+    pub metrics_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
@@ -40,6 +42,8 @@ pub struct Options {
     pub access: AccessPolicy,
     pub limits: Limits,
     pub tls: Option<TlsSettings>,
+    /// Serve metrics too (on a port of their own; `TestServer::metrics_addr`).
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -54,6 +58,7 @@ impl Default for Options {
             .expect("tokens"),
             limits: Limits::default(),
             tls: None,
+            metrics: false,
         }
     }
 }
@@ -101,6 +106,16 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
+        let metrics_listener = if options.metrics {
+            Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind metrics"),
+            )
+        } else {
+            None
+        };
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let state = ServerState {
             repo: Arc::new(repo),
             access: options.access,
@@ -109,6 +124,7 @@ impl TestServer {
             max_plugin_call: Duration::from_secs(30),
             limits: options.limits,
             tls: options.tls,
+            metrics_listener,
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {
@@ -119,6 +135,7 @@ impl TestServer {
         });
         Self {
             addr,
+            metrics_addr,
             data_dir: data_dir.to_owned(),
             shutdown: Some(tx),
             handle: Some(handle),
