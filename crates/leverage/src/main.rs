@@ -1,4 +1,7 @@
-//! `leverage`: runs the gRPC server, and checks plugins the way the server would load them.
+//! `leverage`: runs the gRPC server, checks plugins the way the server would load them, and
+//! calls a running server from a terminal.
+
+mod client;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +26,8 @@ use leverage_store::{Opened, Repository};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    connection: client::Connection,
 }
 
 #[derive(Subcommand, Debug)]
@@ -35,6 +40,25 @@ enum Command {
     /// Work with access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Frozen holdings (client of a running server).
+    #[command(subcommand)]
+    Assets(client::AssetsCommand),
+    /// Legal risk (client of a running server).
+    #[command(subcommand)]
+    Legal(client::LegalCommand),
+    /// Defence funding (client of a running server).
+    #[command(subcommand)]
+    Funding(client::FundingCommand),
+    /// Score a scenario file with a plugin (client of a running server).
+    Score {
+        /// Plugin id, e.g. `pressure-index`.
+        #[arg(long)]
+        plugin: String,
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Sweep one lever of a scenario, with progress and an optional SVG chart.
+    Sweep(client::SweepArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -389,9 +413,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let connection = cli.connection;
     match cli.command {
+        Command::Assets(c) => client_runtime()?.block_on(client::assets(&connection, c)),
+        Command::Legal(c) => client_runtime()?.block_on(client::legal(&connection, c)),
+        Command::Funding(c) => client_runtime()?.block_on(client::funding(&connection, c)),
+        Command::Score { plugin, scenario } => {
+            client_runtime()?.block_on(client::score(&connection, &plugin, &scenario))
+        }
+        Command::Sweep(args) => client_runtime()?.block_on(client::sweep(&connection, args)),
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
