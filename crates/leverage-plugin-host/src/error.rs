@@ -180,6 +180,14 @@ pub enum RefuseReason {
         /// The plugin's message (unknown keys, bad values).
         message: String,
     },
+    /// The file is to be sandboxed, and its worker process could not load it: the worker could
+    /// not be started, died while loading the plugin (a crash in the library's initialisers,
+    /// `metadata` or `create`), did not answer in time, or broke the protocol.
+    #[error("the sandbox worker could not load the plugin: {detail}")]
+    WorkerFailed {
+        /// What happened, with the worker's exit status or signal when it died.
+        detail: String,
+    },
 }
 
 /// Why a call failed as a whole. Per-row problems are [`RowError`]s instead.
@@ -223,12 +231,42 @@ pub enum HostError {
         id: String,
         /// The panic message.
         message: String,
-        /// Panics so far.
+        /// Panics so far (for a sandboxed plugin, panics and worker crashes: they count
+        /// together).
         panics: u32,
         /// The limit.
         max_panics: u32,
         /// Whether this panic disabled the plugin.
         disabled: bool,
+    },
+    /// The worker process of a sandboxed plugin died during the call (a signal such as
+    /// `SIGSEGV` or `SIGABRT`, an exit, the kernel's OOM killer) or sent a malformed reply. The
+    /// host is unharmed; a fresh worker serves the next call. Crashes count together with
+    /// panics towards disabling the plugin.
+    #[error(
+        "plugin `{id}` crashed its sandbox worker ({failures} of {max_failures} panics and crashes \
+         allowed before it is disabled): {detail}"
+    )]
+    WorkerCrashed {
+        /// Plugin id.
+        id: String,
+        /// What happened: the worker's pid and its signal or exit status, peak memory, CPU time.
+        detail: String,
+        /// Panics and crashes so far.
+        failures: u32,
+        /// The limit (`HostOptions::max_panics`).
+        max_failures: u32,
+        /// Whether this crash disabled the plugin.
+        disabled: bool,
+    },
+    /// No worker process could be started for a sandboxed plugin (the worker command cannot be
+    /// run, or the system refuses a process or a thread). Not counted against the plugin.
+    #[error("plugin `{id}` is sandboxed and no worker process could be started: {detail}")]
+    SandboxUnavailable {
+        /// Plugin id.
+        id: String,
+        /// Why.
+        detail: String,
     },
     /// The plugin returned a failure status for the whole call.
     #[error("plugin `{id}` failed with status {status}: {message}")]

@@ -14,6 +14,7 @@ use crate::error::{BuildInfo, HostError, RefuseReason};
 use crate::library;
 use crate::plugin::{Limits, Plugin, PluginState, RowResult};
 use crate::pool::{Abandoned, CallState, Fate, WorkerPool};
+use crate::sandbox::{self, SandboxOptions};
 
 /// How the host loads and runs plugins.
 #[derive(Clone, Debug)]
@@ -22,7 +23,8 @@ pub struct HostOptions {
     /// from the server's own directory). Files must always end in the platform's library suffix
     /// (`.so`).
     pub name_prefix: Option<String>,
-    /// Panics after which a plugin is disabled. Default 3.
+    /// Panics after which a plugin is disabled. Default 3. For a sandboxed plugin, crashes of
+    /// its worker process count too (panics and crashes together).
     pub max_panics: u32,
     /// Calls still running after being abandoned (deadline or cancellation) at which a plugin is
     /// disabled. Default 3.
@@ -36,6 +38,8 @@ pub struct HostOptions {
     /// Where private copies of plugin files are made before loading. Default: a directory in
     /// the system temp dir. Must not be mounted `noexec`.
     pub copy_dir: Option<PathBuf>,
+    /// Which plugin files run in worker processes instead of this one, and how. Default: none.
+    pub sandbox: SandboxOptions,
 }
 
 impl Default for HostOptions {
@@ -48,6 +52,7 @@ impl Default for HostOptions {
             max_queued_calls: 1024,
             configs: HashMap::new(),
             copy_dir: None,
+            sandbox: SandboxOptions::default(),
         }
     }
 }
@@ -76,6 +81,12 @@ pub struct PluginStatus {
     pub state: PluginState,
     /// Panics of the loaded version so far.
     pub panics: u32,
+    /// Whether the file runs (or, if refused, would run) in worker processes.
+    pub sandboxed: bool,
+    /// Crashes of the loaded version's worker processes so far (sandboxed plugins only).
+    pub crashes: u32,
+    /// The pids of the loaded version's live worker processes (sandboxed plugins only).
+    pub worker_pids: Vec<u32>,
 }
 
 /// A plugin whose file changed and whose new version was loaded.
@@ -182,6 +193,21 @@ pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Writes `bytes` (the content of `path`) to a new file of its own in `copy_dir`.
+pub(crate) fn private_copy(path: &Path, bytes: &[u8], copy_dir: &Path) -> std::io::Result<PathBuf> {
+    fs::create_dir_all(copy_dir)?;
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "plugin".into(), |name| name.to_string_lossy());
+    let copy = copy_dir.join(format!(
+        "{}-{}-{file_name}",
+        std::process::id(),
+        COPY_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::write(&copy, bytes)?;
+    Ok(copy)
+}
+
 /// Copies `bytes` (the content of `path`) to a unique file, loads it there, checks it and
 /// creates a first instance with the configuration `config_for` gives for its id.
 ///
@@ -199,15 +225,7 @@ pub(crate) fn load_plugin(
     let io = |error: std::io::Error| RefuseReason::Io {
         error: error.to_string(),
     };
-    fs::create_dir_all(copy_dir).map_err(io)?;
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "plugin".into(), |name| name.to_string_lossy());
-    let copy = copy_dir.join(format!(
-        "{}-{file_name}",
-        COPY_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&copy, bytes).map_err(io)?;
+    let copy = private_copy(path, bytes, copy_dir).map_err(io)?;
     let opened = library::open(&copy);
     // The mapping stays valid once loaded (Unix keeps an unlinked file's pages); other systems
     // lock a loaded file, so the copy stays.
@@ -319,6 +337,7 @@ impl PluginHost {
                 .as_ref()
                 .and_then(|id| registry.plugins.get(id));
             if let Some(plugin) = plugin {
+                let sandbox = plugin.sandbox();
                 list.push(PluginStatus {
                     path: path.clone(),
                     id: Some(plugin.id().to_owned()),
@@ -326,6 +345,9 @@ impl PluginHost {
                     build: Some(plugin.build.clone()),
                     state: plugin.state(),
                     panics: plugin.panics(),
+                    sandboxed: sandbox.is_some(),
+                    crashes: plugin.crashes(),
+                    worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
                 });
             }
             if let Some(reason) = &entry.refusal {
@@ -338,6 +360,9 @@ impl PluginHost {
                         reason: reason.clone(),
                     },
                     panics: 0,
+                    sandboxed: self.sandboxes(path),
+                    crashes: 0,
+                    worker_pids: Vec::new(),
                 });
             }
         }
@@ -495,9 +520,28 @@ impl PluginHost {
         Ok((next, report))
     }
 
+    /// Whether the file at `path` is to run in worker processes.
+    fn sandboxes(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|name| self.inner.options.sandbox.covers(&name.to_string_lossy()))
+    }
+
     fn load(&self, path: &Path, bytes: &[u8]) -> Result<Plugin, Box<LoadFailure>> {
         let inner = &self.inner;
         let config_for = |id: &str| inner.options.configs.get(id).cloned().unwrap_or_default();
+        if self.sandboxes(path) {
+            return sandbox::load(
+                path,
+                bytes,
+                content_hash(bytes),
+                &inner.catalog,
+                &config_for,
+                inner.limits,
+                &inner.copy_dir,
+                &inner.options.sandbox,
+                inner.options.max_queued_calls,
+            );
+        }
         load_plugin(
             path,
             bytes,
@@ -624,6 +668,11 @@ impl PluginHost {
     /// Each row's outputs are checked (finite, within the declared ranges) before they are
     /// returned; a violation is that row's [`RowError`](crate::RowError).
     ///
+    /// A sandboxed plugin's call goes to one of its worker processes instead. At the deadline
+    /// (or when the future is dropped, or `cancel` is seen set) that worker is killed with
+    /// `SIGKILL` and reaped, and the next call starts a fresh one. A worker that dies during
+    /// the call fails it with [`HostError::WorkerCrashed`], naming the signal or exit status.
+    ///
     /// Must be awaited inside a Tokio runtime with the time driver enabled (for the deadline).
     pub async fn score(
         &self,
@@ -635,6 +684,9 @@ impl PluginHost {
     ) -> Result<Vec<RowResult>, HostError> {
         let plugin = self.ready_plugin(plugin_id)?;
         plugin.check_request(&rows, n_rows)?;
+        if plugin.sandbox().is_some() {
+            return sandbox::score(plugin, rows, n_rows, deadline, cancel).await;
+        }
         let call = Arc::new(CallState::default());
         let (tx, rx) = oneshot::channel();
         let job = {
@@ -695,7 +747,8 @@ impl PluginHost {
 
     /// Scores on the calling thread, with no deadline (for the CLI and benchmarks). Same
     /// checks and panic policy as [`PluginHost::score`]; `cancel` may be set from another
-    /// thread.
+    /// thread. A sandboxed plugin's call is sent to a worker process and waited for (setting
+    /// `cancel` kills that worker).
     pub fn score_blocking(
         &self,
         plugin_id: &str,
@@ -705,6 +758,9 @@ impl PluginHost {
     ) -> Result<Vec<RowResult>, HostError> {
         let plugin = self.ready_plugin(plugin_id)?;
         plugin.check_request(rows, n_rows)?;
+        if plugin.sandbox().is_some() {
+            return sandbox::score_blocking(&plugin, rows, n_rows, cancel);
+        }
         let (result, instance) = plugin.execute(rows, n_rows, cancel);
         if let Some(instance) = instance {
             plugin.recycle(instance);

@@ -16,8 +16,11 @@
 //! Containment: every plugin function runs behind the SDK's panic guard; a panic fails the call,
 //! drops the instance and counts against the plugin (disabled after `max_panics`); a call past
 //! its deadline is abandoned (cancel flag set, thread replaced, instance never reused). What
-//! in-process hosting cannot contain — a segfault, an `abort`, memory corruption — needs a
-//! worker process, which this crate does not provide yet.
+//! in-process hosting cannot contain — a segfault, an `abort`, memory corruption, an endless
+//! loop that ignores the cancel flag, unbounded allocation — is what sandbox mode is for:
+//! plugin files listed in [`SandboxOptions`] run in worker processes ([`run_worker`], started
+//! by the [`WorkerCommand`]), each with an address-space and a CPU-time cap; a worker that dies
+//! costs a restart (and counts like a panic), one past its deadline is killed.
 
 mod check;
 mod error;
@@ -25,6 +28,9 @@ mod host;
 mod library;
 mod plugin;
 mod pool;
+mod sandbox;
+mod wire;
+mod worker;
 
 pub use check::{CheckOptions, CheckReport, check_plugin};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
@@ -32,3 +38,5 @@ pub use host::{HostOptions, PluginHost, PluginStatus, Refusal, ReloadReport, Rep
 pub use leverage_plugin_api::PluginMetadata;
 pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
 pub use plugin::{PluginState, RowResult, RowScore};
+pub use sandbox::{SANDBOX_ALL, SandboxOptions, WorkerCommand};
+pub use worker::run_worker;

@@ -1,5 +1,6 @@
-//! One loaded version of a plugin: its resolved inputs, its instances, its health, and the call
-//! itself (gather the inputs, call `score_batch`, check every output).
+//! One loaded version of a plugin: its resolved inputs, its health, how it runs (in this process,
+//! with its instances; or sandboxed, with its worker processes), and the call itself (gather the
+//! inputs, call `score_batch`, check every output).
 
 use std::path::PathBuf;
 use std::ptr::NonNull;
@@ -11,9 +12,10 @@ use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
 use crate::library::{OpenedPlugin, VTable};
+use crate::sandbox::SandboxPool;
 
 /// Bytes the host lends a plugin for one error message.
-const ERROR_CAPACITY: usize = 1024;
+pub(crate) const ERROR_CAPACITY: usize = 1024;
 /// Idle instances kept per plugin; more are destroyed when returned.
 const MAX_IDLE: usize = 64;
 
@@ -85,6 +87,7 @@ pub(crate) struct Limits {
 pub(crate) struct Instance {
     handle: NonNull<PluginInstance>,
     destroy: leverage_plugin_api::abi::DestroyFn,
+    score_batch: leverage_plugin_api::abi::ScoreBatchFn,
     /// The buffer lent for error messages, allocated once per instance rather than per call.
     message: Box<[u8]>,
     /// Scratch buffers for the call's inputs, outputs and row statuses, reused across calls.
@@ -106,10 +109,96 @@ impl Drop for Instance {
     }
 }
 
+impl Instance {
+    /// The input buffer: fill it with `n_rows × n_inputs` values before [`Instance::call`].
+    pub(crate) fn inputs_mut(&mut self) -> &mut Vec<f64> {
+        &mut self.inputs
+    }
+
+    /// The outputs of the last call: `n_rows × width`.
+    pub(crate) fn outputs(&self) -> &[f64] {
+        &self.outputs
+    }
+
+    /// The row statuses of the last call.
+    pub(crate) fn row_status(&self) -> &[i32] {
+        &self.row_status
+    }
+
+    /// Calls `score_batch` on the inputs in the buffer; returns its status and message.
+    pub(crate) fn call(
+        &mut self,
+        n_rows: usize,
+        n_inputs: usize,
+        width: usize,
+        cancel: &AtomicBool,
+    ) -> (i32, String) {
+        self.outputs.clear();
+        self.row_status.clear();
+        if n_rows.checked_mul(n_inputs) != Some(self.inputs.len()) {
+            return (
+                status::INVALID_ARGUMENT,
+                format!(
+                    "{} inputs for {n_rows} rows of {n_inputs}",
+                    self.inputs.len()
+                ),
+            );
+        }
+        self.outputs.resize(n_rows * width, f64::NAN);
+        self.row_status.resize(n_rows, status::NOT_RUN);
+        let mut error = ErrorBuffer {
+            ptr: self.message.as_mut_ptr(),
+            capacity: self.message.len(),
+            len: 0,
+        };
+        // SAFETY: buffers are sized as `ScoreBatchFn` requires (`n_rows × n_inputs` inputs,
+        // checked above, `n_rows × width` outputs, `n_rows` statuses) and live across the call;
+        // the instance is ours alone (`&mut self`); `AtomicBool` has the size, alignment and
+        // representation of `AtomicU8`.
+        let code = unsafe {
+            (self.score_batch)(
+                self.handle.as_ptr(),
+                self.inputs.as_ptr(),
+                n_rows,
+                n_inputs,
+                self.outputs.as_mut_ptr(),
+                width,
+                self.row_status.as_mut_ptr(),
+                std::ptr::from_ref(cancel).cast::<AtomicU8>(),
+                &mut error,
+            )
+        };
+        (code, read_message(&self.message, &error))
+    }
+}
+
+/// Whether an instance may be used again after its call returned `code`: not after a panic, nor
+/// after an unknown status, which may hide a broken instance.
+pub(crate) fn keeps_instance(code: i32) -> bool {
+    matches!(
+        code,
+        status::OK | status::CANCELLED | status::INVALID_ARGUMENT | status::ERROR
+    )
+}
+
 #[derive(Debug, Default)]
 struct Health {
     disabled: Option<String>,
     panics: u32,
+    crashes: u32,
+}
+
+/// How a plugin runs.
+#[derive(Debug)]
+enum Backend {
+    /// Loaded into this process.
+    InProcess {
+        vtable: VTable,
+        config: String,
+        idle: Mutex<Vec<Instance>>,
+    },
+    /// In worker processes.
+    Sandboxed(SandboxPool),
 }
 
 /// One loaded version of a plugin.
@@ -122,10 +211,8 @@ pub(crate) struct Plugin {
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
     catalog_width: usize,
-    vtable: VTable,
-    config: String,
     limits: Limits,
-    idle: Mutex<Vec<Instance>>,
+    backend: Backend,
     health: Mutex<Health>,
     /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
     disabled: AtomicBool,
@@ -179,10 +266,12 @@ impl Plugin {
             metadata: Arc::new(opened.metadata),
             input_columns,
             catalog_width: catalog.len(),
-            vtable: opened.vtable,
-            config,
             limits,
-            idle: Mutex::new(Vec::new()),
+            backend: Backend::InProcess {
+                vtable: opened.vtable,
+                config,
+                idle: Mutex::new(Vec::new()),
+            },
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
             stuck_calls: AtomicU32::new(0),
@@ -190,8 +279,42 @@ impl Plugin {
         let instance = plugin
             .create_instance()
             .map_err(|(status, message)| RefuseReason::ConfigRejected { status, message })?;
-        lock(&plugin.idle).push(instance);
+        plugin.recycle(instance);
         Ok(plugin)
+    }
+
+    /// A plugin served by worker processes: `metadata` and `build` are what its worker reported
+    /// (and the worker already created an instance with its configuration).
+    pub(crate) fn sandboxed(
+        path: PathBuf,
+        content_hash: u64,
+        build: BuildInfo,
+        metadata: Arc<PluginMetadata>,
+        catalog: &[String],
+        limits: Limits,
+        pool: SandboxPool,
+    ) -> Result<Plugin, RefuseReason> {
+        Ok(Plugin {
+            path,
+            content_hash,
+            build,
+            input_columns: resolve_inputs(&metadata, catalog)?,
+            metadata,
+            catalog_width: catalog.len(),
+            limits,
+            backend: Backend::Sandboxed(pool),
+            health: Mutex::new(Health::default()),
+            disabled: AtomicBool::new(false),
+            stuck_calls: AtomicU32::new(0),
+        })
+    }
+
+    /// The worker processes, if the plugin is sandboxed.
+    pub(crate) fn sandbox(&self) -> Option<&SandboxPool> {
+        match &self.backend {
+            Backend::Sandboxed(pool) => Some(pool),
+            Backend::InProcess { .. } => None,
+        }
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -209,6 +332,22 @@ impl Plugin {
 
     pub(crate) fn panics(&self) -> u32 {
         lock(&self.health).panics
+    }
+
+    pub(crate) fn crashes(&self) -> u32 {
+        lock(&self.health).crashes
+    }
+
+    /// Number of inputs the plugin reads per row.
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.input_columns.len()
+    }
+
+    /// Appends the declared columns of `n_rows` catalog rows to `out`, row by row.
+    pub(crate) fn gather(&self, rows: &[f64], n_rows: usize, out: &mut Vec<f64>) {
+        for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
+            out.extend(self.input_columns.iter().map(|&column| row[column]));
+        }
     }
 
     /// Fails if the plugin is disabled.
@@ -238,6 +377,12 @@ impl Plugin {
     }
 
     fn create_instance(&self) -> Result<Instance, (i32, String)> {
+        let Backend::InProcess { vtable, config, .. } = &self.backend else {
+            return Err((
+                status::ERROR,
+                "a sandboxed plugin has no instance in this process".to_owned(),
+            ));
+        };
         let mut message = [0u8; ERROR_CAPACITY];
         let mut error = ErrorBuffer {
             ptr: message.as_mut_ptr(),
@@ -247,13 +392,12 @@ impl Plugin {
         let mut handle = std::ptr::null_mut();
         // SAFETY: the configuration view, the output slot and the error buffer all outlive the
         // call, as `CreateFn` requires.
-        let code = unsafe {
-            (self.vtable.create)(StrView::borrowed(&self.config), &mut handle, &mut error)
-        };
+        let code = unsafe { (vtable.create)(StrView::borrowed(config), &mut handle, &mut error) };
         match (code, NonNull::new(handle)) {
             (status::OK, Some(handle)) => Ok(Instance {
                 handle,
-                destroy: self.vtable.destroy,
+                destroy: vtable.destroy,
+                score_batch: vtable.score_batch,
                 message: vec![0; ERROR_CAPACITY].into_boxed_slice(),
                 inputs: Vec::new(),
                 outputs: Vec::new(),
@@ -264,8 +408,21 @@ impl Plugin {
         }
     }
 
-    /// Scores `n_rows` catalog rows. Returns the instance used if it may be reused (the caller
-    /// passes it to [`Plugin::recycle`] unless the call was abandoned meanwhile).
+    /// An idle instance, or a new one (`create`'s status and message if that fails).
+    pub(crate) fn take_instance(&self) -> Result<Instance, (i32, String)> {
+        let idle = match &self.backend {
+            Backend::InProcess { idle, .. } => lock(idle).pop(),
+            Backend::Sandboxed(_) => None,
+        };
+        match idle {
+            Some(instance) => Ok(instance),
+            None => self.create_instance(),
+        }
+    }
+
+    /// Scores `n_rows` catalog rows in this process. Returns the instance used if it may be
+    /// reused (the caller passes it to [`Plugin::recycle`] unless the call was abandoned
+    /// meanwhile).
     pub(crate) fn execute(
         &self,
         rows: &[f64],
@@ -275,81 +432,51 @@ impl Plugin {
         if let Err(error) = self.ensure_ready() {
             return (Err(error), None);
         }
-        let mut instance = match lock(&self.idle).pop() {
-            Some(instance) => instance,
-            None => match self.create_instance() {
-                Ok(instance) => instance,
-                Err((status, message)) => {
-                    let error = HostError::PluginFailed {
-                        id: self.id().to_owned(),
-                        status,
-                        message: format!("could not create an instance: {message}"),
-                    };
-                    return (Err(error), None);
-                }
-            },
+        let mut instance = match self.take_instance() {
+            Ok(instance) => instance,
+            Err((status, message)) => return (Err(self.create_failed(status, message)), None),
         };
-
-        let n_inputs = self.input_columns.len();
-        let width = self.metadata.output_width();
-        let Instance {
-            handle,
-            message,
-            inputs,
-            outputs,
-            row_status,
-            ..
-        } = &mut instance;
+        let inputs = instance.inputs_mut();
         inputs.clear();
-        for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
-            inputs.extend(self.input_columns.iter().map(|&column| row[column]));
+        self.gather(rows, n_rows, inputs);
+        let (code, message) = instance.call(
+            n_rows,
+            self.n_inputs(),
+            self.metadata.output_width(),
+            cancel,
+        );
+        let result = self.outcome(code, message, instance.outputs(), instance.row_status());
+        (result, keeps_instance(code).then_some(instance))
+    }
+
+    /// The error of a call for which no instance could be created.
+    pub(crate) fn create_failed(&self, status: i32, message: String) -> HostError {
+        HostError::PluginFailed {
+            id: self.id().to_owned(),
+            status,
+            message: format!("could not create an instance: {message}"),
         }
-        outputs.clear();
-        outputs.resize(n_rows * width, f64::NAN);
-        row_status.clear();
-        row_status.resize(n_rows, status::NOT_RUN);
-        let mut error = ErrorBuffer {
-            ptr: message.as_mut_ptr(),
-            capacity: message.len(),
-            len: 0,
-        };
-        // SAFETY: buffers are sized as `ScoreBatchFn` requires (`n_rows × n_inputs` inputs,
-        // `n_rows × width` outputs, `n_rows` statuses) and live across the call; the instance
-        // is ours alone; `AtomicBool` has the size, alignment and representation of `AtomicU8`.
-        let code = unsafe {
-            (self.vtable.score_batch)(
-                handle.as_ptr(),
-                inputs.as_ptr(),
-                n_rows,
-                n_inputs,
-                outputs.as_mut_ptr(),
-                width,
-                row_status.as_mut_ptr(),
-                std::ptr::from_ref(cancel).cast::<AtomicU8>(),
-                &mut error,
-            )
-        };
-        let id = || self.id().to_owned();
-        let message = read_message(message, &error);
+    }
+
+    /// What a call that returned `code` means: checked rows, or the error (a panic is recorded).
+    pub(crate) fn outcome(
+        &self,
+        code: i32,
+        message: String,
+        outputs: &[f64],
+        row_status: &[i32],
+    ) -> Result<Vec<RowResult>, HostError> {
         match code {
-            status::OK => {
-                let rows = self.collect(&instance.outputs, &instance.row_status, message);
-                (Ok(rows), Some(instance))
-            }
-            status::CANCELLED => (Err(HostError::Cancelled { id: id() }), Some(instance)),
-            status::PANIC => {
-                drop(instance);
-                (Err(self.record_panic(message)), None)
-            }
-            other => (
-                Err(HostError::PluginFailed {
-                    id: id(),
-                    status: other,
-                    message,
-                }),
-                // An unknown status may hide a broken instance; start afresh.
-                (other == status::INVALID_ARGUMENT || other == status::ERROR).then_some(instance),
-            ),
+            status::OK => Ok(self.collect(outputs, row_status, message)),
+            status::CANCELLED => Err(HostError::Cancelled {
+                id: self.id().to_owned(),
+            }),
+            status::PANIC => Err(self.record_panic(message)),
+            other => Err(HostError::PluginFailed {
+                id: self.id().to_owned(),
+                status: other,
+                message,
+            }),
         }
     }
 
@@ -412,34 +539,71 @@ impl Plugin {
         if self.disabled.load(Ordering::Acquire) {
             return;
         }
-        let mut idle = lock(&self.idle);
+        let Backend::InProcess { idle, .. } = &self.backend else {
+            return;
+        };
+        let mut idle = lock(idle);
         if idle.len() < MAX_IDLE {
             idle.push(instance);
         }
     }
 
-    fn record_panic(&self, message: String) -> HostError {
+    /// Counts a panic or a worker crash; returns (failures so far, whether this one disabled
+    /// the plugin).
+    fn record_failure(&self, crash: bool, message: &str) -> (u32, bool) {
         let mut health = lock(&self.health);
-        health.panics += 1;
-        let panics = health.panics;
-        let max_panics = self.limits.max_panics;
-        let disabled = panics >= max_panics && health.disabled.is_none();
+        if crash {
+            health.crashes += 1;
+        } else {
+            health.panics += 1;
+        }
+        let (panics, crashes) = (health.panics, health.crashes);
+        let failures = panics + crashes;
+        let max = self.limits.max_panics;
+        let disabled = failures >= max && health.disabled.is_none();
         if disabled {
-            health.disabled = Some(format!(
-                "panicked {panics} times (limit {max_panics}); last: {message}"
-            ));
+            let what = match (panics, crashes) {
+                (panics, 0) => format!("panicked {panics} times"),
+                (0, crashes) => format!("crashed its sandbox worker {crashes} times"),
+                (panics, crashes) => {
+                    format!(
+                        "panicked {panics} times and crashed its sandbox worker {crashes} times"
+                    )
+                }
+            };
+            health.disabled = Some(format!("{what} (limit {max}); last: {message}"));
             self.disabled.store(true, Ordering::Release);
         }
         drop(health);
-        tracing::warn!(plugin = self.id(), panics, max_panics, %message, "plugin panicked; instance dropped");
         if disabled {
             self.disable_cleanup();
         }
+        (failures, disabled)
+    }
+
+    fn record_panic(&self, message: String) -> HostError {
+        let (panics, disabled) = self.record_failure(false, &message);
+        let max_panics = self.limits.max_panics;
+        tracing::warn!(plugin = self.id(), panics, max_panics, %message, "plugin panicked; instance dropped");
         HostError::Panicked {
             id: self.id().to_owned(),
             message,
             panics,
             max_panics,
+            disabled,
+        }
+    }
+
+    /// A sandbox worker died during a call (or broke the protocol and was killed).
+    pub(crate) fn record_crash(&self, detail: String) -> HostError {
+        let (failures, disabled) = self.record_failure(true, &detail);
+        let max_failures = self.limits.max_panics;
+        tracing::warn!(plugin = self.id(), failures, max_failures, %detail, "sandboxed plugin crashed its worker");
+        HostError::WorkerCrashed {
+            id: self.id().to_owned(),
+            detail,
+            failures,
+            max_failures,
             disabled,
         }
     }
@@ -475,9 +639,11 @@ impl Plugin {
     }
 
     fn disable_cleanup(&self) {
-        let idle = std::mem::take(&mut *lock(&self.idle));
         tracing::error!(plugin = self.id(), "plugin disabled");
-        drop(idle);
+        match &self.backend {
+            Backend::InProcess { idle, .. } => drop(std::mem::take(&mut *lock(idle))),
+            Backend::Sandboxed(pool) => pool.shutdown(),
+        }
     }
 }
 

@@ -187,6 +187,11 @@ impl CallState {
         self.transition(RUNNING, DONE)
     }
 
+    /// Whether the caller abandoned the call.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.0.load(Ordering::Acquire) == ABANDONED
+    }
+
     /// Caller: nobody waits for the result any more.
     pub(crate) fn abandon(&self) -> Abandoned {
         if self.transition(QUEUED, ABANDONED) {

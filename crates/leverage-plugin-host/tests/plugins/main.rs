@@ -5,5 +5,6 @@ mod calls;
 mod check;
 mod refusals;
 mod reload;
+mod sandbox;
 mod support;
 mod toolchains;

@@ -11,7 +11,7 @@ use leverage_plugin_host::{PluginHost, PluginState, RefuseReason, Replaced};
 use crate::support::{CATALOG, cargo_build, fixture, library_name, options, plugin_dir, scenario};
 
 /// `fixture-slow` built with `--features v2` into its own target directory.
-fn slow_v2() -> PathBuf {
+pub fn slow_v2() -> PathBuf {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
         let dir = cargo_build(
