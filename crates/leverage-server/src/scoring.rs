@@ -339,6 +339,8 @@ pub fn host_status(e: HostError) -> Status {
         HostError::Panicked { .. } => (Code::Internal, "PLUGIN_PANICKED"),
         HostError::PluginFailed { .. } => (Code::Internal, "PLUGIN_FAILED"),
         HostError::Overloaded(_) => (Code::ResourceExhausted, "PLUGIN_POOL_EXHAUSTED"),
+        HostError::WorkerCrashed { .. } => (Code::Internal, "PLUGIN_CRASHED"),
+        HostError::SandboxUnavailable { .. } => (Code::Unavailable, "PLUGIN_SANDBOX_UNAVAILABLE"),
         _ => (Code::Internal, "PLUGIN_HOST_FAILURE"),
     };
     if code == Code::Internal {
@@ -357,6 +359,7 @@ fn failure_kind(e: &HostError) -> &'static str {
         HostError::Panicked { .. } => "panicked",
         HostError::PluginFailed { .. } => "failed",
         HostError::Overloaded(_) => "overloaded",
+        HostError::WorkerCrashed { .. } => "crashed",
         HostError::Disabled { .. } => "disabled",
         _ => "other",
     }
@@ -436,6 +439,8 @@ fn plugin_message(
         state: state as i32,
         state_reason,
         panic_count: i64::from(status.panics),
+        sandboxed: status.sandboxed,
+        crash_count: i64::from(status.crashes),
         ..Default::default()
     };
     if let Some(b) = &status.build {
@@ -594,10 +599,20 @@ impl ScoringService for ScoringApi {
                 format!("plugins x scenarios must not exceed {MAX_BATCH}"),
             ));
         }
+        if r.scenarios.is_empty() {
+            return Err(error::invalid("scenarios", "give at least one scenario"));
+        }
         let mut v = Violations::new();
         for (i, name) in r.plugins.iter().enumerate() {
-            if let Err(e) = plugin_id(&format!("plugins[{i}]"), name) {
-                v.add(format!("plugins[{i}]"), e.message());
+            match plugin_id(&format!("plugins[{i}]"), name) {
+                Err(e) => v.add(format!("plugins[{i}]"), e.message()),
+                Ok(_) if r.plugins[..i].contains(name) => {
+                    v.add(format!("plugins[{i}]"), format!("{name} is listed twice"))
+                }
+                Ok(id) if self.host.state(id).is_none() => {
+                    return Err(error::not_found(name));
+                }
+                Ok(_) => {}
             }
         }
         v.into_result().map_err(error::domain)?;

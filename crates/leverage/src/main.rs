@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use leverage_core::model::Action;
 use leverage_core::scenario::{self, Context as ScenarioContext, INPUT_CATALOG, ScenarioInput};
 use leverage_core::{Dataset, Date, Snapshot};
-use leverage_plugin_host::{CheckOptions, HostOptions, PluginHost, PluginState};
+use leverage_plugin_host::{
+    CheckOptions, HostOptions, PluginHost, PluginState, SandboxOptions, WorkerCommand,
+};
 use leverage_server::{AccessPolicy, Limits, ServerState, TlsSettings};
 use leverage_store::{Opened, Repository};
 
@@ -59,6 +61,12 @@ enum Command {
     },
     /// Sweep one lever of a scenario, with progress and an optional SVG chart.
     Sweep(client::SweepArgs),
+    /// Internal: serve one sandboxed plugin over stdin/stdout for the server that spawned it.
+    #[command(hide = true)]
+    PluginWorker {
+        /// The plugin library to load.
+        plugin: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -149,11 +157,39 @@ struct ServeArgs {
     /// Longest a plugin call may run, in milliseconds, whatever the client's deadline.
     #[arg(long, env = "LEVERAGE_MAX_PLUGIN_CALL_MS", default_value_t = 30_000)]
     max_plugin_call_ms: u64,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Sandbox mode: chosen plugins run in worker processes, so that a crash, a hang or runaway
+/// memory costs a worker restart, not the server.
+#[derive(clap::Args, Debug, Clone)]
+struct SandboxArgs {
+    /// Plugin file name to run in a worker process (repeatable); `*` for every plugin.
+    #[arg(
+        long = "sandbox-plugin",
+        env = "LEVERAGE_SANDBOX_PLUGINS",
+        value_delimiter = ','
+    )]
+    files: Vec<String>,
+    /// Address-space cap of each worker, in MiB.
+    #[arg(long, env = "LEVERAGE_SANDBOX_MEMORY_MB", default_value_t = 1024)]
+    sandbox_memory_mb: u64,
+    /// CPU-time cap of each worker, in seconds (a worker is replaced before reaching it).
+    #[arg(long, env = "LEVERAGE_SANDBOX_CPU_SECS", default_value_t = 600)]
+    sandbox_cpu_secs: u64,
+    /// Worker processes per sandboxed plugin.
+    #[arg(long, env = "LEVERAGE_SANDBOX_WORKERS", default_value_t = 2)]
+    sandbox_workers: usize,
 }
 
 /// The plugin host: an explicit directory loads every `.so` in it; by default, the bundled
 /// plugins beside this executable (`cargo build --release` puts them there).
-fn load_plugins(dir: Option<PathBuf>, config_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+fn load_plugins(
+    dir: Option<PathBuf>,
+    config_dir: Option<PathBuf>,
+    sandbox: &SandboxArgs,
+) -> anyhow::Result<PluginHost> {
     let catalog = scenario::catalog_names();
     let (dir, mut options) = match dir {
         Some(dir) => (dir, HostOptions::default()),
@@ -171,6 +207,17 @@ fn load_plugins(dir: Option<PathBuf>, config_dir: Option<PathBuf>) -> anyhow::Re
     };
     if let Some(config_dir) = config_dir {
         options.configs = read_plugin_configs(&config_dir)?;
+    }
+    if !sandbox.files.is_empty() {
+        let exe = std::env::current_exe().context("locating this executable")?;
+        options.sandbox = SandboxOptions {
+            files: sandbox.files.iter().cloned().collect(),
+            worker_command: Some(WorkerCommand::new(exe).arg("plugin-worker")),
+            workers_per_plugin: sandbox.sandbox_workers.max(1),
+            memory_limit: Some(sandbox.sandbox_memory_mb.saturating_mul(1024 * 1024)),
+            cpu_limit: Some(Duration::from_secs(sandbox.sandbox_cpu_secs)),
+            ..SandboxOptions::default()
+        };
     }
     let host = PluginHost::load_dir_with(&dir, &catalog, options)
         .with_context(|| format!("loading plugins from {}", dir.display()))?;
@@ -379,7 +426,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let plugins = load_plugins(args.plugin_dir.clone(), args.plugin_config_dir.clone())?;
+    let plugins = load_plugins(
+        args.plugin_dir.clone(),
+        args.plugin_config_dir.clone(),
+        &args.sandbox,
+    )?;
     tracing::info!(
         address = %listener.local_addr()?,
         startup_ms = started.elapsed().as_millis() as u64,
@@ -419,10 +470,19 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     let connection = cli.connection;
-    match cli.command {
+    if let Command::PluginWorker { plugin } = &cli.command {
+        // Nothing may be written to stdout before this: it carries the worker protocol.
+        return Ok(leverage_plugin_host::run_worker(plugin));
+    }
+    run(cli.command, &connection).map(|()| std::process::ExitCode::SUCCESS)
+}
+
+fn run(command: Command, connection: &client::Connection) -> anyhow::Result<()> {
+    let connection = connection.clone();
+    match command {
         Command::Assets(c) => client_runtime()?.block_on(client::assets(&connection, c)),
         Command::Legal(c) => client_runtime()?.block_on(client::legal(&connection, c)),
         Command::Funding(c) => client_runtime()?.block_on(client::funding(&connection, c)),
@@ -444,6 +504,7 @@ fn main() -> anyhow::Result<()> {
             println!("{}", leverage_server::auth::token_digest(token));
             Ok(())
         }
+        Command::PluginWorker { .. } => Ok(()),
         Command::Plugin(PluginCommand::Check { path }) => {
             if !plugin_check(&path)? {
                 std::process::exit(1);

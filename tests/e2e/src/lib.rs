@@ -241,6 +241,7 @@ pub fn plugin_libraries() -> &'static Path {
             "bad-layout",
             "unknown-inputs",
             "aborts",
+            "segfaults",
         ] {
             packages.push(Box::leak(format!("fixture-{fixture}").into_boxed_str()));
         }
