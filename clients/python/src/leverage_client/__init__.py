@@ -1,0 +1,42 @@
+"""A Python client for the leverage gRPC API.
+
+`Client` makes the common calls from plain Python values and raises `LeverageError` subclasses
+with the server's rich error details decoded; `values` converts dates, money, enums and
+scenarios; `leverage_client.v1` holds the protobuf messages and gRPC stubs generated from the
+repository's proto/ (by generate.py, at install time).
+"""
+
+from . import values
+from .client import DEFAULT_TARGET, Client
+from .errors import (
+    AlreadyExists,
+    DeadlineExceeded,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    LeverageError,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    from_rpc_error,
+)
+
+__all__ = [
+    "AlreadyExists",
+    "Client",
+    "DEFAULT_TARGET",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "FieldViolation",
+    "InvalidArgument",
+    "LeverageError",
+    "NotFound",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Unauthenticated",
+    "Unavailable",
+    "from_rpc_error",
+    "values",
+]

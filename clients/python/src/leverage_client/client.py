@@ -1,0 +1,326 @@
+"""`Client`: the common calls of the leverage API in one object.
+
+Each method builds the request from plain Python values, makes the call, and turns a failure into
+a `LeverageError` subclass carrying the decoded rich error (see `errors`). The generated stubs stay
+available as attributes (`client.assets`, `client.scoring`, ...) for everything else, and the
+messages returned are the generated protobuf messages.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Union
+
+import grpc
+
+from . import values
+from ._stubs import (
+    assets_pb2,
+    assets_pb2_grpc,
+    dataset_pb2,
+    dataset_pb2_grpc,
+    funding_pb2,
+    funding_pb2_grpc,
+    legal_pb2,
+    legal_pb2_grpc,
+    scoring_pb2,
+    scoring_pb2_grpc,
+)
+from .errors import from_rpc_error
+from .values import DateLike
+
+DEFAULT_TARGET = "localhost:50051"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class Client:
+    """A connection to a leverage server.
+
+    >>> with Client("localhost:50051") as client:
+    ...     holding = client.get_holding("euroclear-sanctioned-russian", as_of="2024-12-31")
+
+    `token` is sent as `authorization: Bearer <token>` on every call (writes need one).
+    `credentials` (grpc.ssl_channel_credentials(...)) makes a TLS channel; `channel` uses one
+    you made. `timeout` (seconds) applies to every unary call; sweeps have their own.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        token: Optional[str] = None,
+        timeout: Optional[float] = 30.0,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        channel: Optional[grpc.Channel] = None,
+    ) -> None:
+        if channel is None:
+            if credentials is None:
+                channel = grpc.insecure_channel(target)
+            else:
+                channel = grpc.secure_channel(target, credentials)
+        self.channel = channel
+        self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.assets = assets_pb2_grpc.AssetServiceStub(channel)
+        self.dataset = dataset_pb2_grpc.DatasetServiceStub(channel)
+        self.legal = legal_pb2_grpc.LegalRiskServiceStub(channel)
+        self.funding = funding_pb2_grpc.DefenceFundingServiceStub(channel)
+        self.scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until the channel is connected (raises grpc.FutureTimeoutError otherwise)."""
+        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+
+    def _call(self, method, request, timeout: Optional[float] = None):
+        try:
+            return method(
+                request,
+                timeout=self.timeout if timeout is None else timeout,
+                metadata=self._metadata,
+            )
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from e
+
+    def _stream(self, method, request, timeout: Optional[float]):
+        call = method(request, timeout=timeout, metadata=self._metadata)
+        try:
+            yield from call
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from e
+        finally:
+            # A caller that stops reading early ends the call on the server too.
+            call.cancel()
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    def services(self) -> List[str]:
+        """The full names of the services the server offers, found through reflection."""
+        from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+            ProtoReflectionDescriptorDatabase,
+        )
+
+        try:
+            return sorted(ProtoReflectionDescriptorDatabase(self.channel).get_services())
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from e
+
+    def dataset_info(self) -> dataset_pb2.DatasetInfo:
+        """The dataset's version, description and record counts."""
+        return self._call(self.dataset.GetDatasetInfo, dataset_pb2.GetDatasetInfoRequest())
+
+    # -- assets --------------------------------------------------------------------------------
+
+    def list_holdings(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        as_of: DateLike = None,
+        full: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> assets_pb2.ListHoldingsResponse:
+        """One page of holdings (`next_page_token` leads to the next); see `holdings` for all."""
+        request = assets_pb2.ListHoldingsRequest(
+            filter=filter,
+            order_by=order_by,
+            as_of=values.date(as_of),
+            view=assets_pb2.HOLDING_VIEW_FULL if full else assets_pb2.HOLDING_VIEW_BASIC,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return self._call(self.assets.ListHoldings, request)
+
+    def holdings(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        as_of: DateLike = None,
+        full: bool = False,
+        page_size: int = 100,
+    ) -> Iterator[assets_pb2.Holding]:
+        """Every holding matching `filter` (AIP-160 subset, e.g. "owner_kind = CENTRAL_BANK"),
+        each with the observation in force on `as_of`, following the pages."""
+        token = ""
+        while True:
+            page = self.list_holdings(
+                filter=filter,
+                order_by=order_by,
+                as_of=as_of,
+                full=full,
+                page_size=page_size,
+                page_token=token,
+            )
+            yield from page.holdings
+            token = page.next_page_token
+            if not token:
+                return
+
+    def get_holding(self, name: str, *, as_of: DateLike = None) -> assets_pb2.Holding:
+        """One holding ("euroclear-bank" or "holdings/euroclear-bank") with its full series;
+        `current` is the observation in force on `as_of`."""
+        request = assets_pb2.GetHoldingRequest(
+            name=values.resource_name("holdings", name), as_of=values.date(as_of)
+        )
+        return self._call(self.assets.GetHolding, request)
+
+    def summarize_holdings(
+        self,
+        *,
+        currency: str = "EUR",
+        as_of: DateLike = None,
+        filter: str = "",
+        group_by: Union[str, int, None] = None,
+    ) -> assets_pb2.SummarizeHoldingsResponse:
+        """The sum of the located holdings in one currency, grouped ("jurisdiction",
+        "custodian", "owner_kind", "instrument"), with the aggregate estimates beside it."""
+        request = assets_pb2.SummarizeHoldingsRequest(
+            currency_code=currency, as_of=values.date(as_of), filter=filter
+        )
+        if group_by is not None:
+            request.group_by = values.enum_value(assets_pb2.GroupBy, "GROUP_BY_", group_by)
+        return self._call(self.assets.SummarizeHoldings, request)
+
+    def create_holding(self, holding_id: str, holding: assets_pb2.Holding) -> assets_pb2.Holding:
+        """Creates a holding (needs a token)."""
+        request = assets_pb2.CreateHoldingRequest(holding_id=holding_id, holding=holding)
+        return self._call(self.assets.CreateHolding, request)
+
+    def create_observation(
+        self, holding: str, observation: assets_pb2.Observation, *, observation_id: str = ""
+    ) -> assets_pb2.Observation:
+        """Adds a dated, sourced observation to a holding (needs a token)."""
+        request = assets_pb2.CreateObservationRequest(
+            parent=values.resource_name("holdings", holding),
+            observation_id=observation_id,
+            observation=observation,
+        )
+        return self._call(self.assets.CreateObservation, request)
+
+    def delete_holding(self, name: str) -> None:
+        """Deletes a holding softly (needs a token)."""
+        request = assets_pb2.DeleteHoldingRequest(name=values.resource_name("holdings", name))
+        self._call(self.assets.DeleteHolding, request)
+
+    # -- legal risk ----------------------------------------------------------------------------
+
+    def assess_legal_risk(
+        self,
+        action: Union[str, int],
+        jurisdictions: Iterable[str] = (),
+        *,
+        as_of: DateLike = None,
+        currency: str = "",
+    ) -> legal_pb2.AssessLegalRiskResponse:
+        """The modelled legal risk of an action ("confiscation", "windfall_profits",
+        "reparations_loan", ...) in each jurisdiction (all with assets when none given)."""
+        request = legal_pb2.AssessLegalRiskRequest(
+            action=values.action(action),
+            jurisdictions=list(jurisdictions),
+            as_of=values.date(as_of),
+            currency_code=currency,
+        )
+        return self._call(self.legal.AssessLegalRisk, request)
+
+    # -- defence funding -----------------------------------------------------------------------
+
+    def check_eligibility(
+        self,
+        country: str,
+        *,
+        instrument: str = "safe",
+        as_of: DateLike = None,
+        outside_component_share_pct: Optional[float] = None,
+    ) -> funding_pb2.CheckEligibilityResponse:
+        """Whether `country` (ISO code) may take part in an instrument ("safe" by default) on
+        `as_of`, optionally for a procurement with that share of components from outside."""
+        request = funding_pb2.CheckEligibilityRequest(
+            instrument=values.resource_name("instruments", instrument),
+            country=country,
+            as_of=values.date(as_of),
+        )
+        if outside_component_share_pct is not None:
+            request.outside_component_share_pct = outside_component_share_pct
+        return self._call(self.funding.CheckEligibility, request)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def plugins(self) -> List[scoring_pb2.Plugin]:
+        """Every plugin the server found, loaded or refused."""
+        found, token = [], ""
+        while True:
+            page = self._call(
+                self.scoring.ListPlugins,
+                scoring_pb2.ListPluginsRequest(page_size=100, page_token=token),
+            )
+            found.extend(page.plugins)
+            token = page.next_page_token
+            if not token:
+                return found
+
+    def score(
+        self,
+        plugin: str,
+        scenario: Optional[scoring_pb2.Scenario] = None,
+        **fields,
+    ) -> scoring_pb2.ScoreResult:
+        """Scores one scenario with a plugin ("prudent-pressure" or "plugins/prudent-pressure").
+        Pass a Scenario, or its fields by keyword as in `values.scenario`."""
+        if scenario is None:
+            scenario = values.scenario(**fields)
+        elif fields:
+            raise TypeError("pass a scenario or its fields, not both")
+        request = scoring_pb2.ScoreScenarioRequest(
+            plugin=values.resource_name("plugins", plugin), scenario=scenario
+        )
+        return self._call(self.scoring.ScoreScenario, request).result
+
+    def sweep_chunks(
+        self,
+        plugin: str,
+        axes: Sequence[scoring_pb2.SweepAxis],
+        *,
+        base: Optional[scoring_pb2.Scenario] = None,
+        chunk_size: int = 0,
+        timeout: Optional[float] = None,
+    ) -> Iterator[scoring_pb2.SweepScenarioResponse]:
+        """The streamed chunks of a sweep, as the server sends them (component names in the
+        first, progress in each)."""
+        request = scoring_pb2.SweepScenarioRequest(
+            plugin=values.resource_name("plugins", plugin),
+            base=base if base is not None else scoring_pb2.Scenario(),
+            axes=list(axes),
+            chunk_size=chunk_size,
+        )
+        return self._stream(self.scoring.SweepScenario, request, timeout)
+
+    def sweep(
+        self,
+        plugin: str,
+        axes: Sequence[scoring_pb2.SweepAxis],
+        *,
+        base: Optional[scoring_pb2.Scenario] = None,
+        chunk_size: int = 0,
+        on_progress: Optional[ProgressCallback] = None,
+        timeout: Optional[float] = None,
+    ) -> Iterator[scoring_pb2.SweepPoint]:
+        """The points of a sweep over one or two levers (`values.axis(...)`), in index order,
+        calling `on_progress(done, total)` after each chunk."""
+        for chunk in self.sweep_chunks(
+            plugin, axes, base=base, chunk_size=chunk_size, timeout=timeout
+        ):
+            yield from chunk.points
+            if on_progress is not None:
+                on_progress(chunk.progress.done, chunk.progress.total)

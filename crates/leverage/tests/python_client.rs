@@ -1,0 +1,137 @@
+//! Runs the Python client's pytest suite (`clients/python/tests`) against the REAL `leverage`
+//! binary with the two bundled plugins, so that `cargo test --workspace` covers the Python
+//! client too.
+//!
+//! Python is `LEVERAGE_PYTHON` when set, else the clone's `.venv/bin/python` when `.ci/run` (or
+//! a developer) made one, else `python3`. Without it, or without the packages of
+//! `clients/python/requirements-dev.txt`, the test fails when `CI` is set (CI must never skip
+//! silently) and otherwise says why it skips and passes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The modules the suite imports; each comes from `clients/python/requirements-dev.txt`.
+const MODULES: &[&str] = &[
+    "grpc",
+    "grpc_tools",
+    "grpc_status",
+    "grpc_reflection",
+    "google.rpc.error_details_pb2",
+    "pytest",
+    "setuptools",
+];
+
+const PLUGINS: &[&str] = &[
+    "libleverage_plugin_pressure_index.so",
+    "libleverage_plugin_prudent_pressure.so",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Whether this run is CI's, where a missing tool is a failure rather than a skip.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Fails under CI; otherwise prints (uncaptured, so it shows in `cargo test` output) why the
+/// test skips.
+fn skip_or_fail(test: &str, why: &str) {
+    let help = "install them with `python3 -m venv .venv && .venv/bin/python -m pip install -r \
+                clients/python/requirements-dev.txt` (as .ci/run does)";
+    assert!(
+        !in_ci(),
+        "{test}: {why}; CI is set, so this is a failure: {help}"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {help}");
+}
+
+fn python() -> PathBuf {
+    if let Some(explicit) = std::env::var_os("LEVERAGE_PYTHON") {
+        return PathBuf::from(explicit);
+    }
+    let venv = workspace().join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// `Err(why)` when the interpreter or one of the suite's modules is missing.
+fn python_ready(python: &Path) -> Result<(), String> {
+    let mut check: String = MODULES.iter().map(|m| format!("import {m}\n")).collect();
+    // pyproject.toml's license field needs setuptools 77 to build the package.
+    check.push_str(
+        "assert int(setuptools.__version__.split('.')[0]) >= 77, \
+         f'setuptools {setuptools.__version__} is older than 77'\n",
+    );
+    let out = Command::new(python)
+        .args(["-c", &check])
+        .output()
+        .map_err(|e| format!("{} cannot be run ({e})", python.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or("").trim();
+        Err(format!(
+            "{} lacks the client's test dependencies ({last})",
+            python.display()
+        ))
+    }
+}
+
+#[test]
+fn python_client_suite_passes_against_the_real_server() {
+    const TEST: &str = "python_client_suite_passes_against_the_real_server";
+    let python = python();
+    if let Err(why) = python_ready(&python) {
+        skip_or_fail(TEST, &why);
+        return;
+    }
+
+    let plugins = tempfile::tempdir().expect("temp dir");
+    let built = leverage_e2e::plugin_libraries();
+    for name in PLUGINS {
+        std::fs::copy(built.join(name), plugins.path().join(name))
+            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+
+    let root = workspace();
+    let out = Command::new(&python)
+        .current_dir(&root)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "clients/python/tests",
+        ])
+        .env("LEVERAGE_BIN", env!("CARGO_BIN_EXE_leverage"))
+        .env("LEVERAGE_PLUGIN_DIR", plugins.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{}\n{stdout}{stderr}", python.display());
+    assert!(
+        out.status.success(),
+        "pytest failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // pytest exits 5 when it collected nothing, which the check above refuses; make sure the
+    // summary names passed tests and no skip hid a missing piece.
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        summary.contains(" passed") && !summary.contains("skipped"),
+        "unexpected pytest summary: {summary}"
+    );
+}
