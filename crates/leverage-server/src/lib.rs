@@ -13,6 +13,7 @@ pub mod legal;
 pub mod limits;
 pub mod metrics;
 pub mod scoring;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -82,6 +83,9 @@ pub struct ServerState {
     pub tls: Option<TlsSettings>,
     /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
     pub metrics_listener: Option<TcpListener>,
+    /// Serve browsers too: gRPC-Web (over HTTP/1.1 as well as HTTP/2) with CORS, and the
+    /// analyst's page at `GET /` (`web`).
+    pub web: bool,
 }
 
 /// The fully qualified names of the leverage services, as health and reflection know them.
@@ -128,6 +132,7 @@ pub async fn serve(
         limits,
         tls,
         metrics_listener,
+        web,
     } = state;
     let metrics = metrics::Metrics::default();
     let scoring =
@@ -178,10 +183,12 @@ pub async fn serve(
         }
         builder = builder.tls_config(config)?;
     }
-    tracing::info!(address = ?listener.local_addr().ok(), ?limits, "serving");
+    tracing::info!(address = ?listener.local_addr().ok(), ?limits, web, "serving");
     let server = builder
+        .accept_http1(web)
         .timeout(limits.max_call_duration)
         .trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()))
+        .layer(web::WebLayer { enabled: web })
         .layer(access_log::AccessLogLayer { metrics })
         .layer(limits::ShedLayer::new(limits.max_concurrent_calls))
         .layer(auth::AccessLayer {

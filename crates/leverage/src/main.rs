@@ -157,6 +157,10 @@ struct ServeArgs {
     /// Longest a plugin call may run, in milliseconds, whatever the client's deadline.
     #[arg(long, env = "LEVERAGE_MAX_PLUGIN_CALL_MS", default_value_t = 30_000)]
     max_plugin_call_ms: u64,
+    /// Serve browsers too: gRPC-Web (HTTP/1.1 and HTTP/2) with CORS for any origin, and the
+    /// analyst's page at http://<listen>/. Off by default.
+    #[arg(long, env = "LEVERAGE_WEB")]
+    web: bool,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -458,6 +462,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ),
             None => None,
         },
+        web: args.web,
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -125,6 +125,7 @@ impl TestServer {
             limits: options.limits,
             tls: options.tls,
             metrics_listener,
+            web: false,
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {

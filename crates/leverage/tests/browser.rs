@@ -1,0 +1,481 @@
+//! Browsers: the REAL `leverage` binary started with `--web` and the two bundled plugins.
+//!
+//! - gRPC-Web over HTTP/1.1 with CORS, spoken byte by byte from here (no browser needed), and
+//!   the embedded page at `GET /`; without `--web`, neither.
+//! - The page itself in headless Chromium: `web/test/page.test.mjs` (Node, playwright-core,
+//!   Debian's `/usr/bin/chromium`) loads it, scores a scenario, runs a sweep, checks the chart,
+//!   and compares every number with direct gRPC-Web calls.
+//!
+//! The Chromium test needs `node`, Chromium (`LEVERAGE_CHROMIUM`, else `/usr/bin/chromium`) and
+//! `web/node_modules` (`npm ci` in `web/`, as `.ci/run` does). Without them it fails when `CI`
+//! is set (CI must never skip silently) and otherwise says why it skips and passes.
+//! `LEVERAGE_SCREENSHOT=path.png` keeps a screenshot of the page after the sweep.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PLUGINS: &[&str] = &[
+    "libleverage_plugin_pressure_index.so",
+    "libleverage_plugin_prudent_pressure.so",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Whether this run is CI's, where a missing tool is a failure rather than a skip.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Fails under CI; otherwise prints (uncaptured) why the test skips.
+fn skip_or_fail(test: &str, why: &str) {
+    let help = "install Chromium (`apt-get install -y --no-install-recommends chromium`) and \
+                Node.js 20, then `npm ci` in web/ (as .ci/run does)";
+    assert!(
+        !in_ci(),
+        "{test}: {why}; CI is set, so this is a failure: {help}"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {help}");
+}
+
+/// A server process of this test, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn start_server(web: bool) -> Server {
+    let plugins = tempfile::tempdir().expect("temp dir");
+    let built = leverage_e2e::plugin_libraries();
+    for name in PLUGINS {
+        std::fs::copy(built.join(name), plugins.path().join(name))
+            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("address");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leverage"));
+    command
+        .args(["serve", "--listen", &addr.to_string(), "--drain-ms", "0"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env_remove("LEVERAGE_WEB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if web {
+        command.arg("--web");
+    }
+    let child = command.spawn().expect("start leverage serve");
+    let mut server = Server {
+        child,
+        addr,
+        _dirs: (plugins, data),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("the server exited before listening: {status}");
+        }
+        assert!(Instant::now() < deadline, "the server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// An HTTP/1.1 response: status code, headers (lower-case names) and the de-chunked body.
+#[derive(Debug)]
+struct Http1 {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Http1 {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = find(raw, b"\r\n").expect("chunk size line");
+        let size_text = std::str::from_utf8(&raw[..line_end]).expect("chunk size");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// Sends one HTTP/1.1 request and reads the whole response (the connection is closed after it).
+fn http1(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Http1> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let head_end = find(&raw, b"\r\n\r\n").ok_or_else(|| {
+        std::io::Error::other(format!(
+            "no HTTP/1.1 response head in {:?}",
+            String::from_utf8_lossy(&raw)
+        ))
+    })?;
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let rest = &raw[head_end + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Ok(Http1 {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A gRPC-Web frame: flag, 4-byte big-endian length, payload.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The frames of a gRPC-Web body: (flag, payload).
+fn frames(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        assert!(body.len() >= 5, "truncated frame header");
+        let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        out.push((body[0], body[5..5 + len].to_vec()));
+        body = &body[5 + len..];
+    }
+    out
+}
+
+const GRPC_WEB: &[(&str, &str)] = &[
+    ("content-type", "application/grpc-web+proto"),
+    ("x-grpc-web", "1"),
+    ("x-user-agent", "leverage-browser-test"),
+    ("origin", "http://analyst.example"),
+];
+
+/// The grpc-status of a gRPC-Web response: from the trailers frame, or from the headers of a
+/// trailers-only response.
+fn grpc_status(r: &Http1) -> Option<String> {
+    if let Some(s) = r.header("grpc-status") {
+        return Some(s.to_owned());
+    }
+    frames(&r.body)
+        .into_iter()
+        .filter(|(flag, _)| flag & 0x80 != 0)
+        .flat_map(|(_, t)| {
+            String::from_utf8_lossy(&t)
+                .split("\r\n")
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(n, _)| n.trim().eq_ignore_ascii_case("grpc-status"))
+                .map(|(_, v)| v.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .next()
+}
+
+#[test]
+fn grpc_web_over_http1_with_cors_and_the_page() {
+    let server = start_server(true);
+    let addr = server.addr;
+
+    let page = http1(addr, "GET", "/", &[], b"").expect("GET /");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(html.contains("<title>Leverage"), "{html}");
+    for (path, kind) in [
+        ("/app.js", "text/javascript"),
+        ("/grpc-web.js", "text/javascript"),
+        ("/style.css", "text/css"),
+    ] {
+        let r = http1(addr, "GET", path, &[], b"").expect(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with(kind))
+        );
+        assert!(!r.body.is_empty());
+    }
+    assert_eq!(
+        http1(addr, "GET", "/missing", &[], b"")
+            .expect("GET /missing")
+            .status,
+        404
+    );
+
+    // CORS preflight, as a browser on another origin sends it.
+    let preflight = http1(
+        addr,
+        "OPTIONS",
+        "/leverage.v1.ScoringService/ListPlugins",
+        &[
+            ("origin", "http://analyst.example"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization",
+            ),
+        ],
+        b"",
+    )
+    .expect("preflight");
+    assert!(
+        (200..300).contains(&preflight.status),
+        "preflight: {preflight:?}"
+    );
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    for h in [
+        "x-grpc-web",
+        "content-type",
+        "x-user-agent",
+        "grpc-timeout",
+        "authorization",
+    ] {
+        assert!(allowed.contains(h), "{h} not allowed: {allowed}");
+    }
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .is_some_and(|m| m.contains("POST"))
+    );
+
+    // A unary call over HTTP/1.1: ListPlugins with an empty request.
+    let listed = http1(
+        addr,
+        "POST",
+        "/leverage.v1.ScoringService/ListPlugins",
+        GRPC_WEB,
+        &frame(b""),
+    )
+    .expect("ListPlugins");
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert!(
+        listed
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/grpc-web")),
+        "{listed:?}"
+    );
+    assert_eq!(listed.header("access-control-allow-origin"), Some("*"));
+    let exposed = listed
+        .header("access-control-expose-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    for h in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+    let got = frames(&listed.body);
+    let data: Vec<u8> = got
+        .iter()
+        .filter(|(flag, _)| *flag == 0)
+        .flat_map(|(_, p)| p.clone())
+        .collect();
+    for name in ["plugins/pressure-index", "plugins/prudent-pressure"] {
+        assert!(find(&data, name.as_bytes()).is_some(), "{name} not listed");
+    }
+    assert_eq!(
+        got.last().map(|(flag, _)| *flag),
+        Some(0x80),
+        "trailers last"
+    );
+    assert_eq!(grpc_status(&listed).as_deref(), Some("0"));
+
+    // An error arrives as a gRPC status the browser can read: GetPlugin of an unknown plugin.
+    let name = b"plugins/nope";
+    let mut request = vec![0x0a, name.len() as u8];
+    request.extend_from_slice(name);
+    let missing = http1(
+        addr,
+        "POST",
+        "/leverage.v1.ScoringService/GetPlugin",
+        GRPC_WEB,
+        &frame(&request),
+    )
+    .expect("GetPlugin");
+    assert_eq!(missing.status, 200);
+    assert_eq!(grpc_status(&missing).as_deref(), Some("5"), "{missing:?}");
+}
+
+#[test]
+fn without_web_there_is_no_http1_and_no_page() {
+    let server = start_server(false);
+    // The server speaks HTTP/2 only: an HTTP/1.1 request gets no HTTP/1.1 answer.
+    match http1(server.addr, "GET", "/", &[], b"") {
+        Ok(r) => panic!("an HTTP/1.1 answer without --web: {r:?}"),
+        Err(e) => println!("refused as expected: {e}"),
+    }
+}
+
+fn tool_version(program: &Path, arg: &str) -> Result<String, String> {
+    let out = Command::new(program)
+        .arg(arg)
+        .output()
+        .map_err(|e| format!("{} cannot be run ({e})", program.display()))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(format!(
+            "{} {arg} failed ({})",
+            program.display(),
+            out.status
+        ))
+    }
+}
+
+#[test]
+fn the_page_in_headless_chromium_matches_the_api() {
+    const TEST: &str = "the_page_in_headless_chromium_matches_the_api";
+    let root = workspace();
+    let chromium = std::env::var_os("LEVERAGE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let node = PathBuf::from("node");
+    let versions = tool_version(&node, "--version").and_then(|n| {
+        if !chromium.exists() {
+            return Err(format!("no Chromium at {}", chromium.display()));
+        }
+        if !root.join("web/node_modules/playwright-core").is_dir() {
+            return Err("web/node_modules/playwright-core is missing".to_owned());
+        }
+        Ok(n)
+    });
+    let node_version = match versions {
+        Ok(v) => v,
+        Err(why) => {
+            skip_or_fail(TEST, &why);
+            return;
+        }
+    };
+
+    let server = start_server(true);
+    let mut command = Command::new(&node);
+    command
+        .current_dir(root.join("web"))
+        .arg("test/page.test.mjs")
+        .env("LEVERAGE_URL", format!("http://{}", server.addr))
+        .env("CHROMIUM", &chromium)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(shot) = std::env::var_os("LEVERAGE_SCREENSHOT") {
+        command.env("SCREENSHOT", shot);
+    }
+    let mut child = command.spawn().expect("run node");
+    // Read both pipes on threads so that neither can fill up and stall the browser test.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    println!(
+        "node {node_version}, {}\n{stdout}{stderr}",
+        chromium.display()
+    );
+    let status =
+        status.unwrap_or_else(|| panic!("the page test ran past 180 s:\n{stdout}\n{stderr}"));
+    assert!(
+        status.success(),
+        "the page test failed ({status}):\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("page.test: ok"), "{stdout}");
+    drop(server);
+}
