@@ -253,35 +253,7 @@ impl Store {
 
     /// Adds a holding (with any observations it carries) in one transaction.
     pub fn create_holding(&self, holding: &Holding) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let exists: Option<Option<i64>> = tx
-            .query_row(
-                "SELECT delete_time FROM holdings WHERE id = ?1",
-                [&holding.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_some() {
-            // A deleted holding keeps its id: names are never reused (AIP-164 style).
-            return Err(StoreError::AlreadyExists(format!(
-                "holdings/{}",
-                holding.id
-            )));
-        }
-        insert_holding(&tx, holding)?;
-        for o in &holding.observations {
-            insert_observation(&tx, &holding.id, o)?;
-        }
-        audit(
-            &tx,
-            &holding.audit.created_by,
-            "create",
-            &format!("holdings/{}", holding.id),
-            &encode(holding),
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.create_holdings(std::slice::from_ref(holding))
     }
 
     /// Adds many new holdings (with their observations) in one transaction: all or none. For
@@ -290,6 +262,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for holding in holdings {
+            // A deleted holding keeps its id: names are never reused (AIP-164 style).
             let exists: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM holdings WHERE id = ?1)",
                 [&holding.id],
@@ -305,12 +278,13 @@ impl Store {
             for o in &holding.observations {
                 insert_observation(&tx, &holding.id, o)?;
             }
+            let resource = format!("holdings/{}", holding.id);
             audit(
                 &tx,
                 &holding.audit.created_by,
                 "create",
-                &format!("holdings/{}", holding.id),
-                "",
+                &resource,
+                &encode(holding),
             )?;
         }
         tx.commit()?;
