@@ -75,8 +75,16 @@ impl Date {
 }
 
 impl Date {
-    /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
-    pub fn from_days_since_epoch(days: i64) -> Self {
+    /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days); an error outside
+    /// the supported years 1900 to 2200.
+    pub fn from_days_since_epoch(days: i64) -> Result<Self, DateError> {
+        // 1900-01-01 is day -25,567 and 2200-12-31 day 84,005: anything beyond is refused
+        // before the arithmetic, which could otherwise overflow.
+        const FIRST: i64 = -25_567;
+        const LAST: i64 = 84_005;
+        if !(FIRST..=LAST).contains(&days) {
+            return Err(DateError::Year(if days < FIRST { 1899 } else { 2201 }));
+        }
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
@@ -86,7 +94,7 @@ impl Date {
         let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
         let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
         let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Self { year, month, day }
+        Ok(Self { year, month, day })
     }
 
     /// Today in UTC.
@@ -94,7 +102,12 @@ impl Date {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        Self::from_days_since_epoch(secs.div_euclid(86_400))
+        // A clock outside 1900-2200 is broken; the epoch is as good an answer as any.
+        Self::from_days_since_epoch(secs.div_euclid(86_400)).unwrap_or(Self {
+            year: 1970,
+            month: 1,
+            day: 1,
+        })
     }
 }
 
@@ -131,7 +144,13 @@ impl FromStr for Date {
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {
             return Err(syntax());
         }
-        let num = |p: &str| p.parse::<u32>().map_err(|_| syntax());
+        // Digits only: `u32::from_str` would also take a leading `+`.
+        let num = |p: &str| {
+            if !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(syntax());
+            }
+            p.parse::<u32>().map_err(|_| syntax())
+        };
         Date::new(num(y)? as i32, num(m)?, num(d)?)
     }
 }
@@ -164,6 +183,8 @@ mod tests {
         assert!("2025-02-29".parse::<Date>().is_err());
         assert!("2025-13-01".parse::<Date>().is_err());
         assert!("2025-1-01".parse::<Date>().is_err());
+        assert!("2024-01-+1".parse::<Date>().is_err());
+        assert!("2024-+1-01".parse::<Date>().is_err());
     }
 
     #[test]
@@ -173,8 +194,16 @@ mod tests {
         assert!(a < b);
         assert_eq!(b.days_since_epoch() - a.days_since_epoch(), 1);
         assert_eq!(Date::new(1970, 1, 1).unwrap().days_since_epoch(), 0);
-        for days in [-1000, 0, 59, 60, 20_000, 20_513] {
-            assert_eq!(Date::from_days_since_epoch(days).days_since_epoch(), days);
+        for days in [-25_567, -1000, 0, 59, 60, 20_000, 20_513, 84_005] {
+            assert_eq!(
+                Date::from_days_since_epoch(days)
+                    .unwrap()
+                    .days_since_epoch(),
+                days
+            );
+        }
+        for days in [-25_568, 84_006, i64::MIN, i64::MAX] {
+            assert!(Date::from_days_since_epoch(days).is_err());
         }
     }
 }

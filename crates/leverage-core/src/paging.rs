@@ -95,6 +95,11 @@ fn decode(token: &str, query: u64) -> Result<usize, DomainError> {
     if sealed != seal(offset, token_query) {
         return Err(bad());
     }
+    // `from_str_radix` also takes upper case, a `+` and leading zeros: accept only the exact
+    // text this server issues, so that one page has one token.
+    if token != encode(offset, token_query) {
+        return Err(bad());
+    }
     if token_query != query {
         return Err(DomainError::invalid(
             "page_token",

@@ -169,6 +169,8 @@ const CASH_SHARE: f64 = 0.9;
 const WINDFALL_TAX: f64 = 0.25;
 /// Share a depository may keep against legal risk (WF-014: about 10%).
 const WINDFALL_BUFFER: f64 = 0.10;
+/// A mobilised pool below this (one euro, in EUR bn) counts as nothing.
+const MIN_POOL_EUR_BN: f64 = 1e-9;
 /// Russia's reserves before the invasion, USD bn (SOV-001's note: about USD 640 bn).
 const RUSSIA_RESERVES_USD_BN: f64 = 640.0;
 
@@ -459,6 +461,9 @@ impl Context {
                 *r += mobilised * jr;
             }
         }
+        // Below one euro the pool is nothing: dividing by a subnormal pool would give plugins
+        // infinities and distorted weights.
+        let pool = if pool < MIN_POOL_EUR_BN { 0.0 } else { pool };
         if pool > 0.0 {
             risk.iter_mut().for_each(|r| *r /= pool);
         } else if !self.jurisdictions.is_empty() {
@@ -566,5 +571,23 @@ mod tests {
         assert_eq!(get("legal.risk.selected"), get("legal.risk.confiscation"));
         assert!(get("legal.risk.confiscation") > get("legal.risk.windfall_profits"));
         assert!(row.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_vanishing_participation_gives_finite_inputs() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let ctx = Context::derive(&snap, "2025-12-31".parse().unwrap()).unwrap();
+        for fraction in [5e-324, 1e-310, 1e-300, 0.0] {
+            let s = ScenarioInput {
+                use_mode: Some(Action::Immobilisation),
+                participation: vec![("BE".into(), fraction)],
+                ..Default::default()
+            }
+            .validate("scenario", "2025-12-31".parse().unwrap())
+            .unwrap();
+            let mut row = vec![0.0; INPUT_CATALOG.len()];
+            ctx.fill_row(&s, &mut row);
+            assert!(row.iter().all(|v| v.is_finite()), "{fraction}: {row:?}");
+        }
     }
 }
