@@ -249,7 +249,7 @@ pub(crate) fn check_elf_extent(bytes: &[u8]) -> Result<(), String> {
         else {
             return Err(truncated("the program header table", table_end));
         };
-        let end = offset.checked_add(size).unwrap_or(u64::MAX);
+        let end = offset.saturating_add(size);
         if kind == PT_LOAD && end > len {
             return Err(truncated(&format!("loadable segment {i}"), end));
         }
