@@ -78,10 +78,10 @@ impl Date {
     /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days); an error outside
     /// the supported years 1900 to 2200.
     pub fn from_days_since_epoch(days: i64) -> Result<Self, DateError> {
-        // 1900-01-01 is day -25,567 and 2200-12-31 day 84,005: anything beyond is refused
+        // 1900-01-01 is day -25,567 and 2200-12-31 day 84,370: anything beyond is refused
         // before the arithmetic, which could otherwise overflow.
         const FIRST: i64 = -25_567;
-        const LAST: i64 = 84_005;
+        const LAST: i64 = 84_370;
         if !(FIRST..=LAST).contains(&days) {
             return Err(DateError::Year(if days < FIRST { 1899 } else { 2201 }));
         }
@@ -194,7 +194,7 @@ mod tests {
         assert!(a < b);
         assert_eq!(b.days_since_epoch() - a.days_since_epoch(), 1);
         assert_eq!(Date::new(1970, 1, 1).unwrap().days_since_epoch(), 0);
-        for days in [-25_567, -1000, 0, 59, 60, 20_000, 20_513, 84_005] {
+        for days in [-25_567, -1000, 0, 59, 60, 20_000, 20_513, 84_370] {
             assert_eq!(
                 Date::from_days_since_epoch(days)
                     .unwrap()
@@ -202,7 +202,7 @@ mod tests {
                 days
             );
         }
-        for days in [-25_568, 84_006, i64::MIN, i64::MAX] {
+        for days in [-25_568, 84_371, i64::MIN, i64::MAX] {
             assert!(Date::from_days_since_epoch(days).is_err());
         }
     }

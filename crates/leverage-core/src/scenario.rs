@@ -450,25 +450,29 @@ impl Context {
             };
             f * s.participation_scale
         };
-        let mut all = 0.0;
-        let mut pool = 0.0;
+        let mobilised: Vec<f64> = self
+            .jurisdictions
+            .iter()
+            .map(|(j, amount, _)| amount * fraction(*j))
+            .collect();
+        let all: f64 = self.jurisdictions.iter().map(|(_, amount, _)| amount).sum();
+        let pool: f64 = mobilised.iter().sum();
+        // Weights relative to the largest: the same shares whatever the scale, without the
+        // underflow that a vanishing participation (1e-300) would cause in absolute terms.
+        let largest = mobilised.iter().copied().fold(0.0, f64::max);
         let mut risk = [0.0; 5];
-        for (j, amount, risks) in &self.jurisdictions {
-            let mobilised = amount * fraction(*j);
-            all += amount;
-            pool += mobilised;
-            for (r, jr) in risk.iter_mut().zip(risks) {
-                *r += mobilised * jr;
+        if largest > 0.0 {
+            let mut total = 0.0;
+            for (m, (_, _, risks)) in mobilised.iter().zip(&self.jurisdictions) {
+                let w = m / largest;
+                total += w;
+                for (r, jr) in risk.iter_mut().zip(risks) {
+                    *r += w * jr;
+                }
             }
-        }
-        // Below one euro the pool is nothing: dividing by a subnormal pool would give plugins
-        // infinities and distorted weights.
-        let pool = if pool < MIN_POOL_EUR_BN { 0.0 } else { pool };
-        if pool > 0.0 {
-            risk.iter_mut().for_each(|r| *r /= pool);
+            risk.iter_mut().for_each(|r| *r /= total);
         } else if !self.jurisdictions.is_empty() {
             // Nothing mobilised: report the unweighted mean so the figure stays meaningful.
-            risk = [0.0; 5];
             for (_, _, risks) in &self.jurisdictions {
                 for (r, jr) in risk.iter_mut().zip(risks) {
                     *r += jr / self.jurisdictions.len() as f64;
@@ -505,7 +509,8 @@ impl Context {
             self.russia_reserves_eur_bn,
             self.russia_military_eur_bn,
             self.era_eur_bn,
-            if pool > 0.0 {
+            // Below one euro the pool is nothing: a ratio to it would be infinite.
+            if pool >= MIN_POOL_EUR_BN {
                 self.private_frozen_eur_bn / pool
             } else {
                 0.0

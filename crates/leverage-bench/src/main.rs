@@ -1,0 +1,439 @@
+//! `leverage-bench`: the benchmark suite of issue 4.
+//!
+//! `cargo run --release -p leverage-bench -- all` runs every part, prints one table and writes
+//! `bench/results/latest.json` and `latest.md`. See `bench/README.md` for the method.
+
+mod boundary;
+mod hello;
+mod load;
+mod prepare;
+mod report;
+mod scale;
+mod server;
+mod startup;
+mod stats;
+mod sweep;
+mod sys;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::boundary::BoundaryConfig;
+use crate::load::{Endpoints, LoadConfig, Target};
+use crate::report::{Gate, Memory, Results};
+use crate::scale::ScaleConfig;
+use crate::server::{ServerOptions, spawn_hello, spawn_leverage, wait_hello, wait_serving};
+use crate::startup::StartupConfig;
+use crate::sweep::SweepConfig;
+use crate::sys::memory_mb;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "leverage-bench",
+    about = "Benchmarks of the leverage server beside a bare tonic hello-world server (issue 4)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// Every part below, one table, results in bench/results/latest.{json,md}.
+    All,
+    /// 1. gRPC load against leverage and a bare tonic hello-world server.
+    Load,
+    /// 2. The plugin boundary: native, raw C ABI, and the host path.
+    Boundary,
+    /// 3. A sweep of steps² scenarios streamed by SweepScenario.
+    Sweep,
+    /// 4. Summaries and lists over synthetic data, beside SQLite.
+    Scale,
+    /// 5. Start-up time to SERVING and idle memory.
+    Startup,
+    /// Every part with tiny sizes, in seconds (debug builds; used by the integration test).
+    Smoke,
+    /// The bare tonic hello-world server (started by the load part in its own process).
+    HelloServer {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct Options {
+    /// Server binary to run instead of target/release/leverage (its directory must hold the
+    /// bundled plugins).
+    #[arg(long, global = true, env = "LEVERAGE_BENCH_SERVER_BIN")]
+    server_bin: Option<PathBuf>,
+    /// Run `cargo build --release` even when target/release/leverage exists.
+    #[arg(long, global = true)]
+    rebuild: bool,
+    /// Directory for the results (default bench/results; for smoke target/bench-smoke/results).
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    /// Do not pin the servers and the load generator to CPUs 0 and 1.
+    #[arg(long, global = true)]
+    no_pin: bool,
+    /// LEVERAGE_LOG for the leverage server (default: unset, i.e. its default `info`).
+    #[arg(long, global = true)]
+    server_log: Option<String>,
+
+    /// Load: connections.
+    #[arg(long, global = true, default_value_t = 4)]
+    connections: usize,
+    /// Load: calls in flight per connection.
+    #[arg(long, global = true, default_value_t = 16)]
+    in_flight: usize,
+    /// Load: warm-up per run, ms.
+    #[arg(long, global = true, default_value_t = 2000)]
+    warmup_ms: u64,
+    /// Load: measured duration per run, ms.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    duration_ms: u64,
+    /// Load: runs per target (the median is reported).
+    #[arg(long, global = true, default_value_t = 3)]
+    runs: usize,
+    /// Load: reruns of a noisy run.
+    #[arg(long, global = true, default_value_t = 3)]
+    max_retries: usize,
+    /// Load: CPU of other processes (plus steal) during a run, in cores, that makes it noisy.
+    #[arg(long, global = true, default_value_t = 0.10)]
+    noise_threshold: f64,
+    /// Load: whole-machine CPU, in cores, above which a run waits for quiet.
+    #[arg(long, global = true, default_value_t = 0.20)]
+    quiet_threshold: f64,
+    /// Load: longest wait for quiet before a run, seconds.
+    #[arg(long, global = true, default_value_t = 300)]
+    max_quiet_wait_s: u64,
+    /// Load: targets to run (default all), e.g. --targets hello,score.
+    #[arg(long, global = true, value_delimiter = ',')]
+    targets: Vec<String>,
+
+    /// Boundary: timed runs per figure.
+    #[arg(long, global = true, default_value_t = 9)]
+    boundary_runs: usize,
+
+    /// Sweep: values per axis (the sweep scores steps² scenarios).
+    #[arg(long, global = true, default_value_t = 1000)]
+    sweep_steps: i32,
+    /// Sweep: points per chunk.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    sweep_chunk: i32,
+    /// Sweep: runs (the median is reported).
+    #[arg(long, global = true, default_value_t = 3)]
+    sweep_runs: usize,
+
+    /// Scale: synthetic holdings.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    holdings: usize,
+    /// Scale: observations per holding.
+    #[arg(long, global = true, default_value_t = 100)]
+    observations: usize,
+    /// Scale: calls per timed query.
+    #[arg(long, global = true, default_value_t = 20)]
+    scale_calls: usize,
+    /// Scale: write the synthetic data again even if a matching copy exists.
+    #[arg(long, global = true)]
+    regenerate: bool,
+    /// Scale: data directory (default target/bench-data/scale-HxO, kept between runs).
+    #[arg(long, global = true)]
+    scale_dir: Option<PathBuf>,
+
+    /// Start-up: starts per case.
+    #[arg(long, global = true, default_value_t = 5)]
+    startup_runs: usize,
+}
+
+fn parse_targets(names: &[String]) -> anyhow::Result<Vec<Target>> {
+    if names.is_empty() {
+        return Ok(Target::ALL.to_vec());
+    }
+    let mut out = vec![Target::HelloWorld];
+    for n in names {
+        let t = match n.to_ascii_lowercase().as_str() {
+            "hello" | "helloworld" => Target::HelloWorld,
+            "score" | "scorescenario" => Target::ScoreScenario,
+            "list" | "listholdings" => Target::ListHoldings,
+            "summarize" | "summarizeholdings" => Target::SummarizeHoldings,
+            "assess" | "assesslegalrisk" => Target::AssessLegalRisk,
+            other => anyhow::bail!("unknown target {other}: hello, score, list, summarize, assess"),
+        };
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// What one invocation runs, with which sizes.
+struct Plan {
+    kind: Command,
+    load: Option<LoadConfig>,
+    targets: Vec<Target>,
+    boundary: Option<BoundaryConfig>,
+    sweep: Option<SweepConfig>,
+    scale: Option<ScaleConfig>,
+    startup: Option<StartupConfig>,
+    full_size: bool,
+}
+
+fn plan(kind: Command, o: &Options) -> anyhow::Result<Plan> {
+    let smoke = kind == Command::Smoke;
+    let every = matches!(kind, Command::All | Command::Smoke);
+    let want = |c: Command| every || kind == c;
+    let load = LoadConfig {
+        connections: if smoke { 1 } else { o.connections.max(1) },
+        in_flight_per_connection: if smoke { 2 } else { o.in_flight.max(1) },
+        warmup_ms: if smoke { 100 } else { o.warmup_ms },
+        duration_ms: if smoke { 300 } else { o.duration_ms.max(1) },
+        runs: if smoke { 1 } else { o.runs.max(1) },
+        max_retries: o.max_retries,
+        noise_threshold_cores: o.noise_threshold,
+        quiet_threshold_cores: o.quiet_threshold,
+        max_quiet_wait_s: o.max_quiet_wait_s,
+        guard_noise: !smoke,
+    };
+    let boundary = BoundaryConfig {
+        scenarios: 1000,
+        runs: if smoke { 5 } else { o.boundary_runs.max(5) },
+        run_ms: if smoke { 2 } else { 30 },
+    };
+    let sweep = SweepConfig {
+        steps: if smoke { 20 } else { o.sweep_steps.max(2) },
+        chunk_size: if smoke { 50 } else { o.sweep_chunk },
+        runs: if smoke { 1 } else { o.sweep_runs.max(1) },
+    };
+    let scale = ScaleConfig {
+        holdings: if smoke { 40 } else { o.holdings.max(1) },
+        observations_per_holding: if smoke { 10 } else { o.observations.max(2) },
+        jurisdictions: if smoke { 10 } else { 150 },
+        custodians: if smoke { 5 } else { 200 },
+        calls: if smoke { 3 } else { o.scale_calls.max(20) },
+    };
+    let startup = StartupConfig {
+        runs: if smoke { 1 } else { o.startup_runs.max(1) },
+        settle_ms: if smoke { 0 } else { 500 },
+    };
+    Ok(Plan {
+        kind,
+        load: want(Command::Load).then_some(load),
+        targets: parse_targets(&o.targets)?,
+        boundary: want(Command::Boundary).then_some(boundary),
+        sweep: want(Command::Sweep).then_some(sweep),
+        scale: want(Command::Scale).then_some(scale),
+        startup: want(Command::Startup).then_some(startup),
+        full_size: !smoke,
+    })
+}
+
+fn kind_name(kind: Command) -> &'static str {
+    match kind {
+        Command::All => "all",
+        Command::Load => "load",
+        Command::Boundary => "boundary",
+        Command::Sweep => "sweep",
+        Command::Scale => "scale",
+        Command::Startup => "startup",
+        Command::Smoke => "smoke",
+        Command::HelloServer { .. } => "hello-server",
+    }
+}
+
+fn failed_part(results: &mut Results, part: &'static str, error: &anyhow::Error) {
+    eprintln!("\n*** {part} FAILED: {error:#} ***\n");
+    results.gates.push(Gate {
+        part,
+        name: "the part ran to completion".into(),
+        passed: false,
+        detail: format!("{error:#}"),
+    });
+}
+
+fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
+    let plan = plan(kind, o)?;
+    let smoke = kind == Command::Smoke;
+    let started = report::utc_now();
+    let binaries = if smoke {
+        prepare::smoke(o.server_bin.as_deref())?
+    } else {
+        prepare::release(o.rebuild, o.server_bin.as_deref())?
+    };
+    // Builds are done: from here on this process (the load generator, the clients) stays on
+    // CPU 1 and the servers on CPU 0.
+    let pin = !smoke && !o.no_pin && sys::online_cpus() >= 2;
+    if pin {
+        sys::pin_current_thread(1)?;
+    }
+    let options = ServerOptions {
+        cpu: pin.then_some(0),
+        log_filter: o.server_log.clone(),
+    };
+    let root = prepare::workspace_root();
+    let out_dir = o.out.clone().unwrap_or_else(|| {
+        if smoke {
+            prepare::target_dir().join("bench-smoke/results")
+        } else {
+            root.join("bench/results")
+        }
+    });
+    let logs = prepare::target_dir()
+        .join("bench-logs")
+        .join(kind_name(kind));
+    std::fs::create_dir_all(&logs)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let mut results = Results {
+        kind: kind_name(kind).into(),
+        started_utc: started,
+        finished_utc: String::new(),
+        machine: sys::Machine::describe(),
+        revision: prepare::revision(),
+        binaries: binaries.clone(),
+        server_cpu: pin.then_some(0),
+        client_cpu: pin.then_some(1),
+        server_log_filter: o
+            .server_log
+            .clone()
+            .unwrap_or_else(|| "(default: info)".into()),
+        load: None,
+        memory: Memory::default(),
+        boundary: None,
+        sweep: None,
+        scale: None,
+        startup: None,
+        gates: Vec::new(),
+        summary: Vec::new(),
+    };
+
+    // Parts 1 and 3 share one leverage server (fresh data dir, embedded dataset).
+    if plan.load.is_some() || plan.sweep.is_some() {
+        let outcome = runtime.block_on(async {
+            let data = tempfile::tempdir()?;
+            let mut leverage = spawn_leverage(
+                &binaries.server,
+                data.path(),
+                &options,
+                &logs.join("leverage.log"),
+            )?;
+            let mut hello = match plan.load {
+                Some(_) => Some(spawn_hello(&options, &logs.join("hello.log"))?),
+                None => None,
+            };
+            wait_serving(&mut leverage, Duration::from_secs(120), false).await?;
+            if let Some(h) = hello.as_mut() {
+                wait_hello(h, Duration::from_secs(30)).await?;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            results.memory.idle_rss_mb = memory_mb(leverage.pid(), "VmRSS");
+            if let (Some(config), Some(h)) = (&plan.load, hello.as_ref()) {
+                let endpoints = Endpoints {
+                    hello: (h.addr, h.pid()),
+                    leverage: (leverage.addr, leverage.pid()),
+                };
+                match load::run(endpoints, &plan.targets, config).await {
+                    Ok(r) => results.load = Some(r),
+                    Err(e) => failed_part(&mut results, "load", &e),
+                }
+                results.memory.peak_rss_after_load_mb = memory_mb(leverage.pid(), "VmHWM");
+            }
+            if let Some(config) = &plan.sweep {
+                match sweep::run(leverage.addr, leverage.pid(), config).await {
+                    Ok(r) => results.sweep = Some(r),
+                    Err(e) => failed_part(&mut results, "sweep", &e),
+                }
+                results.memory.peak_rss_after_sweep_mb = memory_mb(leverage.pid(), "VmHWM");
+            }
+            leverage.check_alive()?;
+            leverage.stop(Duration::from_secs(10)).await?;
+            if let Some(h) = hello {
+                h.stop(Duration::from_secs(5)).await?;
+            }
+            anyhow::Ok(())
+        });
+        if let Err(e) = outcome {
+            failed_part(&mut results, "load and sweep server", &e);
+        }
+    }
+    if let Some(config) = &plan.boundary {
+        match boundary::run(&binaries.plugin_dir, config) {
+            Ok(r) => results.boundary = Some(r),
+            Err(e) => failed_part(&mut results, "boundary", &e),
+        }
+    }
+    if let Some(config) = &plan.startup {
+        match runtime.block_on(startup::run(&binaries.server, &options, config, &logs)) {
+            Ok(r) => results.startup = Some(r),
+            Err(e) => failed_part(&mut results, "startup", &e),
+        }
+    }
+    if let Some(config) = &plan.scale {
+        let temp;
+        let dir = if smoke {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        } else {
+            scale::data_dir(config, o.scale_dir.as_deref())
+        };
+        let regenerate = smoke || o.regenerate;
+        match runtime.block_on(scale::run(
+            &binaries.server,
+            &dir,
+            regenerate,
+            &options,
+            config,
+            &logs,
+        )) {
+            Ok(r) => results.scale = Some(r),
+            Err(e) => failed_part(&mut results, "scale", &e),
+        }
+    }
+
+    results.finish(plan.full_size);
+    let name = if kind == Command::All {
+        "latest"
+    } else {
+        kind_name(kind)
+    };
+    results.write(&out_dir, name)?;
+    if kind == Command::All {
+        let stamp = results.started_utc.replace(':', "");
+        results.write(&out_dir.join("history"), &format!("all-{stamp}"))?;
+    }
+    println!("\n{}", results.summary_table());
+    let failed: Vec<&Gate> = results.gates.iter().filter(|g| !g.passed).collect();
+    for g in &failed {
+        println!("GATE FAILED [{}] {}: {}", g.part, g.name, g.detail);
+    }
+    println!(
+        "results: {} and .md (logs in {})",
+        out_dir.join(format!("{name}.json")).display(),
+        logs.display()
+    );
+    let _ = plan.kind;
+    Ok(failed.is_empty())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::HelloServer { listen } => hello::serve(listen).map(|()| true),
+        kind => run_suite(kind, &cli.options),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("leverage-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
