@@ -86,12 +86,13 @@ pub const LEVERS: [Lever; 7] = [
     Lever::Participation,
 ];
 
-/// A date between 1900-01-01 and 2200-12-31 picked by a `u32`, or one outside the range.
+/// A date between 1900-01-01 and 2200-12-31 picked by a `u32`.
 pub fn date_from(pick: u32) -> Date {
     let first = Date::new(1900, 1, 1).expect("valid").days_since_epoch();
     let last = Date::new(2200, 12, 31).expect("valid").days_since_epoch();
     let span = (last - first + 1) as u64;
     Date::from_days_since_epoch(first + (u64::from(pick) % span) as i64)
+        .expect("a day of the supported years")
 }
 
 /// The embedded dataset, loaded once per process.

@@ -10,8 +10,9 @@
 //! dynamic loader relocates them.
 //!
 //! Cases run from a fixed-seed generator, a few hundred in all (each successful `dlopen` maps
-//! the library for good: the host never unloads one). The `#[ignore]`d test reproduces finding
-//! F4 of docs/fuzzing.md in a child process; remove the `#[ignore]` with the fix.
+//! the library for good: the host never unloads one). Files cut inside their loadable segments
+//! (finding F4 of docs/fuzzing.md, fixed) are checked in child processes, so that a regression
+//! shows as a failed test rather than a dead test binary.
 
 #[allow(dead_code)]
 #[path = "plugins/support.rs"]
@@ -346,10 +347,10 @@ fn child_checks_one_file() {
     assert!(report.refusal.is_some(), "{report}");
 }
 
-/// F4 (docs/fuzzing.md): a file cut inside its loadable segments passes `dlopen`'s checks; the
-/// loader maps the segments anyway and the first touch of a page past the end of the file
-/// raises SIGBUS, which kills the server (or `leverage plugin check`). Each cut is checked in a
-/// child process, which must exit normally with the file refused.
+/// F4 (docs/fuzzing.md, fixed): a file cut inside its loadable segments passes `dlopen`'s own
+/// checks; the loader mapped the segments anyway and the first touch of a page past the end of
+/// the file raised SIGBUS, which killed the server (or `leverage plugin check`). Each cut is
+/// checked in a child process, which must exit normally with the file refused.
 #[test]
 fn files_cut_inside_their_segments_are_refused_without_killing_the_process() {
     let original = std::fs::read(real("pressure_index")).expect("plugin file");
