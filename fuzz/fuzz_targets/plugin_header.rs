@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use leverage_core::scenario::catalog_names;
-use leverage_fuzz::{elf_segment_past_end, skip_known};
+use leverage_fuzz::{elf_dynamic_outside_load, elf_segment_past_end, skip_known};
 use leverage_plugin_host::{CheckOptions, check_plugin};
 use libfuzzer_sys::fuzz_target;
 
@@ -26,6 +26,9 @@ fn path() -> &'static PathBuf {
 
 fuzz_target!(|data: &[u8]| {
     if skip_known("F4") && elf_segment_past_end(data) {
+        return;
+    }
+    if skip_known("F6") && elf_dynamic_outside_load(data) {
         return;
     }
     std::fs::write(path(), data).expect("temp file");

@@ -226,3 +226,46 @@ pub fn row_is_finite(row: &[f64]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Whether `bytes` is a 64-bit little-endian ELF file whose dynamic segment (`PT_DYNAMIC`) does
+/// not lie, in the file and in memory, within one loadable segment. The loader then reads and
+/// relocates through memory that is not there and faults (finding F6 in docs/fuzzing.md).
+pub fn elf_dynamic_outside_load(bytes: &[u8]) -> bool {
+    let field = |at: usize, n: usize| bytes.get(at..at.checked_add(n)?);
+    let u16_at = |at: usize| field(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| field(at, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u64_at =
+        |at: usize| field(at, 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    if bytes.get(..6) != Some(b"\x7fELF\x02\x01".as_slice()) {
+        return false;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
+        return false;
+    };
+    // (type, offset, vaddr, filesz, memsz) of each readable program header.
+    let headers: Vec<(u32, u64, u64, u64, u64)> = (0..u64::from(phnum))
+        .filter_map(|i| {
+            let at = usize::try_from(phoff.checked_add(i * u64::from(phentsize))?).ok()?;
+            Some((
+                u32_at(at)?,
+                u64_at(at.checked_add(8)?)?,
+                u64_at(at.checked_add(16)?)?,
+                u64_at(at.checked_add(32)?)?,
+                u64_at(at.checked_add(40)?)?,
+            ))
+        })
+        .collect();
+    let within = |start: u64, len: u64, base: u64, size: u64| {
+        start >= base
+            && start
+                .checked_add(len)
+                .is_some_and(|end| Some(end) <= base.checked_add(size))
+    };
+    headers.iter().filter(|h| h.0 == 2).any(|d| {
+        !headers
+            .iter()
+            .filter(|l| l.0 == 1)
+            .any(|l| within(d.1, d.3, l.1, l.3) && within(d.2, d.3.max(d.4), l.2, l.4))
+    })
+}
