@@ -175,7 +175,12 @@ fn summarize_holdings(r: pb::SummarizeHoldingsRequest) {
     let (Ok(()), Some(currency)) = (v.into_result(), currency) else {
         return;
     };
-    let Ok(s) = assets::summarize(snapshot(), &r.filter, group_by, currency, as_of) else {
+    let detail = if r.view == pb::SummaryView::Basic as i32 {
+        assets::SummaryDetail::Totals
+    } else {
+        assets::SummaryDetail::Observations
+    };
+    let Ok(s) = assets::summarize(snapshot(), &r.filter, group_by, currency, as_of, detail) else {
         return;
     };
     let mut sum = 0.0;

@@ -105,7 +105,10 @@ pub struct ScaleResult {
     /// Time from spawning the server on this data to SERVING.
     pub server_start_s: f64,
     pub server_rss_mb: f64,
+    /// SUMMARY_VIEW_BASIC: per group its key, total and count, what SQLite's GROUP BY answers.
     pub summarize: Timed,
+    /// SUMMARY_VIEW_FULL: also the observation each holding contributed (every line).
+    pub summarize_full: Timed,
     pub list_amount_desc: Timed,
     pub list_default: Timed,
     pub sqlite: Vec<SqliteVariant>,
@@ -526,6 +529,7 @@ pub async fn run(
         group_by: api::GroupBy::Jurisdiction as i32,
         currency_code: "EUR".into(),
         as_of: as_of_pb,
+        view: api::SummaryView::Full as i32,
     };
     let reply = client
         .summarize_holdings(Request::new(summarize_req.clone()))
@@ -593,27 +597,38 @@ pub async fn run(
         });
     }
 
-    let summarize = {
+    let summary = |view: api::SummaryView| {
         let client = client.clone();
-        let req = summarize_req.clone();
-        timed(
-            "SummarizeHoldings (group by jurisdiction, EUR)",
-            format!("filter \"\", group_by JURISDICTION, currency EUR, as_of {as_of}"),
-            config.calls,
-            move || {
-                let mut c = client.clone();
-                let r = req.clone();
-                async move {
-                    use prost::Message;
-                    Ok(c.summarize_holdings(Request::new(r))
-                        .await?
-                        .into_inner()
-                        .encoded_len())
-                }
-            },
-        )
-        .await?
+        let req = api::SummarizeHoldingsRequest {
+            view: view as i32,
+            ..summarize_req.clone()
+        };
+        move || {
+            let mut c = client.clone();
+            let r = req.clone();
+            async move {
+                use prost::Message;
+                Ok(c.summarize_holdings(Request::new(r))
+                    .await?
+                    .into_inner()
+                    .encoded_len())
+            }
+        }
     };
+    let summarize = timed(
+        "SummarizeHoldings (group by jurisdiction, EUR, basic view)",
+        format!("filter \"\", group_by JURISDICTION, currency EUR, as_of {as_of}, view BASIC"),
+        config.calls,
+        summary(api::SummaryView::Basic),
+    )
+    .await?;
+    let summarize_full = timed(
+        "SummarizeHoldings (same, full view: every observation used)",
+        format!("filter \"\", group_by JURISDICTION, currency EUR, as_of {as_of}, view FULL"),
+        config.calls,
+        summary(api::SummaryView::Full),
+    )
+    .await?;
     let list = |order_by: &'static str| {
         let client = client.clone();
         let req = api::ListHoldingsRequest {
@@ -673,6 +688,7 @@ pub async fn run(
         server_rss_mb,
         speedup_vs_sqlite: best.1 / summarize.median_ms,
         summarize,
+        summarize_full,
         list_amount_desc,
         list_default,
         sqlite: variants,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::codes::{Currency, Jurisdiction};
 use crate::date::Date;
 use crate::error::DomainError;
-use crate::fx::{self, RateUse};
+use crate::fx::{Converter, RateUse};
 use crate::model::{Holding, HoldingKind, Instrument, Observation, OwnerKind};
 use crate::paging::{self, PageRequest};
 use crate::snapshot::{Snapshot, enum_name, parse_enum};
@@ -120,38 +120,39 @@ pub fn list_holdings<'a>(
     let order = HoldingOrder::parse(order_by)?;
     let query = paging::fingerprint(&["holdings", filter, order_by, &as_of.to_string()]);
     let page = PageRequest::parse(page_size, page_token, query)?;
-    let rates = &snap.dataset().rates;
     let eur = Currency::parse("EUR").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
-    let mut rows: Vec<(&Holding, Option<&Observation>)> = snap
-        .dataset()
-        .holdings
-        .iter()
-        .filter(|h| parsed.matches(h))
-        .map(|h| (h, h.observation_as_of(as_of)))
-        .collect();
-    let in_eur = |o: Option<&Observation>| {
-        o.and_then(|o| fx::convert(rates, o.amount(), o.currency, eur, as_of).ok())
-            .map_or(f64::NEG_INFINITY, |(v, _)| v)
-    };
+    let mut rows: Vec<(&Holding, Option<&Observation>)> =
+        snap.holdings_as_of(as_of, |h| parsed.matches(h)).collect();
     match order {
         HoldingOrder::Name => rows.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
-        HoldingOrder::AmountDesc => rows.sort_by(|a, b| {
-            in_eur(b.1)
-                .total_cmp(&in_eur(a.1))
-                .then_with(|| a.0.id.cmp(&b.0.id))
-        }),
+        HoldingOrder::AmountDesc => {
+            // Each amount is converted once, not at every comparison.
+            let mut converter = Converter::new(&snap.dataset().rates, eur, as_of);
+            let mut keyed: Vec<(f64, (&Holding, Option<&Observation>))> = rows
+                .into_iter()
+                .map(|row| {
+                    let in_eur = row
+                        .1
+                        .and_then(|o| converter.convert(o.amount(), o.currency).ok())
+                        .map_or(f64::NEG_INFINITY, |(v, _)| v);
+                    (in_eur, row)
+                })
+                .collect();
+            keyed.sort_by(|(a_eur, a), (b_eur, b)| {
+                b_eur.total_cmp(a_eur).then_with(|| a.0.id.cmp(&b.0.id))
+            });
+            rows = keyed.into_iter().map(|(_, row)| row).collect();
+        }
         HoldingOrder::AsOfDesc => rows.sort_by(|a, b| {
             b.1.map(|o| o.as_of)
                 .cmp(&a.1.map(|o| o.as_of))
                 .then_with(|| a.0.id.cmp(&b.0.id))
         }),
         HoldingOrder::Jurisdiction => rows.sort_by(|a, b| {
-            let key = |h: &Holding| {
-                h.jurisdiction
-                    .map(|j| j.to_string())
-                    .unwrap_or_else(|| "~".into())
-            };
-            key(a.0).cmp(&key(b.0)).then_with(|| a.0.id.cmp(&b.0.id))
+            let (ja, jb) = (a.0.jurisdiction.as_ref(), b.0.jurisdiction.as_ref());
+            let key_a = ja.map_or("~", |j| j.as_str());
+            let key_b = jb.map_or("~", |j| j.as_str());
+            key_a.cmp(key_b).then_with(|| a.0.id.cmp(&b.0.id))
         }),
     }
     let total_size = rows.len();
@@ -174,52 +175,65 @@ pub enum GroupBy {
 
 /// One observation added into a summary, with its conversion.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ObservationUse {
-    pub holding_id: String,
-    pub observation: Observation,
+pub struct ObservationUse<'a> {
+    pub holding_id: &'a str,
+    pub observation: &'a Observation,
     /// The lower end of the observation, in the summary's currency.
     pub converted: f64,
     pub rate_ids: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct SummaryGroup {
+pub struct SummaryGroup<'a> {
     pub key: String,
     pub total: f64,
-    pub uses: Vec<ObservationUse>,
+    /// Number of holdings that contributed to the group.
+    pub holding_count: usize,
+    /// The observation each holding contributed; empty unless the summary lists them.
+    pub uses: Vec<ObservationUse<'a>>,
 }
 
 /// An aggregate estimate shown beside a summary; never part of its totals.
 #[derive(Clone, Debug, PartialEq)]
-pub struct EstimateUse {
-    pub holding: Holding,
-    pub observation: Observation,
+pub struct EstimateUse<'a> {
+    pub holding: &'a Holding,
+    pub observation: &'a Observation,
     /// In the summary's currency, when a rate connects the two.
     pub converted: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Summary {
+pub struct Summary<'a> {
     pub as_of: Date,
     pub currency: Currency,
-    pub groups: Vec<SummaryGroup>,
+    pub groups: Vec<SummaryGroup<'a>>,
     /// Sum of the located holdings only.
     pub located_total: f64,
     /// Every exchange rate applied, once each.
     pub rates_used: Vec<RateUse>,
-    pub estimates: Vec<EstimateUse>,
-    pub holdings_without_data: Vec<String>,
+    pub estimates: Vec<EstimateUse<'a>>,
+    pub holdings_without_data: Vec<&'a str>,
+}
+
+/// How much of each group a summary reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryDetail {
+    /// Keys, totals and counts only.
+    Totals,
+    /// Also the observation each holding contributed, with its conversion.
+    Observations,
 }
 
 /// Sums located holdings matching `filter` in `currency` as of a date, grouped; lists the
 /// latest aggregate estimates of the same owner kind beside the sum, never inside it.
-pub fn summarize(
-    snap: &Snapshot,
+pub fn summarize<'a>(
+    snap: &'a Snapshot,
     filter: &str,
     group_by: GroupBy,
     currency: Currency,
     as_of: Date,
-) -> Result<Summary, DomainError> {
+    detail: SummaryDetail,
+) -> Result<Summary<'a>, DomainError> {
     let parsed = HoldingFilter::parse(filter)?;
     if parsed.kind.is_some_and(|k| k != HoldingKind::Located) {
         return Err(DomainError::invalid(
@@ -227,76 +241,72 @@ pub fn summarize(
             "summaries add located holdings only; aggregate estimates are listed beside them",
         ));
     }
-    let rates = &snap.dataset().rates;
-    let mut groups: BTreeMap<String, SummaryGroup> = BTreeMap::new();
+    let mut converter = Converter::new(&snap.dataset().rates, currency, as_of);
+    let mut groups: BTreeMap<String, SummaryGroup<'a>> = BTreeMap::new();
     let mut rates_used: Vec<RateUse> = Vec::new();
-    let mut without = Vec::new();
-    let mut located_total = 0.0;
-    for h in snap
-        .dataset()
-        .holdings
-        .iter()
-        .filter(|h| h.kind == HoldingKind::Located && parsed.matches(h))
-    {
-        let Some(o) = h.observation_as_of(as_of) else {
-            without.push(h.id.clone());
-            continue;
-        };
-        let (converted, used) = fx::convert(rates, o.amount(), o.currency, currency, as_of)?;
-        let rate_ids = used.iter().map(|r| r.rate_id.clone()).collect();
+    let mut note_rates = |used: &[RateUse]| {
         for r in used {
             if !rates_used
                 .iter()
                 .any(|u| u.rate_id == r.rate_id && u.factor == r.factor)
             {
-                rates_used.push(r);
+                rates_used.push(r.clone());
             }
         }
-        let key = match group_by {
-            GroupBy::Jurisdiction => h.jurisdiction.map(|j| j.to_string()).unwrap_or_default(),
-            GroupBy::Custodian => h
-                .custodian
-                .clone()
-                .unwrap_or_else(|| "(custodian not disclosed)".into()),
-            GroupBy::OwnerKind => enum_name(&h.owner_kind),
-            GroupBy::Instrument => enum_name(&h.instrument),
+    };
+    let mut without = Vec::new();
+    let mut located_total = 0.0;
+    for (h, o) in snap.holdings_as_of(as_of, |h| {
+        h.kind == HoldingKind::Located && parsed.matches(h)
+    }) {
+        let Some(o) = o else {
+            without.push(h.id.as_str());
+            continue;
         };
-        let group = groups.entry(key.clone()).or_insert_with(|| SummaryGroup {
-            key,
-            total: 0.0,
-            uses: Vec::new(),
-        });
+        let (converted, used) = converter.convert(o.amount(), o.currency)?;
+        note_rates(used);
+        let rate_ids = match detail {
+            SummaryDetail::Totals => Vec::new(),
+            SummaryDetail::Observations => used.iter().map(|r| r.rate_id.clone()).collect(),
+        };
+        let group = match group_key(h, group_by) {
+            Key::Borrowed(key) => match groups.get_mut(key) {
+                Some(group) => group,
+                None => groups
+                    .entry(key.to_owned())
+                    .or_insert_with(|| empty_group(key)),
+            },
+            Key::Owned(key) => groups
+                .entry(key.clone())
+                .or_insert_with(|| empty_group(&key)),
+        };
         group.total += converted;
+        group.holding_count += 1;
         located_total += converted;
-        group.uses.push(ObservationUse {
-            holding_id: h.id.clone(),
-            observation: o.clone(),
-            converted,
-            rate_ids,
-        });
+        if detail == SummaryDetail::Observations {
+            group.uses.push(ObservationUse {
+                holding_id: &h.id,
+                observation: o,
+                converted,
+                rate_ids,
+            });
+        }
     }
     let mut estimates = Vec::new();
-    for h in snap.dataset().holdings.iter().filter(|h| {
+    for (h, o) in snap.holdings_as_of(as_of, |h| {
         h.kind == HoldingKind::Aggregate && parsed.owner_kind.is_none_or(|k| k == h.owner_kind)
     }) {
-        if let Some(o) = h.observation_as_of(as_of) {
-            let converted = match fx::convert(rates, o.amount(), o.currency, currency, as_of) {
+        if let Some(o) = o {
+            let converted = match converter.convert(o.amount(), o.currency) {
                 Ok((v, used)) => {
-                    for r in used {
-                        if !rates_used
-                            .iter()
-                            .any(|u| u.rate_id == r.rate_id && u.factor == r.factor)
-                        {
-                            rates_used.push(r);
-                        }
-                    }
+                    note_rates(used);
                     Some(v)
                 }
                 Err(_) => None,
             };
             estimates.push(EstimateUse {
-                holding: h.clone(),
-                observation: o.clone(),
+                holding: h,
+                observation: o,
                 converted,
             });
         }
@@ -310,4 +320,36 @@ pub fn summarize(
         estimates,
         holdings_without_data: without,
     })
+}
+
+/// A group's key, borrowed from the holding where it can be, so that finding the group of
+/// each of many holdings allocates nothing.
+enum Key<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+}
+
+fn group_key(h: &Holding, group_by: GroupBy) -> Key<'_> {
+    match group_by {
+        GroupBy::Jurisdiction => match &h.jurisdiction {
+            Some(j) => Key::Borrowed(j.as_str()),
+            None => Key::Borrowed(""),
+        },
+        GroupBy::Custodian => Key::Borrowed(
+            h.custodian
+                .as_deref()
+                .unwrap_or("(custodian not disclosed)"),
+        ),
+        GroupBy::OwnerKind => Key::Owned(enum_name(&h.owner_kind)),
+        GroupBy::Instrument => Key::Owned(enum_name(&h.instrument)),
+    }
+}
+
+fn empty_group<'a>(key: &str) -> SummaryGroup<'a> {
+    SummaryGroup {
+        key: key.to_owned(),
+        total: 0.0,
+        holding_count: 0,
+        uses: Vec::new(),
+    }
 }

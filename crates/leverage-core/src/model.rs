@@ -208,13 +208,28 @@ pub struct Holding {
 }
 
 impl Holding {
-    /// The latest observation on or before `as_of`, ties broken by higher confidence.
+    /// The latest observation on or before `as_of`, ties broken by higher confidence (then by
+    /// the later one in the series). A binary search: the observations must be in
+    /// [`Holding::order_observations`] order, which every [`crate::snapshot::Snapshot`] keeps.
     pub fn observation_as_of(&self, as_of: Date) -> Option<&Observation> {
-        self.observations
-            .iter()
-            .filter(|o| o.as_of <= as_of)
-            .max_by(|a, b| a.as_of.cmp(&b.as_of).then(a.confidence.cmp(&b.confidence)))
+        debug_assert!(
+            self.observations.is_sorted_by_key(observation_rank),
+            "observations of {} are not in as-of order",
+            self.id
+        );
+        let end = self.observations.partition_point(|o| o.as_of <= as_of);
+        end.checked_sub(1).map(|last| &self.observations[last])
     }
+
+    /// Puts the observations in as-of order, lower confidence first on the same day; a stable
+    /// sort, so equal ones keep their order.
+    pub fn order_observations(&mut self) {
+        self.observations.sort_by_key(observation_rank);
+    }
+}
+
+fn observation_rank(o: &Observation) -> (Date, Confidence) {
+    (o.as_of, o.confidence)
 }
 
 /// A dated exchange rate: one `base` buys `rate` of `quote` (EUR/USD 1.0889).

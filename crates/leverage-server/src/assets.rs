@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use leverage_core::assets::{self, GroupBy};
+use leverage_core::assets::{self, GroupBy, SummaryDetail};
 use leverage_core::model::{Audit, Holding, HoldingKind, Instrument, Observation, OwnerKind};
 use leverage_core::names::{is_valid_id, parse_name};
 use leverage_core::{Currency, Date, Violations};
@@ -358,12 +358,20 @@ impl AssetService for Assets {
                 GroupBy::Jurisdiction
             }
         };
+        let detail = match pb::SummaryView::try_from(r.view) {
+            Ok(pb::SummaryView::Basic) => SummaryDetail::Totals,
+            Ok(pb::SummaryView::Unspecified | pb::SummaryView::Full) => SummaryDetail::Observations,
+            Err(_) => {
+                v.add("view", format!("{} is not a SummaryView value", r.view));
+                SummaryDetail::Observations
+            }
+        };
         let currency = v
             .finish(|| currency)
             .map_err(error::domain)?
             .ok_or_else(|| error::invalid("currency_code", "unknown"))?;
         let snap = self.repo.snapshot();
-        let s = assets::summarize(&snap, &r.filter, group_by, currency, as_of)
+        let s = assets::summarize(&snap, &r.filter, group_by, currency, as_of, detail)
             .map_err(error::domain)?;
         let rates = &snap.dataset().rates;
         Ok(Response::new(pb::SummarizeHoldingsResponse {
@@ -375,7 +383,7 @@ impl AssetService for Assets {
                 .map(|g| pb::SummaryGroup {
                     key: g.key.clone(),
                     total: Some(money(g.total, currency)),
-                    holding_count: g.uses.len() as i32,
+                    holding_count: i32::try_from(g.holding_count).unwrap_or(i32::MAX),
                     observations: g
                         .uses
                         .iter()
@@ -415,7 +423,7 @@ impl AssetService for Assets {
                     holding: format!("holdings/{}", e.holding.id),
                     scope: e.holding.scope.clone(),
                     coverage: e.holding.coverage.clone().unwrap_or_default(),
-                    observation: Some(observation(&e.holding.id, &e.observation)),
+                    observation: Some(observation(&e.holding.id, e.observation)),
                     converted: e.converted.map(|c| money(c, currency)),
                 })
                 .collect(),

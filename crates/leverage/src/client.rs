@@ -311,6 +311,8 @@ pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()
                     group_by: group as i32,
                     currency_code: currency,
                     as_of: date(&as_of)?,
+                    // Only totals and counts are printed.
+                    view: pb::SummaryView::Basic as i32,
                 })
                 .await
                 .map_err(explain)?

@@ -225,6 +225,7 @@ async fn central_bank_summary_in_usd_shows_the_280_bn_estimate_beside_the_locate
             group_by: pb::GroupBy::Jurisdiction as i32,
             currency_code: "USD".into(),
             as_of: date(2025, 3, 18),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -293,6 +294,60 @@ async fn central_bank_summary_in_usd_shows_the_280_bn_estimate_beside_the_locate
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_basic_summary_view_has_the_full_views_totals_without_the_lines() {
+    let (_server, mut c, _dir) = client().await;
+    let request = |view: pb::SummaryView| pb::SummarizeHoldingsRequest {
+        group_by: pb::GroupBy::Custodian as i32,
+        currency_code: "USD".into(),
+        as_of: date(2025, 12, 31),
+        view: view as i32,
+        ..Default::default()
+    };
+    let full = c
+        .summarize_holdings(request(pb::SummaryView::Full))
+        .await
+        .unwrap()
+        .into_inner();
+    let unset = c
+        .summarize_holdings(request(pb::SummaryView::Unspecified))
+        .await
+        .unwrap()
+        .into_inner();
+    let basic = c
+        .summarize_holdings(request(pb::SummaryView::Basic))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unset, full, "unset means the full view");
+    assert!(full.groups.len() > 1, "{full:?}");
+    assert!(full.groups.iter().all(|g| !g.observations.is_empty()));
+    assert!(basic.groups.iter().all(|g| g.observations.is_empty()));
+    let totals = |s: &pb::SummarizeHoldingsResponse| {
+        s.groups
+            .iter()
+            .map(|g| (g.key.clone(), g.total.clone(), g.holding_count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(totals(&basic), totals(&full));
+    for g in &full.groups {
+        assert_eq!(g.holding_count as usize, g.observations.len(), "{g:?}");
+    }
+    assert_eq!(basic.located_total, full.located_total);
+    assert_eq!(basic.rates_used, full.rates_used);
+    assert_eq!(basic.estimates, full.estimates);
+
+    let err = c
+        .summarize_holdings(pb::SummarizeHoldingsRequest {
+            view: 7,
+            currency_code: "XYZ".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["currency_code", "view"]);
 }
 
 #[tokio::test]
