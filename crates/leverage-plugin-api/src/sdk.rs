@@ -355,6 +355,7 @@ pub struct Output<'a> {
 
 impl<'a> Output<'a> {
     /// An output over `values`, which must hold 1 + the number of components.
+    #[inline]
     pub fn new(values: &'a mut [f64]) -> Output<'a> {
         Output { values }
     }
@@ -364,6 +365,7 @@ impl<'a> Output<'a> {
     /// # Panics
     ///
     /// If the buffer is empty (a bug in the caller; the shims never do this).
+    #[inline]
     pub fn set_score(&mut self, value: f64) {
         match self.values.first_mut() {
             Some(slot) => *slot = value,
@@ -376,6 +378,7 @@ impl<'a> Output<'a> {
     /// # Panics
     ///
     /// If `index` is not a declared component: a bug in the plugin, reported as a panic.
+    #[inline]
     pub fn set_component(&mut self, index: usize, value: f64) {
         let declared = self.values.len().saturating_sub(1);
         match self.values.get_mut(index + 1) {
@@ -385,6 +388,7 @@ impl<'a> Output<'a> {
     }
 
     /// The components as a slice, to fill in one go.
+    #[inline]
     pub fn components_mut(&mut self) -> &mut [f64] {
         match self.values.split_first_mut() {
             Some((_, rest)) => rest,
@@ -393,11 +397,13 @@ impl<'a> Output<'a> {
     }
 
     /// The score written so far.
+    #[inline]
     pub fn score(&self) -> f64 {
         self.values.first().copied().unwrap_or(f64::NAN)
     }
 
     /// The components written so far.
+    #[inline]
     pub fn components(&self) -> &[f64] {
         self.values.get(1..).unwrap_or(&[])
     }
@@ -422,7 +428,10 @@ pub struct Batch<'a> {
 impl<'a> Batch<'a> {
     /// A batch over caller-owned buffers: `inputs` is `rows × cols`, `outputs` is
     /// `rows × out_cols`, `status` has one entry per row. Statuses start at
-    /// [`status::NOT_RUN`] and outputs at NaN. Fails if the sizes disagree.
+    /// [`status::NOT_RUN`]; a row's outputs are set to NaN when [`Batch::row`] lends them (one
+    /// pass over the row while it is in cache, rather than a pass over the whole buffer first).
+    /// Fails if the sizes disagree.
+    #[inline]
     pub fn new(
         inputs: &'a [f64],
         cols: usize,
@@ -445,7 +454,6 @@ impl<'a> Batch<'a> {
             ));
         }
         status.fill(status::NOT_RUN);
-        outputs.fill(f64::NAN);
         Ok(Batch {
             inputs,
             cols,
@@ -458,6 +466,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Number of rows.
+    #[inline]
     pub fn rows(&self) -> usize {
         self.status.len()
     }
@@ -467,6 +476,7 @@ impl<'a> Batch<'a> {
     /// # Panics
     ///
     /// If `row >= self.rows()`.
+    #[inline]
     pub fn inputs(&self, row: usize) -> &[f64] {
         &self.inputs[row * self.cols..(row + 1) * self.cols]
     }
@@ -476,13 +486,16 @@ impl<'a> Batch<'a> {
     /// # Panics
     ///
     /// If `row >= self.rows()`.
+    #[inline]
     pub fn row(&mut self, row: usize) -> (&[f64], Output<'_>) {
         let inputs = &self.inputs[row * self.cols..(row + 1) * self.cols];
         let outputs = &mut self.outputs[row * self.out_cols..(row + 1) * self.out_cols];
+        outputs.fill(f64::NAN);
         (inputs, Output::new(outputs))
     }
 
     /// Records the outcome of `row`: [`status::OK`], or [`status::ERROR`] with a message.
+    #[inline]
     pub fn finish_row(&mut self, row: usize, result: Result<(), String>) {
         match result {
             Ok(()) => self.status[row] = status::OK,
@@ -503,6 +516,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Whether the host asked to stop. Cheap (one relaxed atomic load).
+    #[inline]
     pub fn is_cancelled(&self) -> bool {
         self.cancel
             .is_some_and(|flag| flag.load(Ordering::Relaxed) != 0)
@@ -514,6 +528,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The lowest failed row and its message.
+    #[inline]
     pub fn first_error(&self) -> Option<(usize, &str)> {
         self.first_error
             .as_ref()
