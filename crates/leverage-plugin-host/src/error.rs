@@ -58,6 +58,14 @@ pub enum RefuseReason {
         /// The OS error.
         error: String,
     },
+    /// The file is an ELF file whose structure would make the dynamic loader fault (a
+    /// loadable segment or the program header table past the end of the file, a dynamic
+    /// section outside the loadable segments): refused before any loader sees it.
+    #[error("damaged library file, not loaded: {problem}")]
+    Damaged {
+        /// What is wrong, with the offsets involved.
+        problem: String,
+    },
     /// `dlopen` failed: not a shared library, wrong architecture, missing dependency.
     #[error("not a loadable shared library: {error}")]
     NotALibrary {

@@ -23,6 +23,7 @@
 //! costs a restart (and counts like a panic), one past its deadline is killed.
 
 mod check;
+mod elf;
 mod error;
 mod host;
 mod library;

@@ -745,11 +745,7 @@ pub(crate) fn load(
             "sandbox mode is configured for this file, but no worker command is".to_owned(),
         ));
     };
-    let library = private_copy(path, bytes, copy_dir).map_err(|error| {
-        Box::<LoadFailure>::from(RefuseReason::Io {
-            error: error.to_string(),
-        })
-    })?;
+    let library = private_copy(path, bytes, copy_dir).map_err(Box::<LoadFailure>::from)?;
     // Removes the copy unless the plugin is loaded.
     let mut copy = PrivateCopy(Some(library.clone()));
 

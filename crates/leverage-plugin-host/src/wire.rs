@@ -606,6 +606,9 @@ pub(crate) fn encode_refused(buf: &mut Vec<u8>, reason: &RefuseReason, build: Op
         RefuseReason::WorkerFailed { detail } => {
             w.u8(15).str(detail);
         }
+        RefuseReason::Damaged { problem } => {
+            w.u8(16).str(problem);
+        }
     }
     w.finish();
 }
@@ -681,6 +684,9 @@ pub(crate) fn decode_refused(
         },
         15 => RefuseReason::WorkerFailed {
             detail: r.str("detail")?,
+        },
+        16 => RefuseReason::Damaged {
+            problem: r.str("problem")?,
         },
         other => return Err(malformed(format!("unknown refusal kind {other}"))),
     };
@@ -875,6 +881,9 @@ mod tests {
                 message: "m".into(),
             },
             RefuseReason::WorkerFailed { detail: "d".into() },
+            RefuseReason::Damaged {
+                problem: "p".into(),
+            },
         ];
         for reason in reasons {
             for with_build in [None, Some(build())] {

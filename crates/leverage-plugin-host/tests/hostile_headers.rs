@@ -293,12 +293,11 @@ fn garbage_and_missing_files_are_refused() {
     }
     for (i, bytes) in cases.iter().enumerate() {
         let report = check_bytes(&dir, &format!("garbage-{i}.so"), bytes);
-        // Refused by the loader, or before it by the check that segments fit in the file.
-        let refused = match &report.refusal {
-            Some(RefuseReason::NotALibrary { .. }) => true,
-            Some(RefuseReason::Io { error }) => error.contains("truncated"),
-            _ => false,
-        };
+        // Refused by the loader, or before it by the check of the file's structure.
+        let refused = matches!(
+            &report.refusal,
+            Some(RefuseReason::NotALibrary { .. } | RefuseReason::Damaged { .. })
+        );
         assert!(refused, "case {i} ({} bytes): {report}", bytes.len());
     }
     for path in [dir.join("does-not-exist.so"), dir.clone()] {
@@ -328,7 +327,7 @@ fn truncated_copies_are_refused_or_load_whole() {
         if cut < headers_end {
             assert!(
                 matches!(&report.refusal, Some(RefuseReason::NotALibrary { .. }))
-                    || matches!(&report.refusal, Some(RefuseReason::Io { error }) if error.contains("truncated")),
+                    || matches!(&report.refusal, Some(RefuseReason::Damaged { problem }) if problem.contains("truncated")),
                 "cut at {cut}: {report}"
             );
         } else {
