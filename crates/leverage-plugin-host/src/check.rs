@@ -12,6 +12,7 @@ use leverage_plugin_api::PluginMetadata;
 use crate::error::{BuildInfo, RefuseReason};
 use crate::host::{default_copy_dir, load_plugin, owned_catalog};
 use crate::plugin::{Limits, Plugin, RowResult};
+use crate::sandbox::{SandboxOptions, WorkerCommand};
 
 /// What to check a plugin with.
 #[derive(Clone, Debug)]
@@ -22,6 +23,13 @@ pub struct CheckOptions {
     pub sample_rows: Vec<f64>,
     /// How long one scoring call may take.
     pub deadline: Duration,
+    /// The sandbox worker command, for the pre-load check the server makes
+    /// ([`SandboxOptions::preload_check`]): the file is loaded first in a worker process, and a
+    /// file that crashes the loader is reported ("crashed the loader (signal 11)") instead of
+    /// killing this process. `leverage plugin check` passes its own binary
+    /// (`leverage plugin-worker`). Default `None`: the file is loaded directly, after the checks
+    /// of its structure only (for callers without a worker binary).
+    pub worker_command: Option<WorkerCommand>,
 }
 
 impl Default for CheckOptions {
@@ -30,6 +38,7 @@ impl Default for CheckOptions {
             config: String::new(),
             sample_rows: Vec::new(),
             deadline: Duration::from_secs(5),
+            worker_command: None,
         }
     }
 }
@@ -59,8 +68,9 @@ impl CheckReport {
     }
 }
 
-/// Loads `path` like the server (private copy, header, layout, panic strategy, metadata, inputs
-/// against `catalog`, configuration), then scores the sample rows twice as a batch and once row
+/// Loads `path` like the server (checks of the file's structure, private copy, the pre-load
+/// check in a worker process when `options.worker_command` is set, header, layout, panic
+/// strategy, metadata, inputs against `catalog`, configuration), then scores the sample rows twice as a batch and once row
 /// by row, each call bounded by the deadline.
 pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> CheckReport {
     let mut report = CheckReport {
@@ -92,6 +102,10 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         max_stuck_calls: u32::MAX,
     };
     let config_for = |_: &str| options.config.clone();
+    let sandbox = SandboxOptions {
+        worker_command: options.worker_command.clone(),
+        ..SandboxOptions::default()
+    };
     let plugin = match load_plugin(
         path,
         &bytes,
@@ -99,6 +113,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         &config_for,
         limits,
         &default_copy_dir(),
+        &sandbox,
     ) {
         Ok(plugin) => Arc::new(plugin),
         Err(failure) => {

@@ -188,6 +188,30 @@ pub enum RefuseReason {
         /// The plugin's message (unknown keys, bad values).
         message: String,
     },
+    /// The worker process that loads a file before this process does (the pre-load check,
+    /// [`SandboxOptions::preload_check`](crate::SandboxOptions::preload_check)) was killed by a
+    /// signal while loading it: the file crashes the dynamic loader (a damaged dynamic section,
+    /// relocation or symbol table), or its initialisers or its `metadata` function crash. It
+    /// would have killed this process.
+    #[error(
+        "crashed the loader (signal {signal}) in the worker process that loads the file first, so \
+         it was not loaded into this process: the file is damaged, or its initialisers or its \
+         `metadata` function crash ({detail})"
+    )]
+    LoaderCrashed {
+        /// The signal that killed the worker.
+        signal: i32,
+        /// The worker's pid, its signal, peak memory and CPU time.
+        detail: String,
+    },
+    /// The pre-load check could not conclude: its worker process could not be started, did not
+    /// answer in time, exited without describing the file, or broke the protocol. The file is
+    /// not loaded into this process on the strength of a check that did not happen.
+    #[error("the pre-load check in a worker process failed, so the file was not loaded: {detail}")]
+    PreloadFailed {
+        /// What happened to the worker.
+        detail: String,
+    },
     /// The file is to be sandboxed, and its worker process could not load it: the worker could
     /// not be started, died while loading the plugin (a crash in the library's initialisers,
     /// `metadata` or `create`), did not answer in time, or broke the protocol.

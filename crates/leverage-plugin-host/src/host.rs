@@ -224,7 +224,9 @@ pub(crate) fn private_copy(
 ///
 /// The copy gives every load a path of its own: `dlopen` returns the already-loaded library for
 /// a path it has seen, and a build tool rewriting the original in place would corrupt a mapped
-/// library.
+/// library. Before this process loads the copy, a worker process loads it first when `sandbox`
+/// asks for the pre-load check ([`sandbox::preload`]): a file that crashes the loader kills that
+/// worker, not this process.
 pub(crate) fn load_plugin(
     path: &Path,
     bytes: &[u8],
@@ -232,13 +234,16 @@ pub(crate) fn load_plugin(
     config_for: &dyn Fn(&str) -> String,
     limits: Limits,
     copy_dir: &Path,
+    sandbox: &SandboxOptions,
 ) -> Result<Plugin, Box<LoadFailure>> {
     let copy = private_copy(path, bytes, copy_dir)?;
-    let opened = library::open(&copy).map_err(|failure| {
-        Box::new(LoadFailure {
-            reason: failure.reason,
-            build: failure.build,
-            metadata: None,
+    let opened = sandbox::preload(&copy, catalog, sandbox).and_then(|()| {
+        library::open(&copy).map_err(|failure| {
+            Box::new(LoadFailure {
+                reason: failure.reason,
+                build: failure.build,
+                metadata: None,
+            })
         })
     });
     // The mapping stays valid once loaded (Unix keeps an unlinked file's pages); other systems
@@ -557,6 +562,7 @@ impl PluginHost {
             &config_for,
             inner.limits,
             &inner.copy_dir,
+            &inner.options.sandbox,
         )
     }
 }

@@ -21,6 +21,16 @@
 //! plugin files listed in [`SandboxOptions`] run in worker processes ([`run_worker`], started
 //! by the [`WorkerCommand`]), each with an address-space and a CPU-time cap; a worker that dies
 //! costs a restart (and counts like a panic), one past its deadline is killed.
+//!
+//! Loading: before the dynamic loader sees a file, the file's structure is checked (loadable
+//! segments and the dynamic section where the loader will look for them); then, when a worker
+//! command is configured, a worker process loads the file first (the pre-load check,
+//! [`SandboxOptions::preload_check`]) and the file is loaded into this process only once that
+//! worker has described it, so that a damaged file that crashes the loader kills the worker,
+//! not the caller (finding F6 of docs/fuzzing.md). The server passes its own binary
+//! (`leverage plugin-worker`); a library caller without a worker binary opts out by configuring
+//! no worker command (the default), or with `preload_check: false`, and relies on the checks of
+//! the file's structure alone.
 
 mod check;
 mod elf;

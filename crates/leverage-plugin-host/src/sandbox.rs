@@ -118,7 +118,8 @@ pub struct SandboxOptions {
     /// Empty by default: every plugin runs in the host's process.
     pub files: BTreeSet<String>,
     /// How to start a worker. Required when `files` is not empty: without it, the listed files
-    /// are refused (never loaded in-process instead).
+    /// are refused (never loaded in-process instead). Also runs the pre-load check of the other
+    /// files (`preload_check`).
     pub worker_command: Option<WorkerCommand>,
     /// Worker processes per sandboxed plugin, at most; one is started at load, more as
     /// concurrent calls need them. Default 2, at least 1.
@@ -134,6 +135,18 @@ pub struct SandboxOptions {
     /// How long a worker may take to start, load the plugin and create an instance. Default
     /// 10 s.
     pub start_timeout: Duration,
+    /// The pre-load check, for the files that run in this process: load each one first in a
+    /// worker process (started with `worker_command`, under the caps above, `start_timeout`
+    /// to describe the plugin), and load it here only once that worker has described it. A
+    /// file that crashes the dynamic loader — a damaged dynamic section, relocation or symbol
+    /// table, which no check of the file can rule out (finding F6 of docs/fuzzing.md) — or
+    /// whose initialisers crash kills the worker and is refused
+    /// ([`RefuseReason::LoaderCrashed`], "crashed the loader (signal 11)") instead of killing
+    /// this process. It costs one process start per load or reload of a changed file (a few
+    /// milliseconds), nothing per call. Default `true`; it needs `worker_command`. Opting out:
+    /// `false`, or no worker command (a library caller without a worker binary): files are
+    /// then loaded directly, after the checks of the file's structure only.
+    pub preload_check: bool,
 }
 
 impl Default for SandboxOptions {
@@ -145,6 +158,7 @@ impl Default for SandboxOptions {
             memory_limit: Some(1 << 30),
             cpu_limit: Some(Duration::from_secs(600)),
             start_timeout: Duration::from_secs(10),
+            preload_check: true,
         }
     }
 }
@@ -193,6 +207,12 @@ fn signal_name(signal: i32) -> &'static str {
 }
 
 impl Exit {
+    /// The signal that ended the process, if one did.
+    fn signal(&self) -> Option<i32> {
+        self.status
+            .and_then(|status| ExitStatus::from_raw(status).signal())
+    }
+
     fn describe(&self) -> String {
         let how = match self.status.map(ExitStatus::from_raw) {
             Some(status) => match (status.signal(), status.code()) {
@@ -452,7 +472,13 @@ impl WorkerProc {
     }
 
     /// Kills and reaps the worker, and says what became of it.
-    fn diagnose(mut self, broken: Broken) -> String {
+    fn diagnose(self, broken: Broken) -> String {
+        self.diagnose_death(broken).0
+    }
+
+    /// [`WorkerProc::diagnose`], with how the worker ended when it died on its own (not killed
+    /// here).
+    fn diagnose_death(mut self, broken: Broken) -> (String, Option<Exit>) {
         self.pipes = None;
         let pid = self.pid();
         let (what, exit) = match broken {
@@ -462,7 +488,8 @@ impl WorkerProc {
                 let until = Instant::now() + EXIT_GRACE;
                 loop {
                     if let Some(exit) = self.handle.try_reap() {
-                        return format!("the worker process (pid {pid}) {}", exit.describe());
+                        let text = format!("the worker process (pid {pid}) {}", exit.describe());
+                        return (text, Some(exit));
                     }
                     if Instant::now() >= until {
                         break;
@@ -477,10 +504,11 @@ impl WorkerProc {
             ),
             Broken::Protocol(what) => (format!("broke the protocol ({what})"), self.handle.reap()),
         };
-        format!(
+        let text = format!(
             "the worker process (pid {pid}) {what} and was killed ({})",
             exit.describe()
-        )
+        );
+        (text, None)
     }
 }
 
@@ -749,17 +777,7 @@ pub(crate) fn load(
     // Removes the copy unless the plugin is loaded.
     let mut copy = PrivateCopy(Some(library.clone()));
 
-    let mut init = Vec::new();
-    Init {
-        host_pid: std::process::id(),
-        memory_limit: options.memory_limit.unwrap_or(0),
-        cpu_limit_secs: options
-            .cpu_limit
-            .map_or(0, |limit| limit.as_secs_f64().ceil().max(1.0) as u64),
-        catalog: catalog.to_vec(),
-    }
-    .encode(&mut init);
-
+    let init = init_frame(options, catalog);
     let live = Arc::new(LiveSet::default());
     let mut proc = start_process(&command, &library, &live).map_err(failed)?;
     let deadline = Instant::now() + options.start_timeout;
@@ -840,6 +858,77 @@ pub(crate) fn load(
             metadata: Some((*metadata).clone()),
         })
     })
+}
+
+/// The INIT frame every worker is started with: this process, the caps of `options`, the catalog.
+fn init_frame(options: &SandboxOptions, catalog: &[String]) -> Vec<u8> {
+    let mut init = Vec::new();
+    Init {
+        host_pid: std::process::id(),
+        memory_limit: options.memory_limit.unwrap_or(0),
+        cpu_limit_secs: options
+            .cpu_limit
+            .map_or(0, |limit| limit.as_secs_f64().ceil().max(1.0) as u64),
+        catalog: catalog.to_vec(),
+    }
+    .encode(&mut init);
+    init
+}
+
+/// The pre-load check (finding F6 of docs/fuzzing.md): before this process loads `library` (a
+/// private copy of a plugin file), a worker process loads it first, with the INIT → DESCRIBED
+/// exchange that starts a sandboxed plugin, and this returns once the worker has described it.
+/// Otherwise the file is refused:
+///
+/// * the worker was killed by a signal: [`RefuseReason::LoaderCrashed`] — the file crashes the
+///   dynamic loader (or its initialisers or `metadata` crash), and would have killed this
+///   process;
+/// * the worker refused it: that refusal (this process would refuse it for the same reason, but
+///   only after mapping it for good);
+/// * no worker could be started, it did not answer within `start_timeout`, exited or broke the
+///   protocol: [`RefuseReason::PreloadFailed`] — never a load on the strength of a check that
+///   did not happen.
+///
+/// The worker is then retired (its stdin closed, it exits, the reaper thread collects it): one
+/// process start per load, nothing per call. Does nothing when `options.preload_check` is off or
+/// no worker command is configured.
+pub(crate) fn preload(
+    library: &Path,
+    catalog: &[String],
+    options: &SandboxOptions,
+) -> Result<(), Box<LoadFailure>> {
+    let Some(command) = options
+        .worker_command
+        .as_ref()
+        .filter(|_| options.preload_check)
+    else {
+        return Ok(());
+    };
+    let failed = |detail: String| Box::<LoadFailure>::from(RefuseReason::PreloadFailed { detail });
+    let started = Instant::now();
+    let live = Arc::new(LiveSet::default());
+    let mut proc = start_process(command, library, &live)
+        .map_err(|error| failed(format!("no worker process could be started: {error}")))?;
+    let deadline = started + options.start_timeout;
+    match describe(&mut proc, &init_frame(options, catalog), deadline) {
+        Ok(Ok((_, metadata))) => {
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            tracing::debug!(plugin = %metadata.id, pid = proc.pid(), elapsed_us, "pre-load check passed");
+            Ok(())
+        }
+        Ok(Err((reason, build))) => Err(Box::new(LoadFailure {
+            reason,
+            build,
+            metadata: None,
+        })),
+        Err(broken) => {
+            let (detail, death) = proc.diagnose_death(broken);
+            Err(match death.and_then(|exit| exit.signal()) {
+                Some(signal) => RefuseReason::LoaderCrashed { signal, detail }.into(),
+                None => failed(detail),
+            })
+        }
+    }
 }
 
 /// A private copy of a plugin file, removed on drop unless kept.

@@ -609,6 +609,12 @@ pub(crate) fn encode_refused(buf: &mut Vec<u8>, reason: &RefuseReason, build: Op
         RefuseReason::Damaged { problem } => {
             w.u8(16).str(problem);
         }
+        RefuseReason::LoaderCrashed { signal, detail } => {
+            w.u8(17).i32(*signal).str(detail);
+        }
+        RefuseReason::PreloadFailed { detail } => {
+            w.u8(18).str(detail);
+        }
     }
     w.finish();
 }
@@ -687,6 +693,13 @@ pub(crate) fn decode_refused(
         },
         16 => RefuseReason::Damaged {
             problem: r.str("problem")?,
+        },
+        17 => RefuseReason::LoaderCrashed {
+            signal: r.i32("signal")?,
+            detail: r.str("detail")?,
+        },
+        18 => RefuseReason::PreloadFailed {
+            detail: r.str("detail")?,
         },
         other => return Err(malformed(format!("unknown refusal kind {other}"))),
     };
@@ -884,6 +897,11 @@ mod tests {
             RefuseReason::Damaged {
                 problem: "p".into(),
             },
+            RefuseReason::LoaderCrashed {
+                signal: 11,
+                detail: "d".into(),
+            },
+            RefuseReason::PreloadFailed { detail: "d".into() },
         ];
         for reason in reasons {
             for with_build in [None, Some(build())] {

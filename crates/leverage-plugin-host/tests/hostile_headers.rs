@@ -10,20 +10,26 @@
 //! dynamic loader relocates them.
 //!
 //! Cases run from a fixed-seed generator, a few hundred in all (each successful `dlopen` maps
-//! the library for good: the host never unloads one). Files cut inside their loadable segments
-//! (finding F4 of docs/fuzzing.md, fixed) are checked in child processes, so that a regression
-//! shows as a failed test rather than a dead test binary.
+//! the library for good: the host never unloads one). Files that crashed the loader — cut inside
+//! their loadable segments (finding F4 of docs/fuzzing.md), with a dynamic section outside them
+//! or a damaged relocation table (finding F6) — are checked in child processes, so that a
+//! regression shows as a failed test rather than a dead test binary.
 
+#[allow(dead_code)]
+#[path = "plugins/damage.rs"]
+mod damage;
 #[allow(dead_code)]
 #[path = "plugins/support.rs"]
 mod support;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use leverage_plugin_api::abi::{ABI_MAJOR, LAYOUT_FINGERPRINT, MAGIC, PANIC_UNWIND};
-use leverage_plugin_host::{CheckOptions, CheckReport, RefuseReason, check_plugin};
+use leverage_plugin_host::{CheckOptions, CheckReport, RefuseReason, WorkerCommand, check_plugin};
 
+use damage::{PT_LOAD, crashes_the_loader, f6_input, program_headers};
 use support::{CATALOG, empty_dir, fixture, real};
 
 /// SplitMix64, fixed seeds: every run checks the same cases.
@@ -86,27 +92,17 @@ fn put(file: &mut [u8], at: usize, bytes: &[u8]) {
     file[at..at + bytes.len()].copy_from_slice(bytes);
 }
 
-/// The (first) end of the program header table and the end of the last loadable segment in the
-/// file, for a 64-bit little-endian ELF file.
+/// The end of the program header table and the end of the last loadable segment in the file,
+/// for a 64-bit little-endian ELF file.
 fn elf_extents(file: &[u8]) -> (usize, usize) {
-    let u16_at = |at: usize| u16::from_le_bytes(file[at..at + 2].try_into().expect("2"));
-    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().expect("4"));
-    let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().expect("8"));
-    assert_eq!(
-        &file[..6],
-        b"\x7fELF\x02\x01",
-        "a 64-bit little-endian ELF file"
-    );
-    let phoff = u64_at(0x20) as usize;
-    let phentsize = usize::from(u16_at(0x36));
-    let phnum = usize::from(u16_at(0x38));
-    let load_end = (0..phnum)
-        .map(|i| phoff + i * phentsize)
-        .filter(|&at| u32_at(at) == 1)
-        .map(|at| (u64_at(at + 8) + u64_at(at + 0x20)) as usize)
+    let (headers, table_end) = program_headers(file);
+    let load_end = headers
+        .iter()
+        .filter(|header| header.kind == PT_LOAD)
+        .map(|header| header.offset + header.filesz)
         .max()
         .expect("a loadable segment");
-    (phoff + phnum * phentsize, load_end)
+    (table_end, load_end)
 }
 
 #[test]
@@ -336,14 +332,39 @@ fn truncated_copies_are_refused_or_load_whole() {
     }
 }
 
-/// Child side of the test below: checks the file named by the environment, if any.
+/// Child side of the tests below: checks the file named by the environment, if any (with the
+/// pre-load check in a worker process when the environment asks for it), prints the refusal and
+/// the report, and fails unless the file was refused.
 #[test]
 fn child_checks_one_file() {
     let Some(path) = std::env::var_os("LEVERAGE_HOSTILE_CHILD_FILE") else {
         return;
     };
-    let report = check(Path::new(&path));
+    let options = CheckOptions {
+        worker_command: std::env::var_os("LEVERAGE_HOSTILE_CHILD_WORKER")
+            .map(|_| WorkerCommand::new(env!("CARGO_BIN_EXE_leverage-plugin-worker"))),
+        ..CheckOptions::default()
+    };
+    let report = check_plugin(Path::new(&path), CATALOG, &options);
+    println!("refusal: {:?}\n{report}", report.refusal);
     assert!(report.refusal.is_some(), "{report}");
+}
+
+/// Checks `path` in a child process (`child_checks_one_file`), with the pre-load check when
+/// `preload`: how the child ended, and what it printed.
+fn check_in_child(path: &Path, preload: bool) -> (ExitStatus, String) {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"));
+    child
+        .args(["--exact", "child_checks_one_file", "--nocapture"])
+        .env("LEVERAGE_HOSTILE_CHILD_FILE", path);
+    if preload {
+        child.env("LEVERAGE_HOSTILE_CHILD_WORKER", "1");
+    }
+    let output = child.output().expect("child runs");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 /// F4 (docs/fuzzing.md, fixed): a file cut inside its loadable segments passes `dlopen`'s own
@@ -362,11 +383,7 @@ fn files_cut_inside_their_segments_are_refused_without_killing_the_process() {
     for cut in cuts {
         let path: PathBuf = dir.join(format!("cut-{cut}.so"));
         std::fs::write(&path, &original[..cut]).expect("write");
-        let status = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "child_checks_one_file", "--nocapture"])
-            .env("LEVERAGE_HOSTILE_CHILD_FILE", &path)
-            .status()
-            .expect("child runs");
+        let (status, _) = check_in_child(&path, false);
         if !status.success() {
             failures.push(format!(
                 "cut at {cut} of {}: child {status}",
@@ -375,4 +392,56 @@ fn files_cut_inside_their_segments_are_refused_without_killing_the_process() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// F6 (docs/fuzzing.md, fixed): the minimized input, whose dynamic section lies outside every
+/// loadable segment, crashed the loader (SIGSEGV inside `dlopen`). The check of the file's
+/// structure refuses it, naming the dynamic section, with and without the pre-load check (each
+/// in a child process).
+#[test]
+fn f6_a_dynamic_section_outside_the_loadable_segments_is_refused_naming_it() {
+    for preload in [false, true] {
+        let (status, out) = check_in_child(&f6_input(), preload);
+        assert!(
+            status.success(),
+            "pre-load check {preload}: child {status}\n{out}"
+        );
+        assert!(out.contains("refusal: Some(Damaged"), "{out}");
+        assert!(
+            out.contains("damaged library file, not loaded: the dynamic section (program header 6"),
+            "{out}"
+        );
+    }
+}
+
+/// F6, what no check of the file can rule out: a file whose structure is intact but whose
+/// relocation table is damaged crashes the loader. Loaded first in a worker process, it kills
+/// that worker instead of the process, and is refused naming the signal; without the pre-load
+/// check it kills the process (the damage is real); the whole plugin still passes.
+#[test]
+fn a_file_that_crashes_the_loader_is_refused_by_the_worker_that_loads_it_first() {
+    let original = std::fs::read(real("pressure_index")).expect("plugin file");
+    let dir = empty_dir("hostile-loader-crash");
+    let path = dir.join("libcrashes_loader.so");
+    std::fs::write(&path, crashes_the_loader(&original)).expect("write");
+
+    let (status, out) = check_in_child(&path, true);
+    assert!(status.success(), "child {status}\n{out}");
+    assert!(
+        out.contains("refusal: Some(LoaderCrashed { signal: 11"),
+        "{out}"
+    );
+    assert!(out.contains("crashed the loader (signal 11)"), "{out}");
+
+    let (status, out) = check_in_child(&path, false);
+    assert_eq!(status.signal(), Some(11), "child {status}\n{out}");
+
+    let options = CheckOptions {
+        worker_command: Some(WorkerCommand::new(env!(
+            "CARGO_BIN_EXE_leverage-plugin-worker"
+        ))),
+        ..CheckOptions::default()
+    };
+    let report = check_plugin(&real("pressure_index"), CATALOG, &options);
+    assert!(report.refusal.is_none(), "{report}");
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use leverage_plugin_host::{CheckOptions, check_plugin};
 
+use crate::sandbox::worker_command;
 use crate::support::{CATALOG, fixture, real, sample_rows};
 
 fn samples() -> CheckOptions {
@@ -15,8 +16,18 @@ fn samples() -> CheckOptions {
 
 #[test]
 fn the_real_plugins_pass_the_check() {
-    for name in ["pressure_index", "prudent_pressure"] {
-        let report = check_plugin(&real(name), CATALOG, &samples());
+    // With and without the pre-load check in a worker process.
+    for (name, worker_command) in [
+        ("pressure_index", None),
+        ("prudent_pressure", None),
+        ("pressure_index", Some(worker_command())),
+        ("prudent_pressure", Some(worker_command())),
+    ] {
+        let options = CheckOptions {
+            worker_command,
+            ..samples()
+        };
+        let report = check_plugin(&real(name), CATALOG, &options);
         assert!(report.is_acceptable(), "{report}");
         assert_eq!(report.samples.len(), sample_rows().1);
         let text = report.to_string();

@@ -19,7 +19,7 @@ use crate::support::{
 /// The `lever.use_mode` value at which the crash fixtures crash.
 const CRASH: f64 = 4.0;
 
-fn worker_command() -> WorkerCommand {
+pub(crate) fn worker_command() -> WorkerCommand {
     WorkerCommand::new(env!("CARGO_BIN_EXE_leverage-plugin-worker"))
 }
 
