@@ -212,17 +212,17 @@ fn load_plugins(
     if let Some(config_dir) = config_dir {
         options.configs = read_plugin_configs(&config_dir)?;
     }
-    if !sandbox.files.is_empty() {
-        let exe = std::env::current_exe().context("locating this executable")?;
-        options.sandbox = SandboxOptions {
-            files: sandbox.files.iter().cloned().collect(),
-            worker_command: Some(WorkerCommand::new(exe).arg("plugin-worker")),
-            workers_per_plugin: sandbox.sandbox_workers.max(1),
-            memory_limit: Some(sandbox.sandbox_memory_mb.saturating_mul(1024 * 1024)),
-            cpu_limit: Some(Duration::from_secs(sandbox.sandbox_cpu_secs)),
-            ..SandboxOptions::default()
-        };
-    }
+    // The worker command runs the sandboxed plugins and, for every other plugin, the pre-load
+    // check: each file is loaded first in a worker, so that a file that crashes the loader is
+    // refused instead of killing the server (finding F6, docs/fuzzing.md).
+    options.sandbox = SandboxOptions {
+        files: sandbox.files.iter().cloned().collect(),
+        worker_command: Some(worker_command()?),
+        workers_per_plugin: sandbox.sandbox_workers.max(1),
+        memory_limit: Some(sandbox.sandbox_memory_mb.saturating_mul(1024 * 1024)),
+        cpu_limit: Some(Duration::from_secs(sandbox.sandbox_cpu_secs)),
+        ..SandboxOptions::default()
+    };
     let host = PluginHost::load_dir_with(&dir, &catalog, options)
         .with_context(|| format!("loading plugins from {}", dir.display()))?;
     for p in host.plugins() {
@@ -237,6 +237,12 @@ fn load_plugins(
         }
     }
     Ok(host)
+}
+
+/// This executable's hidden `plugin-worker` subcommand: sandbox workers and the pre-load check.
+fn worker_command() -> anyhow::Result<WorkerCommand> {
+    let exe = std::env::current_exe().context("locating this executable")?;
+    Ok(WorkerCommand::new(exe).arg("plugin-worker"))
 }
 
 /// `<id>.conf` files of a directory, keyed by plugin id.
@@ -291,6 +297,8 @@ fn plugin_check(path: &std::path::Path) -> anyhow::Result<bool> {
     let catalog = scenario::catalog_names();
     let options = CheckOptions {
         sample_rows: sample_rows()?,
+        // As the server does: a file that crashes the loader is reported, not fatal.
+        worker_command: Some(worker_command()?),
         ..CheckOptions::default()
     };
     let report = leverage_plugin_host::check_plugin(path, &catalog, &options);

@@ -1,19 +1,31 @@
 //! `leverage plugin check`: the exit code says whether the server would load the plugin.
 
-use std::process::Command;
+#[allow(dead_code)]
+#[path = "../../leverage-plugin-host/tests/plugins/damage.rs"]
+mod damage;
+
+use std::path::Path;
+use std::process::{Command, ExitStatus};
 
 use leverage_e2e::plugin_libraries;
 
-fn check(file: &str) -> (bool, String) {
+use damage::{crashes_the_loader, f6_input};
+
+fn check_path(path: &Path) -> (ExitStatus, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_leverage"))
         .args(["plugin", "check"])
-        .arg(plugin_libraries().join(file))
+        .arg(path)
         .output()
         .expect("run leverage");
     (
-        out.status.success(),
+        out.status,
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+fn check(file: &str) -> (bool, String) {
+    let (status, text) = check_path(&plugin_libraries().join(file));
+    (status.success(), text)
 }
 
 #[test]
@@ -41,4 +53,28 @@ fn a_plugin_the_server_would_refuse_fails_with_the_cause() {
         !ok,
         "a plugin that panics on every sample is reported: {text}"
     );
+}
+
+/// Finding F6 (docs/fuzzing.md): damaged files that crashed the loader inside `leverage plugin
+/// check` are reported, with exit status 1, like any plugin the server would refuse: the input
+/// of F6 by the check of the file's structure, a file with a damaged relocation table by the
+/// worker process (`leverage plugin-worker`) that loads it first.
+#[test]
+fn damaged_files_are_reported_not_fatal() {
+    let (status, text) = check_path(&f6_input());
+    assert_eq!(status.code(), Some(1), "{status}: {text}");
+    assert!(
+        text.contains("damaged library file, not loaded: the dynamic section"),
+        "{text}"
+    );
+
+    let original = std::fs::read(plugin_libraries().join("libleverage_plugin_pressure_index.so"))
+        .expect("plugin file");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("libcrashes_loader.so");
+    std::fs::write(&path, crashes_the_loader(&original)).expect("write");
+    let (status, text) = check_path(&path);
+    assert_eq!(status.code(), Some(1), "{status}: {text}");
+    assert!(text.contains("crashed the loader (signal 11)"), "{text}");
+    assert!(text.contains("SIGSEGV"), "{text}");
 }
