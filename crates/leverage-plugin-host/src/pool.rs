@@ -114,7 +114,9 @@ impl WorkerPool {
                 Ok(_) => state.threads += 1,
                 Err(error) => tracing::error!(%error, "cannot start a plugin worker thread"),
             }
-        } else {
+        } else if state.idle > 0 {
+            // Only a waiting thread needs a wake-up (a system call each time): a busy one takes
+            // the next job from the queue before it waits again, under the same lock.
             self.shared.ready.notify_one();
         }
     }

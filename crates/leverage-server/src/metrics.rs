@@ -52,10 +52,17 @@ struct PluginStats {
     latency: Histogram,
 }
 
+/// Calls of one method: counts by gRPC code and the latency histogram.
+#[derive(Clone, Debug, Default)]
+struct MethodStats {
+    /// Indexed by the numeric gRPC code (0 to 16).
+    codes: [u64; 17],
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    calls: BTreeMap<(String, String), u64>,
-    latency: BTreeMap<String, Histogram>,
+    methods: BTreeMap<String, MethodStats>,
     plugins: BTreeMap<String, PluginStats>,
 }
 
@@ -90,15 +97,15 @@ impl Metrics {
     /// One finished call.
     pub fn record_call(&self, method: &str, code: tonic::Code, seconds: f64) {
         let mut inner = self.lock();
-        *inner
-            .calls
-            .entry((method.to_owned(), format!("{code:?}")))
-            .or_default() += 1;
-        inner
-            .latency
-            .entry(method.to_owned())
-            .or_default()
-            .observe(seconds);
+        // Looked up by reference: nothing is allocated per call once a method has been seen.
+        let stats = match inner.methods.get_mut(method) {
+            Some(stats) => stats,
+            None => inner.methods.entry(method.to_owned()).or_default(),
+        };
+        if let Some(count) = stats.codes.get_mut(code as usize) {
+            *count += 1;
+        }
+        stats.latency.observe(seconds);
     }
 
     /// One call into a plugin of `scenarios` rows; `failure` names the kind of failure, if any.
@@ -125,19 +132,22 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP leverage_calls_total gRPC calls by method and status.\n");
         out.push_str("# TYPE leverage_calls_total counter\n");
-        for ((method, code), n) in &inner.calls {
-            let _ = writeln!(
-                out,
-                "leverage_calls_total{{method=\"{}\",code=\"{code}\"}} {n}",
-                escape(method)
-            );
+        for (method, stats) in &inner.methods {
+            for (code, n) in stats.codes.iter().enumerate().filter(|(_, n)| **n > 0) {
+                let code = tonic::Code::from_i32(code as i32);
+                let _ = writeln!(
+                    out,
+                    "leverage_calls_total{{method=\"{}\",code=\"{code:?}\"}} {n}",
+                    escape(method)
+                );
+            }
         }
         out.push_str(
             "# HELP leverage_call_duration_seconds Time to the response headers, by method.\n",
         );
         out.push_str("# TYPE leverage_call_duration_seconds histogram\n");
-        for (method, h) in &inner.latency {
-            h.render(
+        for (method, stats) in &inner.methods {
+            stats.latency.render(
                 &mut out,
                 "leverage_call_duration_seconds",
                 &format!("method=\"{}\"", escape(method)),
