@@ -10,6 +10,7 @@ mod prepare;
 mod report;
 mod scale;
 mod server;
+mod soak;
 mod startup;
 mod stats;
 mod sweep;
@@ -27,6 +28,7 @@ use crate::load::{Endpoints, LoadConfig, Target};
 use crate::report::{Gate, Memory, Results};
 use crate::scale::ScaleConfig;
 use crate::server::{ServerOptions, spawn_hello, spawn_leverage, wait_hello, wait_serving};
+use crate::soak::SoakConfig;
 use crate::startup::StartupConfig;
 use crate::sweep::SweepConfig;
 use crate::sys::memory_mb;
@@ -59,6 +61,9 @@ enum Command {
     Startup,
     /// Every part with tiny sizes, in seconds (debug builds; used by the integration test).
     Smoke,
+    /// Issue 5's soak (not part of `all`): the mix's maximum QPS, then an open loop at 80 % of
+    /// it for --soak-secs (10 min), with writes; errors, p99 drift, memory and fd growth.
+    Soak,
     /// The bare tonic hello-world server (started by the load part in its own process).
     HelloServer {
         #[arg(long)]
@@ -149,6 +154,26 @@ struct Options {
     /// Start-up: starts per case.
     #[arg(long, global = true, default_value_t = 5)]
     startup_runs: usize,
+
+    /// Soak: seconds of open loop (whole windows).
+    #[arg(long, global = true, default_value_t = 600)]
+    soak_secs: u64,
+    /// Soak: seconds per recorded window.
+    #[arg(long, global = true, default_value_t = 10)]
+    soak_window_secs: u64,
+    /// Soak: seconds of the closed-loop run that measures the maximum QPS (after --warmup-ms).
+    #[arg(long, global = true, default_value_t = 10)]
+    soak_probe_secs: u64,
+    /// Soak: open-loop rate as a fraction of the measured maximum.
+    #[arg(long, global = true, default_value_t = 0.8)]
+    soak_load: f64,
+    /// Soak: CreateObservation calls per cycle of 18 other calls (2 = 10 % of the mix; 0 for
+    /// a soak of reads and scoring only).
+    #[arg(long, global = true, default_value_t = soak::WRITE_SLOTS)]
+    soak_write_slots: usize,
+    /// Soak: a call unanswered after this many ms is dropped and counted CLIENT_TIMEOUT.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    soak_call_timeout_ms: u64,
 }
 
 fn parse_targets(names: &[String]) -> anyhow::Result<Vec<Target>> {
@@ -181,6 +206,7 @@ struct Plan {
     sweep: Option<SweepConfig>,
     scale: Option<ScaleConfig>,
     startup: Option<StartupConfig>,
+    soak: Option<SoakConfig>,
     full_size: bool,
 }
 
@@ -221,6 +247,21 @@ fn plan(kind: Command, o: &Options) -> anyhow::Result<Plan> {
         runs: if smoke { 1 } else { o.startup_runs.max(1) },
         settle_ms: if smoke { 0 } else { 500 },
     };
+    let soak = SoakConfig {
+        secs: o.soak_secs.max(1),
+        window_secs: o.soak_window_secs.max(1),
+        probe_warmup_ms: o.warmup_ms,
+        probe_secs: o.soak_probe_secs.max(1),
+        connections: o.connections.max(1),
+        in_flight_per_connection: o.in_flight.max(1),
+        load_fraction: o.soak_load,
+        write_slots: o.soak_write_slots,
+        call_timeout_ms: o.soak_call_timeout_ms.max(1),
+        max_outstanding: 10_000,
+        quiet_threshold_cores: o.quiet_threshold,
+        max_quiet_wait_s: o.max_quiet_wait_s,
+        guard_noise: true,
+    };
     Ok(Plan {
         kind,
         load: want(Command::Load).then_some(load),
@@ -229,6 +270,7 @@ fn plan(kind: Command, o: &Options) -> anyhow::Result<Plan> {
         sweep: want(Command::Sweep).then_some(sweep),
         scale: want(Command::Scale).then_some(scale),
         startup: want(Command::Startup).then_some(startup),
+        soak: (kind == Command::Soak).then_some(soak),
         full_size: !smoke,
     })
 }
@@ -242,6 +284,7 @@ fn kind_name(kind: Command) -> &'static str {
         Command::Scale => "scale",
         Command::Startup => "startup",
         Command::Smoke => "smoke",
+        Command::Soak => "soak",
         Command::HelloServer { .. } => "hello-server",
     }
 }
@@ -310,6 +353,7 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
         sweep: None,
         scale: None,
         startup: None,
+        soak: None,
         gates: Vec::new(),
         summary: Vec::new(),
     };
@@ -394,6 +438,13 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
         )) {
             Ok(r) => results.scale = Some(r),
             Err(e) => failed_part(&mut results, "scale", &e),
+        }
+    }
+
+    if let Some(config) = &plan.soak {
+        match runtime.block_on(soak::run(&binaries.server, &options, config, &logs)) {
+            Ok(r) => results.soak = Some(r),
+            Err(e) => failed_part(&mut results, "soak", &e),
         }
     }
 

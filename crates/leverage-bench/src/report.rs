@@ -10,6 +10,7 @@ use crate::boundary::BoundaryResult;
 use crate::load::{LoadResult, Target};
 use crate::prepare::{Binaries, Revision};
 use crate::scale::ScaleResult;
+use crate::soak::SoakResult;
 use crate::startup::StartupResult;
 use crate::sweep::SweepResult;
 use crate::sys::Machine;
@@ -65,6 +66,7 @@ pub struct Results {
     pub sweep: Option<SweepResult>,
     pub scale: Option<ScaleResult>,
     pub startup: Option<StartupResult>,
+    pub soak: Option<SoakResult>,
     pub gates: Vec<Gate>,
     pub summary: Vec<SummaryRow>,
 }
@@ -80,7 +82,7 @@ pub fn utc_now() -> String {
     format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn thousands(v: f64) -> String {
+pub(crate) fn thousands(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }
@@ -96,7 +98,7 @@ fn thousands(v: f64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-fn ms(us: f64) -> String {
+pub(crate) fn ms(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.2} ms", us / 1e3)
     } else {
@@ -104,7 +106,7 @@ fn ms(us: f64) -> String {
     }
 }
 
-fn x(ratio: f64) -> String {
+pub(crate) fn x(ratio: f64) -> String {
     if ratio.is_finite() {
         format!("{ratio:.2}×")
     } else {
@@ -336,6 +338,10 @@ impl Results {
                 met: None,
             });
         }
+        if let Some(soak) = &self.soak {
+            gates.extend(soak.gates(self.server_cpu.zip(self.client_cpu)));
+            rows.extend(soak.rows());
+        }
         self.gates = gates;
         self.summary = rows;
     }
@@ -564,6 +570,9 @@ impl Results {
                     c.case, c.median_ms, c.min_ms, c.max_ms, c.idle_rss_mb
                 );
             }
+        }
+        if let Some(soak) = &self.soak {
+            md.push_str(&soak.markdown());
         }
         let m = &self.memory;
         if m.idle_rss_mb.is_some() || m.peak_rss_after_load_mb.is_some() {

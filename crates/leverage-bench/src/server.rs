@@ -1,6 +1,7 @@
 //! Starting the servers under test in processes of their own, pinned to the server core with
 //! one tokio worker, and waiting until they answer.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -47,6 +48,18 @@ pub fn spawn_leverage(
     options: &ServerOptions,
     log: &Path,
 ) -> anyhow::Result<ServerProcess> {
+    spawn_leverage_with(bin, data_dir, options, log, &[])
+}
+
+/// [`spawn_leverage`] with more arguments for `serve` (e.g. `--tokens-file` for the soak's
+/// writes).
+pub fn spawn_leverage_with(
+    bin: &Path,
+    data_dir: &Path,
+    options: &ServerOptions,
+    log: &Path,
+    extra_args: &[&OsStr],
+) -> anyhow::Result<ServerProcess> {
     let addr = free_local_addr()?;
     let mut command = Command::new(bin);
     command
@@ -55,7 +68,8 @@ pub fn spawn_leverage(
         .arg(addr.to_string())
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--drain-ms", "0"]);
+        .args(["--drain-ms", "0"])
+        .args(extra_args);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("LEVERAGE_") {
             command.env_remove(key);

@@ -88,6 +88,11 @@ pub fn memory_mb(pid: u32, key: &str) -> Option<f64> {
     Some(kib * 1024.0 / 1e6)
 }
 
+/// Open file descriptors of a process (entries of `/proc/PID/fd`).
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
 /// The 1-minute load average.
 pub fn loadavg1() -> f64 {
     fs::read_to_string("/proc/loadavg")
