@@ -1,6 +1,7 @@
 //! The whole dataset as one value, and the embedded default compiled into the binary.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +28,9 @@ pub struct Dataset {
     pub meta: DatasetMeta,
     #[serde(default, rename = "exchange_rate")]
     pub rates: Vec<ExchangeRate>,
+    /// Shared, so that a snapshot after a write copies pointers and only the holding written.
     #[serde(default, rename = "holding")]
-    pub holdings: Vec<Holding>,
+    pub holdings: Vec<Arc<Holding>>,
     #[serde(default, rename = "figure")]
     pub figures: Vec<Figure>,
     #[serde(default, rename = "doctrine")]

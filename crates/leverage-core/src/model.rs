@@ -221,6 +221,11 @@ impl Holding {
         end.checked_sub(1).map(|last| &self.observations[last])
     }
 
+    /// Whether the observations are in [`Holding::order_observations`] order.
+    pub fn observations_in_order(&self) -> bool {
+        self.observations.is_sorted_by_key(observation_rank)
+    }
+
     /// Puts the observations in as-of order, lower confidence first on the same day; a stable
     /// sort, so equal ones keep their order.
     pub fn order_observations(&mut self) {

@@ -2,6 +2,7 @@
 //! builds a new one, so reads never wait on writes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::dataset::Dataset;
 use crate::date::Date;
@@ -23,10 +24,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(mut dataset: Dataset) -> Self {
-        dataset
-            .holdings
-            .iter_mut()
-            .for_each(Holding::order_observations);
+        for h in &mut dataset.holdings {
+            // Copies a shared holding only when it is out of order (a new one, from a write).
+            if !h.observations_in_order() {
+                Arc::make_mut(h).order_observations();
+            }
+        }
         let holdings = dataset
             .holdings
             .iter()
@@ -68,6 +71,7 @@ impl Snapshot {
             .enumerate()
             .filter(move |(_, h)| keep(h))
             .map(move |(i, h)| {
+                let h: &Holding = h;
                 let dates = &self.observation_dates
                     [self.observation_start[i]..self.observation_start[i + 1]];
                 let end = dates.partition_point(|d| *d <= as_of);
@@ -80,7 +84,28 @@ impl Snapshot {
     }
 
     pub fn holding(&self, id: &str) -> Option<&Holding> {
-        self.holdings.get(id).map(|&i| &self.dataset.holdings[i])
+        self.holdings.get(id).map(|&i| &*self.dataset.holdings[i])
+    }
+
+    /// A snapshot with holding `id` replaced by `holding` (added when new, in id order, and
+    /// removed when `None`): what a write changes, without reading anything else again. The
+    /// other holdings are shared with this snapshot, not copied.
+    pub fn with_holding(&self, id: &str, holding: Option<Holding>) -> Snapshot {
+        let mut dataset = self.dataset.clone();
+        // Holdings are in id order as the store reads them; a new one goes where it belongs.
+        let at = match dataset.holdings.iter().position(|h| h.id == id) {
+            Some(i) => Ok(i),
+            None => Err(dataset.holdings.partition_point(|h| h.id.as_str() < id)),
+        };
+        match (at, holding) {
+            (Ok(i), Some(h)) => dataset.holdings[i] = Arc::new(h),
+            (Ok(i), None) => {
+                dataset.holdings.remove(i);
+            }
+            (Err(i), Some(h)) => dataset.holdings.insert(i, Arc::new(h)),
+            (Err(_), None) => {}
+        }
+        Snapshot::new(dataset)
     }
 
     pub fn instrument(&self, id: &str) -> Option<&FundingInstrument> {
@@ -124,7 +149,7 @@ mod tests {
     fn the_observation_in_force_is_found_whatever_order_the_series_arrives_in() {
         let mut dataset = Dataset::embedded().unwrap();
         for h in &mut dataset.holdings {
-            h.observations.reverse();
+            Arc::make_mut(h).observations.reverse();
         }
         let reference = dataset.clone();
         let snap = Snapshot::new(dataset);

@@ -13,7 +13,7 @@ mod repository;
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use leverage_core::Dataset;
 use leverage_core::dataset::DatasetMeta;
@@ -171,24 +171,14 @@ impl Store {
             |r| r.get(0),
         )?;
         let meta: DatasetMeta = decode("meta", "dataset_meta", &meta)?;
-        let mut holdings = Vec::new();
+        let mut holdings: Vec<Holding> = Vec::new();
         {
-            let mut stmt = conn.prepare(
-                "SELECT id, body, created_by, create_time, updated_by, update_time
-                 FROM holdings WHERE delete_time IS NULL ORDER BY id",
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "{HOLDING_COLUMNS} WHERE delete_time IS NULL ORDER BY id"
+            ))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                let id: String = row.get(0)?;
-                let body: String = row.get(1)?;
-                let mut h: Holding = decode("holding", &id, &body)?;
-                h.audit = Audit {
-                    created_by: row.get(2)?,
-                    create_time: row.get(3)?,
-                    updated_by: row.get(4)?,
-                    update_time: row.get(5)?,
-                };
-                holdings.push(h);
+                holdings.push(holding_from_row(row)?);
             }
         }
         {
@@ -213,6 +203,7 @@ impl Store {
                 }
             }
         }
+        let holdings = holdings.into_iter().map(Arc::new).collect();
         let mut dataset = Dataset {
             meta,
             rates: Vec::new(),
@@ -249,6 +240,32 @@ impl Store {
             }
         }
         Ok(dataset)
+    }
+
+    /// One live holding with its observations, exactly as [`Store::load`] reads it; `None` when
+    /// there is no such holding or it was deleted. What a snapshot re-reads after a write.
+    pub fn load_holding(&self, id: &str) -> Result<Option<Holding>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "{HOLDING_COLUMNS} WHERE id = ?1 AND delete_time IS NULL"
+        ))?;
+        let mut rows = stmt.query([id])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let mut holding = holding_from_row(row)?;
+        let mut stmt = conn.prepare(
+            "SELECT id, body FROM observations WHERE holding_id = ?1 ORDER BY as_of, id",
+        )?;
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let body: String = row.get(1)?;
+            holding
+                .observations
+                .push(decode("observation", &id, &body)?);
+        }
+        Ok(Some(holding))
     }
 
     /// Adds a holding (with any observations it carries) in one transaction.
@@ -447,6 +464,24 @@ fn audit(
 fn encode<T: serde::Serialize>(value: &T) -> String {
     // Serialising plain data structs with string keys into JSON cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The columns [`holding_from_row`] reads, in its order.
+const HOLDING_COLUMNS: &str =
+    "SELECT id, body, created_by, create_time, updated_by, update_time FROM holdings";
+
+/// A holding from a row of [`HOLDING_COLUMNS`], without its observations.
+fn holding_from_row(row: &rusqlite::Row<'_>) -> Result<Holding, StoreError> {
+    let id: String = row.get(0)?;
+    let body: String = row.get(1)?;
+    let mut h: Holding = decode("holding", &id, &body)?;
+    h.audit = Audit {
+        created_by: row.get(2)?,
+        create_time: row.get(3)?,
+        updated_by: row.get(4)?,
+        update_time: row.get(5)?,
+    };
+    Ok(h)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

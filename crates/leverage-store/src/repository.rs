@@ -9,8 +9,10 @@ use leverage_core::{Dataset, Snapshot};
 use crate::{Opened, Store, StoreError};
 
 /// Serves reads from an immutable snapshot and writes through SQLite. After each committed
-/// write the snapshot is rebuilt from the database (the source of truth) and swapped in;
-/// readers holding the old `Arc` finish on it undisturbed.
+/// write the holding written is read back from the database (the source of truth) into a new
+/// snapshot that shares every other holding with the old one, and swapped in; readers holding
+/// the old `Arc` finish on it undisturbed. (Reading the whole database again after each write
+/// cost milliseconds, growing with the data: the soak of issue 5 fell behind on it.)
 #[derive(Debug)]
 pub struct Repository {
     store: Store,
@@ -44,16 +46,25 @@ impl Repository {
         &self.store
     }
 
-    fn write<T>(&self, op: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    /// Runs `op`, a write that changes holding `id` only, then swaps in a snapshot with that
+    /// holding as the database now has it.
+    fn write<T>(
+        &self,
+        id: &str,
+        op: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         let out = op(&self.store)?;
-        let fresh = Arc::new(Snapshot::new(self.store.load()?));
+        let fresh = Arc::new(
+            self.snapshot()
+                .with_holding(id, self.store.load_holding(id)?),
+        );
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(out)
     }
 
     pub fn create_holding(&self, holding: &Holding) -> Result<(), StoreError> {
-        self.write(|s| s.create_holding(holding))
+        self.write(&holding.id, |s| s.create_holding(holding))
     }
 
     pub fn create_observation(
@@ -61,15 +72,17 @@ impl Repository {
         holding_id: &str,
         observation: &Observation,
     ) -> Result<(), StoreError> {
-        self.write(|s| s.create_observation(holding_id, observation))
+        self.write(holding_id, |s| {
+            s.create_observation(holding_id, observation)
+        })
     }
 
     pub fn update_holding(&self, holding: &Holding) -> Result<(), StoreError> {
-        self.write(|s| s.update_holding(holding))
+        self.write(&holding.id, |s| s.update_holding(holding))
     }
 
     pub fn delete_holding(&self, id: &str, actor: &str, time: i64) -> Result<(), StoreError> {
-        self.write(|s| s.delete_holding(id, actor, time))
+        self.write(id, |s| s.delete_holding(id, actor, time))
     }
 }
 
@@ -103,7 +116,8 @@ mod tests {
         let mut expected = embedded();
         expected.holdings.sort_by(|a, b| a.id.cmp(&b.id));
         for h in &mut expected.holdings {
-            h.observations
+            Arc::make_mut(h)
+                .observations
                 .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
         }
         assert_eq!(repo.snapshot().dataset(), &expected);
@@ -113,7 +127,7 @@ mod tests {
     fn writes_are_visible_at_once_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let holding = repo.snapshot().dataset().holdings[0].clone();
+        let holding = (*repo.snapshot().dataset().holdings[0]).clone();
         let mut obs = holding.observations[0].clone();
         obs.id = "test-obs-1".into();
         obs.value = 1.5;
@@ -166,7 +180,7 @@ mod tests {
     fn a_bulk_creation_is_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let template = repo.snapshot().dataset().holdings[0].clone();
+        let template = (*repo.snapshot().dataset().holdings[0]).clone();
         let make = |id: &str| {
             let mut h = template.clone();
             h.id = id.to_owned();
@@ -200,7 +214,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
         let before = repo.snapshot().dataset().clone();
-        let mut h = before.holdings[0].clone();
+        let mut h = (*before.holdings[0]).clone();
         // The holding's own observation ids exist already: the whole creation must roll back.
         h.id = "brand-new-holding".into();
         assert!(repo.create_holding(&h).is_err());
@@ -208,5 +222,65 @@ mod tests {
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
         assert!(repo.snapshot().holding("brand-new-holding").is_none());
         assert_eq!(repo.snapshot().dataset(), &before);
+    }
+
+    #[test]
+    fn after_writes_the_snapshot_is_what_a_fresh_read_of_the_database_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+        let first = Holding::clone(&repo.snapshot().dataset().holdings[0]);
+        let last = Holding::clone(repo.snapshot().dataset().holdings.last().unwrap());
+        // A new holding that sorts between others, with observations out of order.
+        let mut new = first.clone();
+        new.id = format!("{}-zz", first.id);
+        new.observations.reverse();
+        for (i, o) in new.observations.iter_mut().enumerate() {
+            o.id = format!("new-{i}");
+        }
+        repo.create_holding(&new).unwrap();
+        let mut early = first.observations[0].clone();
+        early.id = "early".into();
+        early.as_of = leverage_core::Date::new(2001, 1, 1).unwrap();
+        repo.create_observation(&first.id, &early).unwrap();
+        let mut renamed = last.clone();
+        renamed.scope = "renamed".into();
+        renamed.audit.updated_by = "carol".into();
+        renamed.audit.update_time = 11;
+        repo.update_holding(&renamed).unwrap();
+        repo.delete_holding(&last.id, "bob", 12).unwrap();
+        assert!(repo.create_observation(&last.id, &early).is_err());
+
+        let fresh = Snapshot::new(repo.store().load().unwrap());
+        assert_eq!(repo.snapshot().dataset(), fresh.dataset());
+        let written = repo.snapshot();
+        assert!(written.holding(&new.id).is_some());
+        assert!(written.holding(&last.id).is_none());
+        assert_eq!(
+            written.holding(&first.id).unwrap().observations[0].id,
+            "early",
+            "in as-of order"
+        );
+        // The holdings a write did not touch are shared with the snapshot before it.
+        let before = repo.snapshot();
+        let mut later = early.clone();
+        later.id = "later".into();
+        repo.create_observation(&new.id, &later).unwrap();
+        let after = repo.snapshot();
+        let (mut shared, mut copied) = (0, Vec::new());
+        for h in &after.dataset().holdings {
+            let old = before
+                .dataset()
+                .holdings
+                .iter()
+                .find(|o| o.id == h.id)
+                .unwrap();
+            if Arc::ptr_eq(old, h) {
+                shared += 1;
+            } else {
+                copied.push(h.id.clone());
+            }
+        }
+        assert_eq!(copied, [new.id.clone()]);
+        assert_eq!(shared, after.dataset().holdings.len() - 1);
     }
 }
