@@ -13,6 +13,10 @@ use serde::Serialize;
 use tonic::transport::Channel;
 use tonic::{Request, Status};
 
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
 use crate::hello::pb::SayHelloRequest;
 use crate::hello::pb::greeter_client::GreeterClient;
 use crate::server::{MAX_MESSAGE, connect};
@@ -32,11 +36,16 @@ pub enum Target {
     SummarizeHoldings,
     /// `AssessLegalRisk`, confiscation, every jurisdiction.
     AssessLegalRisk,
+    /// `grpc.health.v1.Health/Check` on the leverage server: a trivial handler behind every
+    /// layer (auth, load shedding, access log and metrics, deadline), so its distance from
+    /// hello world is the fixed cost of the leverage stack per call.
+    Health,
 }
 
 impl Target {
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::HelloWorld,
+        Target::Health,
         Target::ScoreScenario,
         Target::ListHoldings,
         Target::SummarizeHoldings,
@@ -50,6 +59,7 @@ impl Target {
             Target::ListHoldings => "ListHoldings",
             Target::SummarizeHoldings => "SummarizeHoldings",
             Target::AssessLegalRisk => "AssessLegalRisk",
+            Target::Health => "health Check",
         }
     }
 
@@ -64,6 +74,7 @@ impl Target {
                 "filter owner_kind = CENTRAL_BANK, currency USD, as_of 2025-03-18"
             }
             Target::AssessLegalRisk => "action CONFISCATION, every jurisdiction, as_of 2025-12-31",
+            Target::Health => "service \"\" (the whole server), on the leverage server",
         }
     }
 }
@@ -102,6 +113,7 @@ pub enum Caller {
         api::legal_risk_service_client::LegalRiskServiceClient<Channel>,
         api::AssessLegalRiskRequest,
     ),
+    Health(HealthClient<Channel>, HealthCheckRequest),
 }
 
 impl Caller {
@@ -147,6 +159,12 @@ impl Caller {
                     ..api::AssessLegalRiskRequest::default()
                 },
             ),
+            Target::Health => Caller::Health(
+                HealthClient::new(channel),
+                HealthCheckRequest {
+                    service: String::new(),
+                },
+            ),
         }
     }
 
@@ -185,6 +203,35 @@ impl Caller {
                 .into_inner()
                 .jurisdictions
                 .is_empty(),
+            Caller::Health(c, r) => {
+                c.check(Request::new(r.clone())).await?.into_inner().status
+                    == ServingStatus::Serving as i32
+            }
+        })
+    }
+
+    /// The size of one reply, encoded (what the server encodes and sends per call).
+    pub async fn reply_bytes(&mut self) -> Result<usize, Status> {
+        use prost::Message;
+        Ok(match self {
+            Caller::Hello(c, r) => c.say_hello(r.clone()).await?.into_inner().encoded_len(),
+            Caller::Score(c, r) => c
+                .score_scenario(r.clone())
+                .await?
+                .into_inner()
+                .encoded_len(),
+            Caller::List(c, r) => c.list_holdings(r.clone()).await?.into_inner().encoded_len(),
+            Caller::Summarize(c, r) => c
+                .summarize_holdings(r.clone())
+                .await?
+                .into_inner()
+                .encoded_len(),
+            Caller::Assess(c, r) => c
+                .assess_legal_risk(r.clone())
+                .await?
+                .into_inner()
+                .encoded_len(),
+            Caller::Health(c, r) => c.check(r.clone()).await?.into_inner().encoded_len(),
         })
     }
 }
@@ -260,6 +307,10 @@ pub struct TargetResult {
     pub qps_ratio: f64,
     /// p99 ÷ hello world's p99.
     pub p99_ratio: f64,
+    /// Server CPU per call, in µs (server CPU ÷ QPS): what one call costs the server core.
+    pub server_us_per_call: f64,
+    /// Size of one encoded reply, in bytes.
+    pub reply_bytes: usize,
     /// Runs kept although noisy after every retry.
     pub noisy_runs: usize,
     /// One connection, one call in flight (the least load a closed loop can put): latency
@@ -550,9 +601,19 @@ pub async fn run(
             },
         ));
     }
+    let mut reply_bytes = Vec::new();
+    for &target in targets {
+        let addr = match target {
+            Target::HelloWorld => endpoints.hello.0,
+            _ => endpoints.leverage.0,
+        };
+        let mut caller = Caller::new(target, connect(addr).await?);
+        reply_bytes.push(caller.reply_bytes().await.unwrap_or(0));
+    }
     let mut results: Vec<TargetResult> = targets
         .iter()
-        .map(|&target| {
+        .zip(reply_bytes)
+        .map(|(&target, reply_bytes)| {
             // A failed target keeps only its failed run; others keep their last attempt of
             // each round.
             let mine: Vec<Run> = runs
@@ -574,6 +635,8 @@ pub async fn run(
                 others_cpu_cores: m(&|r| r.cpu.others + r.cpu.steal),
                 qps_ratio: f64::NAN,
                 p99_ratio: f64::NAN,
+                server_us_per_call: m(&|r| r.cpu.server / r.qps * 1e6),
+                reply_bytes,
                 noisy_runs: mine.iter().filter(|r| r.noisy).count(),
                 unloaded: unloaded
                     .iter()

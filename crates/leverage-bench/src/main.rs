@@ -188,7 +188,10 @@ fn parse_targets(names: &[String]) -> anyhow::Result<Vec<Target>> {
             "list" | "listholdings" => Target::ListHoldings,
             "summarize" | "summarizeholdings" => Target::SummarizeHoldings,
             "assess" | "assesslegalrisk" => Target::AssessLegalRisk,
-            other => anyhow::bail!("unknown target {other}: hello, score, list, summarize, assess"),
+            "health" => Target::Health,
+            other => anyhow::bail!(
+                "unknown target {other}: hello, health, score, list, summarize, assess"
+            ),
         };
         if !out.contains(&t) {
             out.push(t);

@@ -162,6 +162,7 @@ impl Results {
                 let valid = t.failure.is_none();
                 let (goal, met) = match t.target {
                     Target::HelloWorld => ("baseline".to_owned(), None),
+                    Target::Health => ("(the stack's fixed cost)".to_owned(), None),
                     Target::ScoreScenario => (
                         "≥ 0.8× QPS, p99 ≤ 1.5×".to_owned(),
                         Some(valid && t.qps_ratio >= 0.8 && t.p99_ratio <= 1.5),
@@ -424,11 +425,11 @@ impl Results {
                 load.config.duration_ms,
                 load.config.runs
             );
-            md.push_str("| target | req/s | p50 | p90 | p99 | p99.9 | QPS ratio | p99 ratio | server CPU | client CPU | others | noisy runs kept |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            md.push_str("| target | req/s | p50 | p90 | p99 | p99.9 | QPS ratio | p99 ratio | server µs/call | reply bytes | server CPU | client CPU | others | noisy runs kept |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             for t in &load.targets {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.2} | {:.2} | {:.2} | {} |",
                     t.target.name(),
                     thousands(t.qps),
                     ms(t.p50_us),
@@ -437,6 +438,8 @@ impl Results {
                     ms(t.p999_us),
                     x(t.qps_ratio),
                     x(t.p99_ratio),
+                    t.server_us_per_call,
+                    thousands(t.reply_bytes as f64),
                     t.server_cpu_cores,
                     t.client_cpu_cores,
                     t.others_cpu_cores,
