@@ -44,12 +44,14 @@ pub const WRITE_SLOTS: usize = 2;
 /// Scenarios per ScoreScenarios call.
 const BATCH: usize = 10;
 /// The located holdings the soak writes to (and reads back with GetHolding).
-const WRITE_HOLDINGS: [&str; 4] = [
-    "holdings/switzerland-central-bank",
-    "holdings/japan-central-bank",
-    "holdings/uk-ofsi-frozen-funds",
-    "holdings/luxembourg-private-frozen",
-];
+/// Holdings the soak creates and then writes observations to, in turn. Many of them, as in
+/// real use, where a holding gains a few observations a year: each write re-reads the holding
+/// written, so a handful of holdings growing by thousands of observations would measure a
+/// workload nobody has.
+const WRITE_HOLDINGS: usize = 2000;
+
+/// Jurisdictions the synthetic holdings are spread over.
+const WRITE_JURISDICTIONS: [&str; 5] = ["BE", "LU", "FR", "DE", "NL"];
 
 impl Kind {
     pub const ALL: [Kind; 7] = [
@@ -95,7 +97,7 @@ impl Kind {
             Kind::AssessLegalRisk => Target::AssessLegalRisk.request(),
             Kind::ScoreScenario => Target::ScoreScenario.request(),
             Kind::GetHolding => {
-                "one of the 4 written holdings in turn, as of today: its full series, which the writes lengthen"
+                "one of the 2000 written holdings in turn, as of today: its full series, which the writes lengthen"
             }
             Kind::ScoreScenarios => {
                 "plugin plugins/pressure-index, 10 reparations-loan scenarios (interest 0, 0.5 … 4.5 %)"
@@ -571,28 +573,55 @@ fn token_digest(bin: &Path, token: &str) -> anyhow::Result<String> {
     Ok(digest)
 }
 
-/// The written holdings, each with the currency of its current observation.
-async fn write_targets(conn: &Conn) -> anyhow::Result<Vec<WriteTarget>> {
-    let mut out = Vec::new();
-    for name in WRITE_HOLDINGS {
-        let h = conn
+/// Creates the holdings written to: located, sanctioned entities' cash, SYNTHETIC in their
+/// scope and source, each with a first observation of EUR 1 bn dated 2026-01-31.
+async fn write_targets(
+    conn: &Conn,
+    bearer: &AsciiMetadataValue,
+    tag: &str,
+) -> anyhow::Result<Vec<WriteTarget>> {
+    let mut out = Vec::with_capacity(WRITE_HOLDINGS);
+    for i in 0..WRITE_HOLDINGS {
+        let id = format!("soak-{tag}-h{i}");
+        let mut request = Request::new(api::CreateHoldingRequest {
+            holding_id: id.clone(),
+            holding: Some(api::Holding {
+                kind: api::HoldingKind::Located as i32,
+                scope: format!("SYNTHETIC holding {i} of the leverage-bench soak run {tag}"),
+                owner_kind: api::OwnerKind::SanctionedEntities as i32,
+                jurisdiction: WRITE_JURISDICTIONS[i % WRITE_JURISDICTIONS.len()].into(),
+                instrument: api::AssetInstrument::Cash as i32,
+                observations: vec![api::Observation {
+                    amount: Some(api::Money {
+                        currency_code: "EUR".into(),
+                        units: 1_000_000_000,
+                        nanos: 0,
+                    }),
+                    as_of: date(2026, 1, 31),
+                    source: Some(api::Source {
+                        publisher: "leverage-bench soak (synthetic write)".into(),
+                        title: "SYNTHETIC soak-test holding".into(),
+                        url: String::new(),
+                    }),
+                    confidence: api::Confidence::Low as i32,
+                    ..api::Observation::default()
+                }],
+                ..api::Holding::default()
+            }),
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        let created = conn
             .assets
             .clone()
-            .get_holding(api::GetHoldingRequest {
-                name: name.into(),
-                as_of: None,
-            })
+            .create_holding(request)
             .await
-            .with_context(|| format!("GetHolding {name}"))?
+            .with_context(|| format!("CreateHolding {id}"))?
             .into_inner();
-        let currency = h
-            .current
-            .and_then(|o| o.amount)
-            .map(|m| m.currency_code)
-            .with_context(|| format!("{name} has no current amount"))?;
         out.push(WriteTarget {
-            name: name.into(),
-            currency,
+            name: created.name,
+            currency: "EUR".into(),
         });
     }
     Ok(out)
@@ -901,13 +930,14 @@ pub async fn run(
                 .context("connecting the soak client")?,
         ));
     }
+    let bearer: AsciiMetadataValue = format!("Bearer {token}")
+        .parse()
+        .context("token as a header")?;
     let ctx = Arc::new(Ctx {
         cycle: cycle(config.write_slots),
         seq: AtomicU64::new(0),
-        holdings: write_targets(&conns[0]).await?,
-        bearer: format!("Bearer {token}")
-            .parse()
-            .context("token as a header")?,
+        holdings: write_targets(&conns[0], &bearer, &tag).await?,
+        bearer,
         tag,
         today_days: leverage_core::Date::today().days_since_epoch(),
         batch: batch(),

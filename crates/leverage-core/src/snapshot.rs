@@ -13,48 +13,33 @@ pub struct Snapshot {
     dataset: Dataset,
     holdings: HashMap<String, usize>,
     instruments: HashMap<String, usize>,
-    /// The as-of dates of every holding's observations, in series order, one holding after the
-    /// other; holding `i`'s are `observation_dates[observation_start[i]..observation_start[i + 1]]`.
-    /// Finding the observation in force searches these 8-byte dates, a few cache lines per
-    /// holding, instead of touching a 250-byte observation at every step: over a million
-    /// observations that is most of a summary's time (issue 4).
-    observation_dates: Vec<Date>,
-    observation_start: Vec<usize>,
+    /// Per holding (same index), the as-of dates of its observations in series order. Finding
+    /// the observation in force searches these 8-byte dates, a few cache lines per holding,
+    /// instead of touching a 250-byte observation at every step: over a million observations
+    /// that is most of a summary's time (issue 4). Shared between snapshots like the holdings.
+    observation_dates: Vec<Arc<[Date]>>,
+}
+
+fn dates_of(h: &Holding) -> Arc<[Date]> {
+    h.observations.iter().map(|o| o.as_of).collect()
+}
+
+fn index_by_id<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+    ids.enumerate().map(|(i, id)| (id.to_owned(), i)).collect()
 }
 
 impl Snapshot {
     pub fn new(mut dataset: Dataset) -> Self {
         for h in &mut dataset.holdings {
-            // Copies a shared holding only when it is out of order (a new one, from a write).
             if !h.observations_in_order() {
                 Arc::make_mut(h).order_observations();
             }
         }
-        let holdings = dataset
-            .holdings
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.id.clone(), i))
-            .collect();
-        let instruments = dataset
-            .instruments
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.id.clone(), i))
-            .collect();
-        let mut observation_start = Vec::with_capacity(dataset.holdings.len() + 1);
-        let mut observation_dates = Vec::new();
-        for h in &dataset.holdings {
-            observation_start.push(observation_dates.len());
-            observation_dates.extend(h.observations.iter().map(|o| o.as_of));
-        }
-        observation_start.push(observation_dates.len());
         Self {
+            holdings: index_by_id(dataset.holdings.iter().map(|h| h.id.as_str())),
+            instruments: index_by_id(dataset.instruments.iter().map(|i| i.id.as_str())),
+            observation_dates: dataset.holdings.iter().map(|h| dates_of(h)).collect(),
             dataset,
-            holdings,
-            instruments,
-            observation_dates,
-            observation_start,
         }
     }
 
@@ -68,12 +53,10 @@ impl Snapshot {
         self.dataset
             .holdings
             .iter()
-            .enumerate()
-            .filter(move |(_, h)| keep(h))
-            .map(move |(i, h)| {
+            .zip(&self.observation_dates)
+            .filter(move |(h, _)| keep(h))
+            .map(move |(h, dates)| {
                 let h: &Holding = h;
-                let dates = &self.observation_dates
-                    [self.observation_start[i]..self.observation_start[i + 1]];
                 let end = dates.partition_point(|d| *d <= as_of);
                 (h, end.checked_sub(1).map(|last| &h.observations[last]))
             })
@@ -88,24 +71,42 @@ impl Snapshot {
     }
 
     /// A snapshot with holding `id` replaced by `holding` (added when new, in id order, and
-    /// removed when `None`): what a write changes, without reading anything else again. The
-    /// other holdings are shared with this snapshot, not copied.
+    /// removed when `None`): what a write changes. The other holdings and their date indexes
+    /// are shared with this snapshot, not copied or checked again, so a write costs the size of
+    /// the holding written plus a pointer per holding, not the size of the dataset.
     pub fn with_holding(&self, id: &str, holding: Option<Holding>) -> Snapshot {
         let mut dataset = self.dataset.clone();
+        let mut dates = self.observation_dates.clone();
         // Holdings are in id order as the store reads them; a new one goes where it belongs.
-        let at = match dataset.holdings.iter().position(|h| h.id == id) {
-            Some(i) => Ok(i),
+        let at = match self.holdings.get(id) {
+            Some(&i) => Ok(i),
             None => Err(dataset.holdings.partition_point(|h| h.id.as_str() < id)),
         };
+        let holding = holding.map(|mut h| {
+            h.order_observations();
+            Arc::new(h)
+        });
         match (at, holding) {
-            (Ok(i), Some(h)) => dataset.holdings[i] = Arc::new(h),
+            (Ok(i), Some(h)) => {
+                dates[i] = dates_of(&h);
+                dataset.holdings[i] = h;
+            }
             (Ok(i), None) => {
+                dates.remove(i);
                 dataset.holdings.remove(i);
             }
-            (Err(i), Some(h)) => dataset.holdings.insert(i, Arc::new(h)),
+            (Err(i), Some(h)) => {
+                dates.insert(i, dates_of(&h));
+                dataset.holdings.insert(i, h);
+            }
             (Err(_), None) => {}
         }
-        Snapshot::new(dataset)
+        Snapshot {
+            holdings: index_by_id(dataset.holdings.iter().map(|h| h.id.as_str())),
+            instruments: self.instruments.clone(),
+            observation_dates: dates,
+            dataset,
+        }
     }
 
     pub fn instrument(&self, id: &str) -> Option<&FundingInstrument> {

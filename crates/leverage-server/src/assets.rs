@@ -8,7 +8,7 @@ use leverage_core::names::{is_valid_id, parse_name};
 use leverage_core::{Currency, Date, Violations};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_server::AssetService;
-use leverage_store::Repository;
+use leverage_store::{Repository, StoreError};
 use tonic::{Request, Response, Status};
 
 use crate::auth;
@@ -18,6 +18,21 @@ use crate::error;
 #[derive(Debug)]
 pub struct Assets {
     pub repo: Arc<Repository>,
+}
+
+impl Assets {
+    /// Runs a write on tokio's blocking threads: it waits for SQLite to reach the disk, which
+    /// on the server's own worker would stall every other call meanwhile.
+    async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Repository) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let repo = Arc::clone(&self.repo);
+        tokio::task::spawn_blocking(move || op(&repo))
+            .await
+            .map_err(|e| Status::internal(format!("the write did not complete: {e}")))?
+            .map_err(error::store)
+    }
 }
 
 pub fn kind(k: HoldingKind) -> i32 {
@@ -516,7 +531,9 @@ impl AssetService for Assets {
                 update_time: 0,
             },
         };
-        self.repo.create_holding(&new).map_err(error::store)?;
+        let new = self
+            .write(move |repo| repo.create_holding(&new).map(|()| new))
+            .await?;
         tracing::info!(holding = %new.id, actor = %actor, "holding created");
         let snap = self.repo.snapshot();
         let stored = snap
@@ -566,9 +583,10 @@ impl AssetService for Assets {
         if self.repo.snapshot().holding(parent).is_none() {
             return Err(error::not_found(&r.parent));
         }
-        self.repo
-            .create_observation(parent, &obs)
-            .map_err(error::store)?;
+        let (holding_id, obs) = (parent.to_owned(), obs);
+        let obs = self
+            .write(move |repo| repo.create_observation(&holding_id, &obs).map(|()| obs))
+            .await?;
         tracing::info!(holding = %parent, observation = %obs.id, actor = %actor, "observation created");
         Ok(Response::new(observation(parent, &obs)))
     }
@@ -635,7 +653,8 @@ impl AssetService for Assets {
         }
         updated.audit.updated_by = actor.clone();
         updated.audit.update_time = convert::now_seconds();
-        self.repo.update_holding(&updated).map_err(error::store)?;
+        self.write(move |repo| repo.update_holding(&updated))
+            .await?;
         tracing::info!(holding = %id, actor = %actor, fields = ?paths, "holding updated");
         let snap = self.repo.snapshot();
         let stored = snap.holding(id).ok_or_else(|| error::not_found(&h.name))?;
@@ -653,9 +672,9 @@ impl AssetService for Assets {
         let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let id = holding_id("name", &r.name)?;
-        self.repo
-            .delete_holding(id, &actor, convert::now_seconds())
-            .map_err(error::store)?;
+        let (holding_id, by) = (id.to_owned(), actor.clone());
+        self.write(move |repo| repo.delete_holding(&holding_id, &by, convert::now_seconds()))
+            .await?;
         tracing::info!(holding = %id, actor = %actor, "holding deleted");
         Ok(Response::new(()))
     }

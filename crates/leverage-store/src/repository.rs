@@ -252,6 +252,26 @@ mod tests {
 
         let fresh = Snapshot::new(repo.store().load().unwrap());
         assert_eq!(repo.snapshot().dataset(), fresh.dataset());
+        // And its date index finds what a fresh snapshot's does, on any day.
+        for day in [
+            "2000-06-30",
+            "2001-01-01",
+            "2024-12-31",
+            "2025-06-30",
+            "2030-01-01",
+        ] {
+            let day = day.parse().unwrap();
+            let written: Vec<_> = repo
+                .snapshot()
+                .holdings_as_of(day, |_| true)
+                .map(|(h, o)| (h.id.clone(), o.cloned()))
+                .collect();
+            let read: Vec<_> = fresh
+                .holdings_as_of(day, |_| true)
+                .map(|(h, o)| (h.id.clone(), o.cloned()))
+                .collect();
+            assert_eq!(written, read, "{day}");
+        }
         let written = repo.snapshot();
         assert!(written.holding(&new.id).is_some());
         assert!(written.holding(&last.id).is_none());
