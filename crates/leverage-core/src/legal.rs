@@ -102,11 +102,10 @@ pub fn assets_at_stake(
     currency: Currency,
 ) -> Result<Vec<(Jurisdiction, f64)>, DomainError> {
     let mut out: Vec<(Jurisdiction, f64)> = Vec::new();
-    for h in &snap.dataset().holdings {
-        if h.kind != HoldingKind::Located || h.owner_kind != OwnerKind::CentralBank {
-            continue;
-        }
-        let (Some(j), Some(o)) = (h.jurisdiction, h.observation_as_of(as_of)) else {
+    for (h, o) in snap.holdings_as_of(as_of, |h| {
+        h.kind == HoldingKind::Located && h.owner_kind == OwnerKind::CentralBank
+    }) {
+        let (Some(j), Some(o)) = (h.jurisdiction, o) else {
             continue;
         };
         let (v, _) = fx::convert(

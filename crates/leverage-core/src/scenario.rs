@@ -390,11 +390,10 @@ impl Context {
             })
             .collect();
         let mut private = 0.0;
-        for h in &snap.dataset().holdings {
-            if h.kind != HoldingKind::Located || h.owner_kind == OwnerKind::CentralBank {
-                continue;
-            }
-            if let Some(o) = h.observation_as_of(as_of) {
+        for (_, o) in snap.holdings_as_of(as_of, |h| {
+            h.kind == HoldingKind::Located && h.owner_kind != OwnerKind::CentralBank
+        }) {
+            if let Some(o) = o {
                 private +=
                     fx::convert(&snap.dataset().rates, o.amount(), o.currency, eur, as_of)?.0 / 1e9;
             }
