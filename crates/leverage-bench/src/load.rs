@@ -11,7 +11,7 @@ use anyhow::Context;
 use leverage_proto::leverage::v1 as api;
 use serde::Serialize;
 use tonic::transport::Channel;
-use tonic::{Request, Status};
+use tonic::Status;
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -171,68 +171,66 @@ impl Caller {
     /// One call: `Ok(true)` for an OK status with a plausible reply, `Ok(false)` for an OK
     /// status with an empty or wrong reply, `Err` for any other status.
     pub async fn call(&mut self) -> Result<bool, Status> {
-        Ok(match self {
-            Caller::Hello(c, r) => {
-                c.say_hello(Request::new(r.clone()))
-                    .await?
-                    .into_inner()
-                    .message
-                    == "Hello, bench"
-            }
-            Caller::Score(c, r) => c
-                .score_scenario(Request::new(r.clone()))
-                .await?
-                .into_inner()
-                .result
-                .is_some_and(|r| r.score.is_finite() && !r.components.is_empty()),
-            Caller::List(c, r) => !c
-                .list_holdings(Request::new(r.clone()))
-                .await?
-                .into_inner()
-                .holdings
-                .is_empty(),
-            Caller::Summarize(c, r) => !c
-                .summarize_holdings(Request::new(r.clone()))
-                .await?
-                .into_inner()
-                .groups
-                .is_empty(),
-            Caller::Assess(c, r) => !c
-                .assess_legal_risk(Request::new(r.clone()))
-                .await?
-                .into_inner()
-                .jurisdictions
-                .is_empty(),
-            Caller::Health(c, r) => {
-                c.check(Request::new(r.clone())).await?.into_inner().status
-                    == ServingStatus::Serving as i32
-            }
-        })
+        Ok(self.send().await?.is_plausible())
     }
 
     /// The size of one reply, encoded (what the server encodes and sends per call).
     pub async fn reply_bytes(&mut self) -> Result<usize, Status> {
-        use prost::Message;
+        Ok(self.send().await?.encoded_len())
+    }
+
+    async fn send(&mut self) -> Result<Reply, Status> {
         Ok(match self {
-            Caller::Hello(c, r) => c.say_hello(r.clone()).await?.into_inner().encoded_len(),
-            Caller::Score(c, r) => c
-                .score_scenario(r.clone())
-                .await?
-                .into_inner()
-                .encoded_len(),
-            Caller::List(c, r) => c.list_holdings(r.clone()).await?.into_inner().encoded_len(),
-            Caller::Summarize(c, r) => c
-                .summarize_holdings(r.clone())
-                .await?
-                .into_inner()
-                .encoded_len(),
-            Caller::Assess(c, r) => c
-                .assess_legal_risk(r.clone())
-                .await?
-                .into_inner()
-                .encoded_len(),
-            Caller::Health(c, r) => c.check(r.clone()).await?.into_inner().encoded_len(),
+            Caller::Hello(c, r) => Reply::Hello(c.say_hello(r.clone()).await?.into_inner()),
+            Caller::Score(c, r) => Reply::Score(c.score_scenario(r.clone()).await?.into_inner()),
+            Caller::List(c, r) => Reply::List(c.list_holdings(r.clone()).await?.into_inner()),
+            Caller::Summarize(c, r) => {
+                Reply::Summarize(c.summarize_holdings(r.clone()).await?.into_inner())
+            }
+            Caller::Assess(c, r) => {
+                Reply::Assess(c.assess_legal_risk(r.clone()).await?.into_inner())
+            }
+            Caller::Health(c, r) => Reply::Health(c.check(r.clone()).await?.into_inner()),
         })
+    }
+}
+
+/// The reply of one [`Caller`] call.
+enum Reply {
+    Hello(crate::hello::pb::SayHelloResponse),
+    Score(api::ScoreScenarioResponse),
+    List(api::ListHoldingsResponse),
+    Summarize(api::SummarizeHoldingsResponse),
+    Assess(api::AssessLegalRiskResponse),
+    Health(tonic_health::pb::HealthCheckResponse),
+}
+
+impl Reply {
+    /// Whether the reply is what the request asks for, not merely an OK status.
+    fn is_plausible(&self) -> bool {
+        match self {
+            Reply::Hello(r) => r.message == "Hello, bench",
+            Reply::Score(r) => r
+                .result
+                .as_ref()
+                .is_some_and(|r| r.score.is_finite() && !r.components.is_empty()),
+            Reply::List(r) => !r.holdings.is_empty(),
+            Reply::Summarize(r) => !r.groups.is_empty(),
+            Reply::Assess(r) => !r.jurisdictions.is_empty(),
+            Reply::Health(r) => r.status == ServingStatus::Serving as i32,
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        use prost::Message;
+        match self {
+            Reply::Hello(r) => r.encoded_len(),
+            Reply::Score(r) => r.encoded_len(),
+            Reply::List(r) => r.encoded_len(),
+            Reply::Summarize(r) => r.encoded_len(),
+            Reply::Assess(r) => r.encoded_len(),
+            Reply::Health(r) => r.encoded_len(),
+        }
     }
 }
 
