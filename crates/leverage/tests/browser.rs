@@ -17,33 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PLUGINS: &[&str] = &[
-    "libleverage_plugin_pressure_index.so",
-    "libleverage_plugin_prudent_pressure.so",
-];
+mod common;
+use common::{PLUGINS, free_port, skip_or_fail, workspace};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// Whether this run is CI's, where a missing tool is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-}
-
-/// Fails under CI; otherwise prints (uncaptured) why the test skips.
-fn skip_or_fail(test: &str, why: &str) {
-    let help = "install Chromium (`apt-get install -y --no-install-recommends chromium`) and \
+/// How to install what a skipped test misses.
+const HELP: &str = "install Chromium (`apt-get install -y --no-install-recommends chromium`) and \
                 Node.js 20, then `npm ci` in web/ (as .ci/run does)";
-    assert!(
-        !in_ci(),
-        "{test}: {why}; CI is set, so this is a failure: {help}"
-    );
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {help}");
-}
 
 /// A server process of this test, killed on drop.
 struct Server {
@@ -57,13 +36,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn start_server(web: bool) -> Server {
@@ -421,7 +393,7 @@ fn the_page_in_headless_chromium_matches_the_api() {
     let node_version = match versions {
         Ok(v) => v,
         Err(why) => {
-            skip_or_fail(TEST, &why);
+            skip_or_fail(TEST, &why, HELP);
             return;
         }
     };

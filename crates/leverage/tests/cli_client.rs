@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use leverage_e2e::plugin_libraries;
 
+mod common;
+use common::{PLUGINS, free_port};
+
 struct Server {
     child: Child,
     url: String,
@@ -24,17 +27,10 @@ impl Drop for Server {
 fn start() -> Server {
     let data = tempfile::tempdir().unwrap();
     let plugins = tempfile::tempdir().unwrap();
-    for lib in [
-        "libleverage_plugin_pressure_index.so",
-        "libleverage_plugin_prudent_pressure.so",
-    ] {
+    for lib in PLUGINS {
         std::fs::copy(plugin_libraries().join(lib), plugins.path().join(lib)).unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_leverage"))
         .args([
             "serve",

@@ -13,16 +13,11 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+mod common;
+use common::free_port;
+
 const TOKEN: &str = "crash-test-token-0123";
 const HOLDING: &str = "holdings/switzerland-central-bank";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(data: &std::path::Path, port: u16) -> Child {
     let plugins = data.join("no-plugins");

@@ -7,9 +7,15 @@
 //! `clients/python/requirements-dev.txt`, the test fails when `CI` is set (CI must never skip
 //! silently) and otherwise says why it skips and passes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
+use common::{PLUGINS, skip_or_fail, workspace};
+
+/// How to install what a skipped test misses.
+const HELP: &str = "install them with `python3 -m venv .venv && .venv/bin/python -m pip install -r \
+                clients/python/requirements-dev.txt` (as .ci/run does)";
 
 /// The modules the suite imports; each comes from `clients/python/requirements-dev.txt`.
 const MODULES: &[&str] = &[
@@ -21,35 +27,6 @@ const MODULES: &[&str] = &[
     "pytest",
     "setuptools",
 ];
-
-const PLUGINS: &[&str] = &[
-    "libleverage_plugin_pressure_index.so",
-    "libleverage_plugin_prudent_pressure.so",
-];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// Whether this run is CI's, where a missing tool is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-}
-
-/// Fails under CI; otherwise prints (uncaptured, so it shows in `cargo test` output) why the
-/// test skips.
-fn skip_or_fail(test: &str, why: &str) {
-    let help = "install them with `python3 -m venv .venv && .venv/bin/python -m pip install -r \
-                clients/python/requirements-dev.txt` (as .ci/run does)";
-    assert!(
-        !in_ci(),
-        "{test}: {why}; CI is set, so this is a failure: {help}"
-    );
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {help}");
-}
 
 fn python() -> PathBuf {
     if let Some(explicit) = std::env::var_os("LEVERAGE_PYTHON") {
@@ -92,7 +69,7 @@ fn python_client_suite_passes_against_the_real_server() {
     const TEST: &str = "python_client_suite_passes_against_the_real_server";
     let python = python();
     if let Err(why) = python_ready(&python) {
-        skip_or_fail(TEST, &why);
+        skip_or_fail(TEST, &why, HELP);
         return;
     }
 

@@ -20,6 +20,9 @@ use tonic::transport::Channel;
 
 use damage::{crashes_the_loader, f6_input};
 
+mod common;
+use common::free_port;
+
 /// The admin token of the test servers.
 const TOKEN: &str = "admin-token-0123456789";
 
@@ -40,11 +43,7 @@ impl Server {
     /// Starts `leverage serve` on the plugins of `plugins`, with `args` more, and connects.
     async fn start(plugins: &Path, args: &[&str]) -> (Server, Channel) {
         let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_leverage"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--tokens", &format!("admin:admin={TOKEN}")])
