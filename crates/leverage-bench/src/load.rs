@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use leverage_proto::leverage::v1 as api;
 use serde::Serialize;
-use tonic::transport::Channel;
 use tonic::Status;
+use tonic::transport::Channel;
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;

@@ -264,7 +264,7 @@ fn generate(dir: &Path, config: &ScaleConfig, embedded: &Dataset) -> anyhow::Res
     {
         let mut put = compare.prepare("INSERT INTO rates VALUES (?1, ?2, ?3, ?4)")?;
         put.execute(rusqlite::params!["EUR", "0001-01-01", 3, 1.0])?;
-        for r in &embedded.rates {
+        for r in embedded.rates.iter() {
             let rank = r.confidence as i64;
             if r.base.as_str() == "EUR" && CURRENCIES.contains(&r.quote.as_str()) {
                 put.execute(rusqlite::params![

@@ -23,24 +23,26 @@ pub struct DatasetMeta {
     pub compiled: String,
 }
 
+/// Every table is shared (`Arc`), so that the snapshot after a write copies pointers and the one
+/// holding written: the reference tables never change through the API, and deep-copying them
+/// on each write was a fifth of a write's cost in the soak of issue 5.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
     pub meta: DatasetMeta,
     #[serde(default, rename = "exchange_rate")]
-    pub rates: Vec<ExchangeRate>,
-    /// Shared, so that a snapshot after a write copies pointers and only the holding written.
+    pub rates: Arc<[ExchangeRate]>,
     #[serde(default, rename = "holding")]
     pub holdings: Vec<Arc<Holding>>,
     #[serde(default, rename = "figure")]
-    pub figures: Vec<Figure>,
+    pub figures: Arc<[Figure]>,
     #[serde(default, rename = "doctrine")]
-    pub doctrines: Vec<Doctrine>,
+    pub doctrines: Arc<[Doctrine]>,
     #[serde(default, rename = "position")]
-    pub positions: Vec<Position>,
+    pub positions: Arc<[Position]>,
     #[serde(default, rename = "assessment")]
-    pub assessments: Vec<PublishedAssessment>,
+    pub assessments: Arc<[PublishedAssessment]>,
     #[serde(default, rename = "instrument")]
-    pub instruments: Vec<FundingInstrument>,
+    pub instruments: Arc<[FundingInstrument]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,17 +101,17 @@ impl Dataset {
                 }
             }
         }
-        for r in &self.rates {
+        for r in self.rates.iter() {
             unique("exchange_rate", &r.id, &mut out);
             if !(r.rate.is_finite() && r.rate > 0.0) {
                 out.push(format!("exchange rate {} is {}", r.id, r.rate));
             }
         }
-        for f in &self.figures {
+        for f in self.figures.iter() {
             unique("figure", &f.id, &mut out);
         }
         let doctrine_ids: HashSet<&str> = self.doctrines.iter().map(|d| d.id.as_str()).collect();
-        for d in &self.doctrines {
+        for d in self.doctrines.iter() {
             unique("doctrine", &d.id, &mut out);
             let e = &d.exposure;
             let all = [
@@ -127,18 +129,18 @@ impl Dataset {
                 ));
             }
         }
-        for p in &self.positions {
+        for p in self.positions.iter() {
             unique("position", &p.id, &mut out);
-            for d in &p.doctrines {
+            for d in p.doctrines.iter() {
                 if !doctrine_ids.contains(d.as_str()) {
                     out.push(format!("position {} cites unknown doctrine {d}", p.id));
                 }
             }
         }
-        for a in &self.assessments {
+        for a in self.assessments.iter() {
             unique("assessment", &a.id, &mut out);
         }
-        for i in &self.instruments {
+        for i in self.instruments.iter() {
             unique("instrument", &i.id, &mut out);
             for a in &i.allocations {
                 unique("allocation", &a.id, &mut out);

@@ -385,7 +385,7 @@ impl Context {
         let jurisdictions = stakes
             .into_iter()
             .map(|(j, amount)| {
-                let risks = Action::ALL.map(|a| legal::jurisdiction_risk(snap, a, j, as_of).0);
+                let risks = Action::ALL.map(|a| legal::risk_of(snap, a, j, as_of));
                 (j, amount / 1e9, risks)
             })
             .collect();

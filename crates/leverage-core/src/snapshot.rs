@@ -15,15 +15,48 @@ pub struct Snapshot {
     /// existing holding), so a write does not rebuild it.
     holdings: Arc<HashMap<String, usize>>,
     instruments: Arc<HashMap<String, usize>>,
-    /// Per holding (same index), the as-of dates of its observations in series order. Finding
-    /// the observation in force searches these 8-byte dates, a few cache lines per holding,
-    /// instead of touching a 250-byte observation at every step: over a million observations
-    /// that is most of a summary's time (issue 4). Shared between snapshots like the holdings.
-    observation_dates: Vec<Arc<[Date]>>,
+    /// Per holding (same index), where its observations lie in time; see [`Series`]. Shared
+    /// between snapshots like the holdings.
+    series: Vec<Series>,
 }
 
-fn dates_of(h: &Holding) -> Arc<[Date]> {
-    h.observations.iter().map(|o| o.as_of).collect()
+/// The as-of dates of one holding's observations, in series order. Finding the observation
+/// in force searches these 8-byte dates, a few cache lines per holding, instead of touching a
+/// 250-byte observation at every step: over a million observations that is most of a
+/// summary's time (issue 4). The first and last dates and the count sit inline, in one flat
+/// vector: most questions (a date before the series, or after its end) are answered without
+/// following the pointer at all. Before they were inline, the soak of issue 5 saw a listing
+/// cost twice as much once its writes had grown the series, each a cache miss to reach.
+#[derive(Clone, Debug)]
+struct Series {
+    /// The first and last dates, `None` for a holding without observations.
+    span: Option<(Date, Date)>,
+    len: usize,
+    dates: Arc<[Date]>,
+}
+
+impl Series {
+    fn of(h: &Holding) -> Self {
+        let dates: Arc<[Date]> = h.observations.iter().map(|o| o.as_of).collect();
+        Series {
+            span: dates.first().zip(dates.last()).map(|(f, l)| (*f, *l)),
+            len: dates.len(),
+            dates,
+        }
+    }
+
+    /// The index of the observation in force on `as_of`: the last one dated on or before it.
+    #[inline]
+    fn in_force(&self, as_of: Date) -> Option<usize> {
+        let (first, last) = self.span?;
+        if as_of < first {
+            None
+        } else if as_of >= last {
+            Some(self.len - 1)
+        } else {
+            self.dates.partition_point(|d| *d <= as_of).checked_sub(1)
+        }
+    }
 }
 
 fn index_by_id<'a>(ids: impl Iterator<Item = &'a str>) -> Arc<HashMap<String, usize>> {
@@ -31,7 +64,12 @@ fn index_by_id<'a>(ids: impl Iterator<Item = &'a str>) -> Arc<HashMap<String, us
 }
 
 impl Snapshot {
+    /// Puts the holdings in id order (the store reads them so; a dataset file may not be), so
+    /// that every read walks them in name order and a listing by name needs no sort.
     pub fn new(mut dataset: Dataset) -> Self {
+        if !dataset.holdings.is_sorted_by(|a, b| a.id <= b.id) {
+            dataset.holdings.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         for h in &mut dataset.holdings {
             if !h.observations_in_order() {
                 Arc::make_mut(h).order_observations();
@@ -40,12 +78,12 @@ impl Snapshot {
         Self {
             holdings: index_by_id(dataset.holdings.iter().map(|h| h.id.as_str())),
             instruments: index_by_id(dataset.instruments.iter().map(|i| i.id.as_str())),
-            observation_dates: dataset.holdings.iter().map(|h| dates_of(h)).collect(),
+            series: dataset.holdings.iter().map(|h| Series::of(h)).collect(),
             dataset,
         }
     }
 
-    /// Every holding that `keep` accepts, in dataset order, with its observation in force on
+    /// Every holding that `keep` accepts, in id order, with its observation in force on
     /// `as_of` (what [`Holding::observation_as_of`] answers, found through the date index).
     pub fn holdings_as_of<F: Fn(&Holding) -> bool>(
         &self,
@@ -55,12 +93,11 @@ impl Snapshot {
         self.dataset
             .holdings
             .iter()
-            .zip(&self.observation_dates)
+            .zip(&self.series)
             .filter(move |(h, _)| keep(h))
-            .map(move |(h, dates)| {
+            .map(move |(h, series)| {
                 let h: &Holding = h;
-                let end = dates.partition_point(|d| *d <= as_of);
-                (h, end.checked_sub(1).map(|last| &h.observations[last]))
+                (h, series.in_force(as_of).map(|i| &h.observations[i]))
             })
     }
 
@@ -78,7 +115,7 @@ impl Snapshot {
     /// the holding written plus a pointer per holding, not the size of the dataset.
     pub fn with_holding(&self, id: &str, holding: Option<Holding>) -> Snapshot {
         let mut dataset = self.dataset.clone();
-        let mut dates = self.observation_dates.clone();
+        let mut series = self.series.clone();
         // Holdings are in id order as the store reads them; a new one goes where it belongs.
         let at = match self.holdings.get(id) {
             Some(&i) => Ok(i),
@@ -91,16 +128,16 @@ impl Snapshot {
         let mut moved = true;
         match (at, holding) {
             (Ok(i), Some(h)) => {
-                dates[i] = dates_of(&h);
+                series[i] = Series::of(&h);
                 dataset.holdings[i] = h;
                 moved = false;
             }
             (Ok(i), None) => {
-                dates.remove(i);
+                series.remove(i);
                 dataset.holdings.remove(i);
             }
             (Err(i), Some(h)) => {
-                dates.insert(i, dates_of(&h));
+                series.insert(i, Series::of(&h));
                 dataset.holdings.insert(i, h);
             }
             (Err(_), None) => {}
@@ -112,7 +149,7 @@ impl Snapshot {
                 Arc::clone(&self.holdings)
             },
             instruments: Arc::clone(&self.instruments),
-            observation_dates: dates,
+            series,
             dataset,
         }
     }
@@ -155,13 +192,23 @@ mod tests {
     }
 
     #[test]
-    fn the_observation_in_force_is_found_whatever_order_the_series_arrives_in() {
+    fn holdings_are_put_in_id_order_and_the_observation_in_force_is_found_whatever_order_the_series_arrives_in()
+     {
         let mut dataset = Dataset::embedded().unwrap();
         for h in &mut dataset.holdings {
             Arc::make_mut(h).observations.reverse();
         }
+        dataset.holdings.reverse();
         let reference = dataset.clone();
         let snap = Snapshot::new(dataset);
+        let ids: Vec<&str> = snap
+            .dataset()
+            .holdings
+            .iter()
+            .map(|h| h.id.as_str())
+            .collect();
+        assert!(ids.is_sorted(), "holdings in id order: {ids:?}");
+        assert_eq!(ids.len(), reference.holdings.len());
         let (first, last) = (
             Date::new(2021, 1, 1).unwrap().days_since_epoch(),
             Date::new(2026, 12, 31).unwrap().days_since_epoch(),
@@ -169,7 +216,15 @@ mod tests {
         let mut found = 0;
         for h in &reference.holdings {
             let ordered = snap.holding(&h.id).unwrap();
-            for day in (first..=last).step_by(7) {
+            // Every week, plus each observation's own day and the days either side of it
+            // (the edges of each series and of each step in it), and days far outside.
+            let mut days: Vec<i64> = (first..=last).step_by(7).collect();
+            for o in &h.observations {
+                let d = o.as_of.days_since_epoch();
+                days.extend([d - 1, d, d + 1]);
+            }
+            days.extend([-25_000, 60_000]);
+            for day in days {
                 let as_of = Date::from_days_since_epoch(day).unwrap();
                 assert_eq!(
                     ordered.observation_as_of(as_of),
