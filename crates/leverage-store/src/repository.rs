@@ -91,6 +91,8 @@ impl Repository {
             |store, before| match before.holding(holding_id) {
                 Some(h) => {
                     let mut h = h.clone();
+                    // Exactly one more: a push would double the series' capacity each time.
+                    h.observations.reserve_exact(1);
                     h.observations.push(observation.clone());
                     // The order the store reads a series in, which `with_holding` then ranks.
                     h.observations
