@@ -888,6 +888,20 @@ async fn check_writes(ctx: &Ctx, conn: &Conn) -> anyhow::Result<WriteCheck> {
 }
 
 /// Lines of the server log at ERROR and WARN level, and panics.
+/// The spread of the written holdings' series lengths (each holding is in the JSON file).
+fn series_spread(lengths: &BTreeMap<String, usize>) -> String {
+    let mut n: Vec<usize> = lengths.values().copied().collect();
+    n.sort_unstable();
+    match (n.first(), n.last()) {
+        (Some(min), Some(max)) => format!(
+            "{min} to {max} observations (median {}) over {} holdings",
+            n[n.len() / 2],
+            n.len()
+        ),
+        _ => "no holdings".to_owned(),
+    }
+}
+
 fn log_counts(log: &Path) -> (usize, usize, usize) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let count = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
@@ -1320,12 +1334,7 @@ impl SoakResult {
             self.writes.acknowledged,
             self.writes.found,
             self.writes.stored_unacknowledged,
-            self.writes
-                .series_lengths
-                .iter()
-                .map(|(h, n)| format!("{h} {n}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            series_spread(&self.writes.series_lengths),
             self.server_log_errors,
             self.server_log_warnings,
             self.server_log_panics
