@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use leverage_plugin_api::PluginMetadata;
@@ -216,7 +216,25 @@ pub(crate) struct Plugin {
     health: Mutex<Health>,
     /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
     disabled: AtomicBool,
-    stuck_calls: AtomicU32,
+    stuck_calls: StuckCalls,
+}
+
+/// Calls abandoned while running that have not returned yet. The two sides race: the worker
+/// may see its call abandoned and report it ended before the abandoning side counts it as
+/// stuck, so the count can dip below zero for a moment (a CI run caught an unsigned counter
+/// overflowing there). Signed, the two orders give the same total.
+#[derive(Debug, Default)]
+struct StuckCalls(AtomicI64);
+
+impl StuckCalls {
+    /// Counts one more stuck call; returns how many are stuck now.
+    fn stuck(&self) -> i64 {
+        self.0.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    fn ended(&self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -274,7 +292,7 @@ impl Plugin {
             },
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
-            stuck_calls: AtomicU32::new(0),
+            stuck_calls: StuckCalls::default(),
         };
         let instance = plugin
             .create_instance()
@@ -305,7 +323,7 @@ impl Plugin {
             backend: Backend::Sandboxed(pool),
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
-            stuck_calls: AtomicU32::new(0),
+            stuck_calls: StuckCalls::default(),
         })
     }
 
@@ -611,7 +629,7 @@ impl Plugin {
     /// A call was abandoned while running: its instance may be stuck (it will be destroyed, not
     /// reused, when the call returns). Too many at once disables the plugin.
     pub(crate) fn note_stuck_call(&self) {
-        let stuck = self.stuck_calls.fetch_add(1, Ordering::AcqRel) + 1;
+        let stuck = self.stuck_calls.stuck();
         let limit = self.limits.max_stuck_calls;
         tracing::warn!(
             plugin = self.id(),
@@ -619,7 +637,7 @@ impl Plugin {
             limit,
             "plugin call abandoned while running"
         );
-        if stuck >= limit {
+        if stuck >= i64::from(limit) {
             let mut health = lock(&self.health);
             if health.disabled.is_none() {
                 health.disabled = Some(format!(
@@ -635,7 +653,7 @@ impl Plugin {
 
     /// An abandoned call finally returned.
     pub(crate) fn stuck_call_ended(&self) {
-        self.stuck_calls.fetch_sub(1, Ordering::AcqRel);
+        self.stuck_calls.ended();
     }
 
     fn disable_cleanup(&self) {
@@ -685,6 +703,18 @@ mod tests {
             score: component,
             parameters: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_stuck_call_that_ends_before_it_is_counted_leaves_the_count_right() {
+        let calls = StuckCalls::default();
+        // The worker's report comes first, then the abandoning side's count.
+        calls.ended();
+        assert_eq!(calls.stuck(), 0, "nothing is stuck");
+        // The usual order.
+        assert_eq!(calls.stuck(), 1);
+        calls.ended();
+        assert_eq!(calls.stuck(), 1);
     }
 
     #[test]
