@@ -69,6 +69,7 @@ const RETIRE_GRACE: Duration = Duration::from_secs(1);
 pub struct WorkerCommand {
     program: PathBuf,
     args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl WorkerCommand {
@@ -77,7 +78,15 @@ impl WorkerCommand {
         WorkerCommand {
             program: program.into(),
             args: Vec::new(),
+            envs: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the worker (on top of the server's environment).
+    #[must_use]
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> WorkerCommand {
+        self.envs.push((key.into(), value.into()));
+        self
     }
 
     /// Adds an argument (before the plugin path the host appends).
@@ -545,6 +554,7 @@ fn start_process(
     process
         .args(&command.args)
         .arg(library)
+        .envs(command.envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
