@@ -90,6 +90,15 @@ pub fn source(s: &model::Source) -> pb::Source {
     }
 }
 
+/// [`source`] for a source the caller no longer needs: its strings move into the reply.
+pub fn source_owned(s: model::Source) -> pb::Source {
+    pb::Source {
+        publisher: s.publisher,
+        title: s.title.unwrap_or_default(),
+        url: s.url,
+    }
+}
+
 pub fn source_in(s: Option<&pb::Source>) -> model::Source {
     let s = s.cloned().unwrap_or_default();
     model::Source {

@@ -228,27 +228,28 @@ impl LegalRiskService for LegalApi {
             as_of: Some(date_out(a.as_of)),
             jurisdictions: a
                 .jurisdictions
-                .iter()
+                .into_iter()
                 .map(|j| pb::JurisdictionRisk {
                     jurisdiction: j.jurisdiction.to_string(),
                     risk: j.risk,
                     level: level(j.level),
                     assets_at_stake: Some(money(j.at_stake, currency)),
+                    // Moved, not cloned: the assessment is built for this reply alone.
                     drivers: j
                         .drivers
-                        .iter()
+                        .into_iter()
                         .map(|d| {
-                            let (kind, ref_id) = match &d.reference {
-                                DriverRef::Doctrine(id) => (pb::DriverKind::Doctrine, id.clone()),
-                                DriverRef::Position(id) => (pb::DriverKind::Position, id.clone()),
+                            let (kind, ref_id) = match d.reference {
+                                DriverRef::Doctrine(id) => (pb::DriverKind::Doctrine, id),
+                                DriverRef::Position(id) => (pb::DriverKind::Position, id),
                             };
                             pb::RiskDriver {
                                 kind: kind as i32,
                                 ref_id,
-                                title: d.title.clone(),
+                                title: d.title,
                                 contribution: d.contribution,
-                                explanation: d.explanation.clone(),
-                                sources: d.sources.iter().map(convert::source).collect(),
+                                explanation: d.explanation,
+                                sources: d.sources.into_iter().map(convert::source_owned).collect(),
                                 date: d.date.map(date_out),
                             }
                         })
