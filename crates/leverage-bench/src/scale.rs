@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -190,7 +191,7 @@ fn holding(
     let mut observations = Vec::with_capacity(n);
     for k in 0..n {
         let drift = 0.8 + (rng.next() % 4000) as f64 / 10_000.0;
-        observations.push(Observation {
+        observations.push(Arc::new(Observation {
             id: format!("syn-{i:06}-{k:04}"),
             value: (base * drift * 1000.0).round() / 1000.0,
             value_high: None,
@@ -208,7 +209,7 @@ fn holding(
             verified: false,
             note: Some(NOTE.into()),
             audit: audit.clone(),
-        });
+        }));
     }
     Ok(Holding {
         id: format!("syn-{i:06}"),

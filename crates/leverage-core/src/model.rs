@@ -1,6 +1,8 @@
 //! The dataset's record types. Every number is an observation with its source, date and
 //! confidence; the embedded default dataset (`data/dataset.toml`) and SQLite hold exactly these.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{Currency, Jurisdiction};
@@ -201,8 +203,11 @@ pub struct Holding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custodian: Option<String>,
     pub instrument: Instrument,
+    /// Each observation shared (`Arc`): a write copies its holding into the next snapshot, and
+    /// copying a pointer per observation keeps that cost flat as the series grows (a deep copy
+    /// was several allocations per observation, the main cost of a write late in a soak).
     #[serde(default, rename = "observation")]
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Arc<Observation>>,
     #[serde(default, skip_serializing_if = "Audit::is_embedded")]
     pub audit: Audit,
 }
@@ -218,7 +223,7 @@ impl Holding {
             self.id
         );
         let end = self.observations.partition_point(|o| o.as_of <= as_of);
-        end.checked_sub(1).map(|last| &self.observations[last])
+        end.checked_sub(1).map(|last| &*self.observations[last])
     }
 
     /// Whether the observations are in [`Holding::order_observations`] order.
@@ -233,7 +238,7 @@ impl Holding {
     }
 }
 
-fn observation_rank(o: &Observation) -> (Date, Confidence) {
+fn observation_rank(o: &Arc<Observation>) -> (Date, Confidence) {
     (o.as_of, o.confidence)
 }
 

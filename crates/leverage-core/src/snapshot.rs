@@ -97,7 +97,7 @@ impl Snapshot {
             .filter(move |(h, _)| keep(h))
             .map(move |(h, series)| {
                 let h: &Holding = h;
-                (h, series.in_force(as_of).map(|i| &h.observations[i]))
+                (h, series.in_force(as_of).map(|i| &*h.observations[i]))
             })
     }
 
@@ -189,6 +189,7 @@ mod tests {
             .iter()
             .filter(|o| o.as_of <= as_of)
             .max_by(|a, b| a.as_of.cmp(&b.as_of).then(a.confidence.cmp(&b.confidence)))
+            .map(|o| &**o)
     }
 
     #[test]

@@ -501,7 +501,7 @@ impl AssetService for Assets {
                 );
             }
             if let Some(obs) = observation_in(&prefix, id, Some(o), &actor, &mut v) {
-                observations.push(obs);
+                observations.push(Arc::new(obs));
             }
         }
         v.into_result().map_err(error::domain)?;

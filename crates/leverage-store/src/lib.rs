@@ -200,7 +200,7 @@ impl Store {
                     cursor += 1;
                 }
                 if let Some(h) = holdings.get_mut(cursor).filter(|h| h.id == holding_id) {
-                    h.observations.push(o);
+                    h.observations.push(Arc::new(o));
                 }
             }
         }

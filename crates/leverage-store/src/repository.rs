@@ -93,7 +93,7 @@ impl Repository {
                     let mut h = h.clone();
                     // Exactly one more: a push would double the series' capacity each time.
                     h.observations.reserve_exact(1);
-                    h.observations.push(observation.clone());
+                    h.observations.push(Arc::new(observation.clone()));
                     // The order the store reads a series in, which `with_holding` then ranks.
                     h.observations
                         .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
@@ -157,7 +157,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
         let holding = (*repo.snapshot().dataset().holdings[0]).clone();
-        let mut obs = holding.observations[0].clone();
+        let mut obs = holding.observations[0].as_ref().clone();
         obs.id = "test-obs-1".into();
         obs.value = 1.5;
         obs.audit = Audit {
@@ -214,7 +214,7 @@ mod tests {
             let mut h = template.clone();
             h.id = id.to_owned();
             for (i, o) in h.observations.iter_mut().enumerate() {
-                o.id = format!("{id}-{i}");
+                Arc::make_mut(o).id = format!("{id}-{i}");
             }
             h
         };
@@ -264,10 +264,10 @@ mod tests {
         new.id = format!("{}-zz", first.id);
         new.observations.reverse();
         for (i, o) in new.observations.iter_mut().enumerate() {
-            o.id = format!("new-{i}");
+            Arc::make_mut(o).id = format!("new-{i}");
         }
         repo.create_holding(&new).unwrap();
-        let mut early = first.observations[0].clone();
+        let mut early = first.observations[0].as_ref().clone();
         early.id = "early".into();
         early.as_of = leverage_core::Date::new(2001, 1, 1).unwrap();
         // Its own author and time: the holding's update stamp must follow them.
@@ -349,5 +349,16 @@ mod tests {
         }
         assert_eq!(copied, [new.id.clone()]);
         assert_eq!(shared, after.dataset().holdings.len() - 1);
+        // And within the holding written, its earlier observations are shared too: a write
+        // copies a pointer per observation, whatever the length of the series.
+        let (old, now) = (
+            before.holding(&new.id).unwrap(),
+            after.holding(&new.id).unwrap(),
+        );
+        assert_eq!(now.observations.len(), old.observations.len() + 1);
+        for o in &now.observations {
+            let kept = old.observations.iter().any(|p| Arc::ptr_eq(p, o));
+            assert_eq!(kept, o.id != "later", "observation {}", o.id);
+        }
     }
 }
