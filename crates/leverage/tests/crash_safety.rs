@@ -68,6 +68,15 @@ async fn connect(port: u16) -> Channel {
     }
 }
 
+/// A server on a fresh data directory (kept alive by the returned guard), and a channel to it.
+async fn started() -> (tempfile::TempDir, u16, Child, Channel) {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = start(data.path(), port);
+    let channel = connect(port).await;
+    (data, port, server, channel)
+}
+
 fn observation(id: &str) -> pb::CreateObservationRequest {
     pb::CreateObservationRequest {
         parent: HOLDING.into(),
@@ -95,10 +104,7 @@ fn observation(id: &str) -> pb::CreateObservationRequest {
 
 #[tokio::test]
 async fn every_acknowledged_write_survives_a_sigkill() {
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = start(data.path(), port);
-    let channel = connect(port).await;
+    let (data, port, mut server, channel) = started().await;
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -175,10 +181,7 @@ fn threads(pid: u32) -> usize {
 
 #[tokio::test]
 async fn a_burst_of_writes_does_not_start_a_thread_per_write() {
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = start(data.path(), port);
-    let channel = connect(port).await;
+    let (_data, _port, mut server, channel) = started().await;
     let idle = threads(server.id());
     let burst: Vec<_> = (0..256)
         .map(|i| {
