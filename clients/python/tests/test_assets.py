@@ -54,6 +54,16 @@ def test_euroclear_as_of_end_2024_is_eur_183_bn(client):
     assert values.money_value(earlier.current.amount) < Decimal(183_000_000_000)
 
 
+def test_observations_come_in_pages_as_the_series_of_get_holding(client):
+    series = [o.id for o in client.get_holding("euroclear-sanctioned-russian").observations]
+    first = client.list_observations("euroclear-sanctioned-russian", page_size=2)
+    assert first.total_size == len(series) and first.next_page_token
+    paged = [o.id for o in client.observations("euroclear-sanctioned-russian", page_size=2)]
+    assert paged == series
+    newest = client.observations("holdings/euroclear-sanctioned-russian", newest_first=True)
+    assert [o.id for o in newest] == series[::-1]
+
+
 def test_unknown_holding_is_not_found(client):
     with pytest.raises(NotFound) as e:
         client.get_holding("no-such-holding")

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use leverage_core::assets::{self, GroupBy, SummaryDetail};
 use leverage_core::model::{Audit, Holding, HoldingKind, Instrument, Observation, OwnerKind};
 use leverage_core::names::{is_valid_id, parse_name};
+use leverage_core::paging::paginate;
 use leverage_core::{Currency, Date, Violations};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_server::AssetService;
@@ -348,6 +349,44 @@ impl AssetService for Assets {
         let snap = self.repo.snapshot();
         let h = snap.holding(id).ok_or_else(|| error::not_found(&r.name))?;
         Ok(Response::new(holding(h, h.observation_as_of(as_of), true)))
+    }
+
+    async fn list_observations(
+        &self,
+        request: Request<pb::ListObservationsRequest>,
+    ) -> Result<Response<pb::ListObservationsResponse>, Status> {
+        let r = request.into_inner();
+        let id = holding_id("parent", &r.parent)?;
+        let newest_first = match r.order_by.trim() {
+            "" | "as_of" => false,
+            "as_of desc" => true,
+            other => {
+                return Err(error::invalid(
+                    "order_by",
+                    format!("{other:?} is not an order: use \"as_of\" or \"as_of desc\""),
+                ));
+            }
+        };
+        let snap = self.repo.snapshot();
+        let h = snap
+            .holding(id)
+            .ok_or_else(|| error::not_found(&r.parent))?;
+        let mut series: Vec<&Observation> = h.observations.iter().map(|o| &**o).collect();
+        if newest_first {
+            series.reverse();
+        }
+        let query = [
+            "observations",
+            id,
+            if newest_first { "desc" } else { "asc" },
+        ];
+        let (page, next_page_token, total) =
+            paginate(series, r.page_size, &r.page_token, &query).map_err(error::domain)?;
+        Ok(Response::new(pb::ListObservationsResponse {
+            observations: page.into_iter().map(|o| observation(id, o)).collect(),
+            next_page_token,
+            total_size: total as i32,
+        }))
     }
 
     async fn summarize_holdings(

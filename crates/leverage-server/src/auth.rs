@@ -68,9 +68,10 @@ pub const WRITES: [(&str, Role); 5] = [
 ];
 
 /// Every read method. A method in neither list needs the admin role.
-pub const READS: [&str; 20] = [
+pub const READS: [&str; 21] = [
     "/leverage.v1.AssetService/ListHoldings",
     "/leverage.v1.AssetService/GetHolding",
+    "/leverage.v1.AssetService/ListObservations",
     "/leverage.v1.AssetService/SummarizeHoldings",
     "/leverage.v1.DatasetService/GetDatasetInfo",
     "/leverage.v1.DatasetService/ListFigures",

@@ -370,3 +370,102 @@ async fn summaries_refuse_unknown_currencies_and_aggregate_only_filters() {
         .unwrap_err();
     assert_eq!(violated_fields(&err), ["filter"]);
 }
+
+/// Every page of one holding's observations, one per page: their names, and each page's
+/// `total_size`.
+async fn observation_pages(
+    c: &mut AssetServiceClient<tonic::transport::Channel>,
+    parent: &str,
+    order_by: &str,
+) -> (Vec<String>, Vec<i32>) {
+    let (mut names, mut totals, mut token) = (Vec::new(), Vec::new(), String::new());
+    loop {
+        let page = c
+            .list_observations(pb::ListObservationsRequest {
+                parent: parent.into(),
+                page_size: 1,
+                page_token: token,
+                order_by: order_by.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.observations.len(), 1);
+        names.extend(page.observations.into_iter().map(|o| o.name));
+        totals.push(page.total_size);
+        if page.next_page_token.is_empty() {
+            return (names, totals);
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn a_holdings_observations_come_in_pages_in_series_order_either_way() {
+    let (_server, mut c, _dir) = client().await;
+    let all = c
+        .list_holdings(pb::ListHoldingsRequest {
+            page_size: 1000,
+            view: pb::HoldingView::Full as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let longest = all
+        .holdings
+        .into_iter()
+        .max_by_key(|h| h.observations.len())
+        .unwrap();
+    let series: Vec<String> = longest.observations.into_iter().map(|o| o.name).collect();
+    assert!(series.len() >= 3, "{}: {series:?}", longest.name);
+
+    let (oldest_first, totals) = observation_pages(&mut c, &longest.name, "").await;
+    assert_eq!(oldest_first, series, "GetHolding's series, in pages");
+    assert!(totals.iter().all(|t| *t as usize == series.len()));
+    let (newest_first, _) = observation_pages(&mut c, &longest.name, "as_of desc").await;
+    assert_eq!(
+        newest_first,
+        series.iter().rev().cloned().collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn listing_observations_names_each_bad_field_and_an_unknown_holding() {
+    let (_server, mut c, _dir) = client().await;
+    let request = |parent: &str, page_size: i32, page_token: &str, order_by: &str| {
+        pb::ListObservationsRequest {
+            parent: parent.into(),
+            page_size,
+            page_token: page_token.into(),
+            order_by: order_by.into(),
+        }
+    };
+    let euroclear = "holdings/euroclear-sanctioned-russian";
+    let first = c
+        .list_observations(request(euroclear, 1, "", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    let refused = [
+        (request("euroclear-sanctioned-russian", 1, "", ""), "parent"),
+        (request(euroclear, -1, "", ""), "page_size"),
+        (request(euroclear, 1, "", "value desc"), "order_by"),
+        // A genuine token, replayed with the other order.
+        (
+            request(euroclear, 1, &first.next_page_token, "as_of desc"),
+            "page_token",
+        ),
+    ];
+    for (bad, field) in refused {
+        let err = c.list_observations(bad).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(violated_fields(&err), [field]);
+    }
+    let err = c
+        .list_observations(request("holdings/no-such-holding", 1, "", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}

@@ -176,6 +176,39 @@ class Client:
         )
         return self._call(self.assets.GetHolding, request)
 
+    def list_observations(
+        self,
+        holding: str,
+        *,
+        newest_first: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> assets_pb2.ListObservationsResponse:
+        """One page of a holding's observations, oldest first unless `newest_first`; see
+        `observations` for all."""
+        request = assets_pb2.ListObservationsRequest(
+            parent=values.resource_name("holdings", holding),
+            order_by="as_of desc" if newest_first else "as_of",
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return self._call(self.assets.ListObservations, request)
+
+    def observations(
+        self, holding: str, *, newest_first: bool = False, page_size: int = 100
+    ) -> Iterator[assets_pb2.Observation]:
+        """Every observation of a holding, following the pages: for series too long to take
+        whole from `get_holding`."""
+        token = ""
+        while True:
+            page = self.list_observations(
+                holding, newest_first=newest_first, page_size=page_size, page_token=token
+            )
+            yield from page.observations
+            token = page.next_page_token
+            if not token:
+                return
+
     def summarize_holdings(
         self,
         *,
