@@ -47,6 +47,14 @@ pub enum AssetsCommand {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// A holding's series of observations, each with its date, confidence and source.
+    Observations {
+        /// The holding, e.g. `euroclear-sanctioned-russian` (or `holdings/…`).
+        holding: String,
+        /// Newest first (oldest first by default).
+        #[arg(long)]
+        newest_first: bool,
+    },
     /// Sum located holdings in one currency, grouped, with the aggregate estimates beside.
     Summarize {
         #[arg(long, default_value = "")]
@@ -290,6 +298,77 @@ pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()
                     })
                     .collect();
                 table(&["holding", "where", "amount", "as of", "source"], &body);
+            }
+        }
+        AssetsCommand::Observations {
+            holding,
+            newest_first,
+        } => {
+            let parent = if holding.starts_with("holdings/") {
+                holding
+            } else {
+                format!("holdings/{holding}")
+            };
+            let mut rows = Vec::new();
+            let mut token = String::new();
+            loop {
+                let page = client
+                    .list_observations(pb::ListObservationsRequest {
+                        parent: parent.clone(),
+                        page_size: 1000,
+                        page_token: token,
+                        order_by: if newest_first { "as_of desc" } else { "as_of" }.into(),
+                    })
+                    .await
+                    .map_err(explain)?
+                    .into_inner();
+                rows.extend(page.observations);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            let confidence = |o: &pb::Observation| {
+                pb::Confidence::try_from(o.confidence)
+                    .map(|c| {
+                        c.as_str_name()
+                            .trim_start_matches("CONFIDENCE_")
+                            .to_lowercase()
+                    })
+                    .unwrap_or_default()
+            };
+            if c.json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "id": o.id, "as_of": day(&o.as_of), "amount": money(&o.amount),
+                            "confidence": confidence(o), "verified": o.verified,
+                            "source": o.source.as_ref().map(|s| json!({"publisher": s.publisher, "url": s.url})),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                let body: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|o| {
+                        vec![
+                            o.id.clone(),
+                            day(&o.as_of),
+                            money(&o.amount),
+                            confidence(o),
+                            o.source
+                                .as_ref()
+                                .map(|s| s.publisher.clone())
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                table(
+                    &["observation", "as of", "amount", "confidence", "source"],
+                    &body,
+                );
             }
         }
         AssetsCommand::Summarize {

@@ -104,6 +104,33 @@ fn the_client_verbs_answer_in_tables_and_json() {
         "{list}"
     );
 
+    let series = stdout(&run(
+        &server,
+        &[
+            "assets",
+            "observations",
+            "euroclear-sanctioned-russian",
+            "--newest-first",
+        ],
+    ));
+    let ids: Vec<&str> = series
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| id.starts_with("EC-"))
+        .collect();
+    assert!(ids.len() > 3, "{series}");
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {series}"
+    );
+    assert!(
+        series.lines().any(|l| l.starts_with("EC-004")
+            && l.contains("2024-12-31")
+            && l.contains("EUR 183.00 bn")),
+        "{series}"
+    );
+
     let legal = stdout(&run(
         &server,
         &[
