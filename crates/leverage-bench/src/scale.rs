@@ -204,6 +204,7 @@ fn holding(
                 publisher: PUBLISHER.into(),
                 title: Some(NOTE.into()),
                 url: String::new(),
+                ..Source::default()
             },
             confidence: Confidence::Medium,
             verified: false,

@@ -500,7 +500,7 @@ impl Ctx {
                 source: Some(api::Source {
                     publisher: "leverage-bench soak (synthetic write)".into(),
                     title: "SYNTHETIC soak-test observation".into(),
-                    url: String::new(),
+                    ..api::Source::default()
                 }),
                 confidence: api::Confidence::Low as i32,
                 verified: false,
@@ -611,7 +611,7 @@ async fn write_targets(
                     source: Some(api::Source {
                         publisher: "leverage-bench soak (synthetic write)".into(),
                         title: "SYNTHETIC soak-test holding".into(),
-                        url: String::new(),
+                        ..api::Source::default()
                     }),
                     confidence: api::Confidence::Low as i32,
                     ..api::Observation::default()

@@ -168,6 +168,7 @@ mod tests {
                 publisher: "test".into(),
                 title: None,
                 url: String::new(),
+                ..Source::default()
             },
             confidence: Confidence::High,
             verified: true,

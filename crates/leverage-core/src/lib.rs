@@ -15,6 +15,7 @@ pub mod assets;
 pub mod error;
 pub mod fx;
 pub mod paging;
+pub mod record;
 pub mod snapshot;
 
 pub use error::{DomainError, FieldViolation, Violations};

@@ -20,7 +20,7 @@ pub enum Confidence {
 }
 
 /// Where a figure comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// Who published it, e.g. "Euroclear (FY2024 release, via The Strategist)".
     pub publisher: String,
@@ -30,6 +30,16 @@ pub struct Source {
     /// Address of the page read; empty when the figure is derived.
     #[serde(default)]
     pub url: String,
+    /// The date of the document itself (a release, a judgment), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Date>,
+    /// The day the page was read for this dataset, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieved: Option<Date>,
+    /// The import that brought the record into this database (set by the store, never read
+    /// from a file: an export leaves it out, so a file means the same wherever it is loaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
 }
 
 /// How a published number bounds the true value ("more than 58 bn", "up to 16 bn").
@@ -224,6 +234,37 @@ impl Holding {
         );
         let end = self.observations.partition_point(|o| o.as_of <= as_of);
         end.checked_sub(1).map(|last| &*self.observations[last])
+    }
+
+    /// Who last changed the holding or added or corrected one of its observations, and when:
+    /// the holding's own stamp or its newest observation's, whichever is later. The store
+    /// keeps each stamp on its own record (a new observation does not rewrite its holding),
+    /// and every view of a holding is built through here, so all agree.
+    pub fn last_change(&self) -> (&str, i64) {
+        let mut latest = (self.audit.updated_by.as_str(), self.audit.update_time);
+        for o in &self.observations {
+            for (by, at) in [
+                (o.audit.created_by.as_str(), o.audit.create_time),
+                (o.audit.updated_by.as_str(), o.audit.update_time),
+            ] {
+                if at > latest.1 && !by.is_empty() {
+                    latest = (by, at);
+                }
+            }
+        }
+        latest
+    }
+
+    /// Moves the holding's update stamp to [`Holding::last_change`]; true when it moved.
+    pub fn stamp_last_change(&mut self) -> bool {
+        let (by, at) = self.last_change();
+        if (by, at) == (self.audit.updated_by.as_str(), self.audit.update_time) {
+            return false;
+        }
+        let by = by.to_owned();
+        self.audit.updated_by = by;
+        self.audit.update_time = at;
+        true
     }
 
     /// Whether the observations are in [`Holding::order_observations`] order.

@@ -7,10 +7,14 @@ use std::sync::Arc;
 use crate::dataset::Dataset;
 use crate::date::Date;
 use crate::model::{FundingInstrument, Holding, Observation};
+use crate::record::{Record, RecordKey, RecordKind};
 
 #[derive(Debug)]
 pub struct Snapshot {
     dataset: Dataset,
+    /// The dataset version (the store's revision) this snapshot is; 0 for one built from a
+    /// file.
+    revision: u64,
     /// Shared between snapshots while the holdings' places do not change (a write to an
     /// existing holding), so a write does not rebuild it.
     holdings: Arc<HashMap<String, usize>>,
@@ -74,13 +78,162 @@ impl Snapshot {
             if !h.observations_in_order() {
                 Arc::make_mut(h).order_observations();
             }
+            if h.last_change() != (h.audit.updated_by.as_str(), h.audit.update_time) {
+                Arc::make_mut(h).stamp_last_change();
+            }
         }
         Self {
             holdings: index_by_id(dataset.holdings.iter().map(|h| h.id.as_str())),
             instruments: index_by_id(dataset.instruments.iter().map(|i| i.id.as_str())),
             series: dataset.holdings.iter().map(|h| Series::of(h)).collect(),
             dataset,
+            revision: 0,
         }
+    }
+
+    /// [`Snapshot::new`] for the dataset as it is at `revision`.
+    pub fn at_revision(dataset: Dataset, revision: u64) -> Self {
+        Self {
+            revision,
+            ..Self::new(dataset)
+        }
+    }
+
+    /// The dataset version this snapshot is.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The snapshot after `changes` (each record's key, its parent holding for an
+    /// observation, and its new value or `None` when deleted), at `revision`. Holdings not
+    /// changed, their series and the reference tables not changed are shared with this one.
+    pub fn with_changes<'a>(
+        &self,
+        revision: u64,
+        changes: impl IntoIterator<Item = (&'a RecordKey, &'a str, Option<&'a Record>)>,
+    ) -> Snapshot {
+        let mut dataset = self.dataset.clone();
+        let mut holdings: Vec<(String, Option<Holding>)> = Vec::new();
+        fn touched<'h>(
+            holdings: &'h mut Vec<(String, Option<Holding>)>,
+            current: &Snapshot,
+            id: &str,
+        ) -> &'h mut Option<Holding> {
+            let at = match holdings.iter().position(|(h, _)| h == id) {
+                Some(at) => at,
+                None => {
+                    holdings.push((id.to_owned(), current.holding(id).cloned()));
+                    holdings.len() - 1
+                }
+            };
+            &mut holdings[at].1
+        }
+        fn replace<T: Clone>(
+            table: &mut Arc<[T]>,
+            id: &str,
+            id_of: impl Fn(&T) -> &str,
+            value: Option<T>,
+        ) {
+            let mut rows: Vec<T> = table.to_vec();
+            match (rows.iter().position(|r| id_of(r) == id), value) {
+                (Some(i), Some(v)) => rows[i] = v,
+                (Some(i), None) => {
+                    rows.remove(i);
+                }
+                (None, Some(v)) => rows.push(v),
+                (None, None) => {}
+            }
+            *table = rows.into();
+        }
+        let mut instruments_moved = false;
+        for (key, parent, after) in changes {
+            let id = key.id.as_str();
+            match (key.kind, after) {
+                (RecordKind::Meta, Some(Record::Meta(m))) => dataset.meta = m.clone(),
+                (RecordKind::Holding, after) => {
+                    let slot = touched(&mut holdings, self, id);
+                    *slot = match after {
+                        Some(Record::Holding(h)) => {
+                            let mut h = h.clone();
+                            h.observations =
+                                slot.take().map(|old| old.observations).unwrap_or_default();
+                            Some(h)
+                        }
+                        _ => None,
+                    };
+                }
+                (RecordKind::Observation, after) => {
+                    if let Some(h) = touched(&mut holdings, self, parent) {
+                        h.observations.retain(|o| o.id != id);
+                        if let Some(Record::Observation { observation, .. }) = after {
+                            h.observations.push(Arc::new(observation.clone()));
+                        }
+                        h.observations
+                            .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
+                    }
+                }
+                (RecordKind::ExchangeRate, after) => {
+                    let v = match after {
+                        Some(Record::ExchangeRate(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    replace(&mut dataset.rates, id, |r| &r.id, v);
+                }
+                (RecordKind::Figure, after) => {
+                    let v = match after {
+                        Some(Record::Figure(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    replace(&mut dataset.figures, id, |r| &r.id, v);
+                }
+                (RecordKind::Doctrine, after) => {
+                    let v = match after {
+                        Some(Record::Doctrine(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    replace(&mut dataset.doctrines, id, |r| &r.id, v);
+                }
+                (RecordKind::Position, after) => {
+                    let v = match after {
+                        Some(Record::Position(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    replace(&mut dataset.positions, id, |r| &r.id, v);
+                }
+                (RecordKind::Assessment, after) => {
+                    let v = match after {
+                        Some(Record::Assessment(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    replace(&mut dataset.assessments, id, |r| &r.id, v);
+                }
+                (RecordKind::Instrument, after) => {
+                    let v = match after {
+                        Some(Record::Instrument(r)) => Some(r.clone()),
+                        _ => None,
+                    };
+                    instruments_moved = true;
+                    replace(&mut dataset.instruments, id, |r| &r.id, v);
+                }
+                (RecordKind::Meta, _) => {}
+            }
+        }
+        let mut next = Snapshot {
+            holdings: Arc::clone(&self.holdings),
+            instruments: if instruments_moved {
+                index_by_id(dataset.instruments.iter().map(|i| i.id.as_str()))
+            } else {
+                Arc::clone(&self.instruments)
+            },
+            series: self.series.clone(),
+            dataset,
+            revision,
+        };
+        for (id, holding) in holdings {
+            next = next.with_holding(&id, holding);
+        }
+        next.revision = revision;
+        next
     }
 
     /// Every holding that `keep` accepts, in id order, with its observation in force on
@@ -123,6 +276,7 @@ impl Snapshot {
         };
         let holding = holding.map(|mut h| {
             h.order_observations();
+            h.stamp_last_change();
             Arc::new(h)
         });
         let mut moved = true;
@@ -151,6 +305,7 @@ impl Snapshot {
             instruments: Arc::clone(&self.instruments),
             series,
             dataset,
+            revision: self.revision,
         }
     }
 

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 use crate::auth;
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
+use crate::versions;
 
 #[derive(Debug)]
 pub struct Assets {
@@ -207,7 +208,7 @@ fn observation_in(
         bound,
         as_of,
         as_of_label: Some(o.as_of_label.clone()).filter(|l| !l.is_empty()),
-        source: convert::source_in(source),
+        source: convert::source_in(&f("source"), source, v),
         confidence,
         verified: o.verified,
         note: Some(o.note.clone()).filter(|n| !n.is_empty()),
@@ -310,11 +311,11 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::ListHoldingsRequest>,
     ) -> Result<Response<pb::ListHoldingsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
         let page = assets::list_holdings(
             &snap,
             &r.filter,
@@ -341,12 +342,12 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::GetHoldingRequest>,
     ) -> Result<Response<pb::Holding>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let id = holding_id("name", &r.name)?;
         let mut v = Violations::new();
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
         let h = snap.holding(id).ok_or_else(|| error::not_found(&r.name))?;
         Ok(Response::new(holding(h, h.observation_as_of(as_of), true)))
     }
@@ -355,6 +356,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::ListObservationsRequest>,
     ) -> Result<Response<pb::ListObservationsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let id = holding_id("parent", &r.parent)?;
         let newest_first = match r.order_by.trim() {
@@ -367,7 +369,6 @@ impl AssetService for Assets {
                 ));
             }
         };
-        let snap = self.repo.snapshot();
         let h = snap
             .holding(id)
             .ok_or_else(|| error::not_found(&r.parent))?;
@@ -393,6 +394,7 @@ impl AssetService for Assets {
         &self,
         request: Request<pb::SummarizeHoldingsRequest>,
     ) -> Result<Response<pb::SummarizeHoldingsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
@@ -424,7 +426,6 @@ impl AssetService for Assets {
             .finish(|| currency)
             .map_err(error::domain)?
             .ok_or_else(|| error::invalid("currency_code", "unknown"))?;
-        let snap = self.repo.snapshot();
         let s = assets::summarize(&snap, &r.filter, group_by, currency, as_of, detail)
             .map_err(error::domain)?;
         let rates = &snap.dataset().rates;
@@ -571,7 +572,7 @@ impl AssetService for Assets {
             },
         };
         let new = self
-            .write(move |repo| repo.create_holding(&new).map(|()| new))
+            .write(move |repo| repo.create_holding(&new).map(|_| new))
             .await?;
         tracing::info!(holding = %new.id, actor = %actor, "holding created");
         let snap = self.repo.snapshot();
@@ -624,7 +625,7 @@ impl AssetService for Assets {
         }
         let (holding_id, obs) = (parent.to_owned(), obs);
         let obs = self
-            .write(move |repo| repo.create_observation(&holding_id, &obs).map(|()| obs))
+            .write(move |repo| repo.create_observation(&holding_id, &obs).map(|_| obs))
             .await?;
         tracing::info!(holding = %parent, observation = %obs.id, actor = %actor, "observation created");
         Ok(Response::new(observation(parent, &obs)))
@@ -712,7 +713,7 @@ impl AssetService for Assets {
         let r = request.into_inner();
         let id = holding_id("name", &r.name)?;
         let (holding_id, by) = (id.to_owned(), actor.clone());
-        self.write(move |repo| repo.delete_holding(&holding_id, &by, convert::now_seconds()))
+        self.write(move |repo| repo.delete_holding(&holding_id, &by))
             .await?;
         tracing::info!(holding = %id, actor = %actor, "holding deleted");
         Ok(Response::new(()))

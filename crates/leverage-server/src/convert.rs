@@ -87,6 +87,9 @@ pub fn source(s: &model::Source) -> pb::Source {
         publisher: s.publisher.clone(),
         title: s.title.clone().unwrap_or_default(),
         url: s.url.clone(),
+        published: s.published.map(date_out),
+        retrieved: s.retrieved.map(date_out),
+        import_id: s.import_id.clone().unwrap_or_default(),
     }
 }
 
@@ -96,15 +99,27 @@ pub fn source_owned(s: model::Source) -> pb::Source {
         publisher: s.publisher,
         title: s.title.unwrap_or_default(),
         url: s.url,
+        published: s.published.map(date_out),
+        retrieved: s.retrieved.map(date_out),
+        import_id: s.import_id.unwrap_or_default(),
     }
 }
 
-pub fn source_in(s: Option<&pb::Source>) -> model::Source {
+/// A source from a request. Its dates are optional; a date that is set must exist (named
+/// under `field`). The import id is the store's to set, so a request's is ignored.
+pub fn source_in(field: &str, s: Option<&pb::Source>, v: &mut Violations) -> model::Source {
     let s = s.cloned().unwrap_or_default();
+    let optional_date = |name: &str, d: Option<&pb::Date>, v: &mut Violations| {
+        d.filter(|d| (d.year, d.month, d.day) != (0, 0, 0))
+            .map(|d| date_in(&format!("{field}.{name}"), Some(d), Date::today(), v))
+    };
     model::Source {
         publisher: s.publisher,
         title: Some(s.title).filter(|t| !t.is_empty()),
         url: s.url,
+        published: optional_date("published", s.published.as_ref(), v),
+        retrieved: optional_date("retrieved", s.retrieved.as_ref(), v),
+        import_id: None,
     }
 }
 

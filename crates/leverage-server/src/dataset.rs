@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{self, date_out};
 use crate::error;
+use crate::versions;
 
 #[derive(Debug)]
 pub struct DatasetApi {
@@ -20,9 +21,9 @@ pub struct DatasetApi {
 impl DatasetService for DatasetApi {
     async fn get_dataset_info(
         &self,
-        _request: Request<pb::GetDatasetInfoRequest>,
+        request: Request<pb::GetDatasetInfoRequest>,
     ) -> Result<Response<pb::DatasetInfo>, Status> {
-        let snap = self.repo.snapshot();
+        let snap = versions::snapshot_of(&request, &self.repo);
         let d = snap.dataset();
         let count = |n: usize| n as i32;
         Ok(Response::new(pb::DatasetInfo {
@@ -47,10 +48,10 @@ impl DatasetService for DatasetApi {
         &self,
         request: Request<pb::ListFiguresRequest>,
     ) -> Result<Response<pb::ListFiguresResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let terms = parse_filter(&r.filter, &["category"]).map_err(error::domain)?;
         let category = terms.first().map(|t| t.value.clone());
-        let snap = self.repo.snapshot();
         let items: Vec<_> = snap
             .dataset()
             .figures
@@ -90,6 +91,7 @@ impl DatasetService for DatasetApi {
         &self,
         request: Request<pb::ListExchangeRatesRequest>,
     ) -> Result<Response<pb::ListExchangeRatesResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let terms = parse_filter(&r.filter, &["base", "quote"]).map_err(error::domain)?;
         let wanted = |field: &str| {
@@ -99,7 +101,6 @@ impl DatasetService for DatasetApi {
                 .map(|t| t.value.clone())
         };
         let (base, quote) = (wanted("base"), wanted("quote"));
-        let snap = self.repo.snapshot();
         let mut items: Vec<_> = snap
             .dataset()
             .rates

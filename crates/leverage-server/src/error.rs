@@ -57,8 +57,26 @@ pub fn domain(e: DomainError) -> Status {
     }
 }
 
+/// A failure of the server itself, never of the request.
+pub fn internal(message: impl Into<String>) -> Status {
+    status(Code::Internal, "INTERNAL", message, ErrorDetails::new())
+}
+
 pub fn store(e: StoreError) -> Status {
     match e {
+        StoreError::VersionCompacted { .. } => status(
+            Code::FailedPrecondition,
+            "DATASET_VERSION_COMPACTED",
+            e.to_string(),
+            ErrorDetails::new(),
+        ),
+        StoreError::VersionNotYet { .. } => status(
+            Code::OutOfRange,
+            "DATASET_VERSION_NOT_YET",
+            e.to_string(),
+            ErrorDetails::new(),
+        ),
+        StoreError::Invalid(why) => invalid("", why),
         StoreError::NotFound(name) => domain(DomainError::NotFound(name)),
         StoreError::AlreadyExists(name) => domain(DomainError::AlreadyExists(name)),
         other => {

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
+use crate::versions;
 
 #[derive(Debug)]
 pub struct FundingApi {
@@ -146,11 +147,11 @@ impl DefenceFundingService for FundingApi {
         &self,
         request: Request<pb::ListInstrumentsRequest>,
     ) -> Result<Response<pb::ListInstrumentsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
         let items: Vec<_> = snap.dataset().instruments.iter().collect();
         let (page, next_page_token, total) = paginate(
             items,
@@ -170,12 +171,12 @@ impl DefenceFundingService for FundingApi {
         &self,
         request: Request<pb::GetInstrumentRequest>,
     ) -> Result<Response<pb::Instrument>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let id = instrument_id("name", &r.name)?;
         let mut v = Violations::new();
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
         let i = snap
             .instrument(id)
             .ok_or_else(|| error::not_found(&r.name))?;
@@ -186,6 +187,7 @@ impl DefenceFundingService for FundingApi {
         &self,
         request: Request<pb::ListAllocationsRequest>,
     ) -> Result<Response<pb::ListAllocationsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let all = r.parent == "instruments/-";
         let parent = if all {
@@ -201,7 +203,6 @@ impl DefenceFundingService for FundingApi {
             ),
             None => None,
         };
-        let snap = self.repo.snapshot();
         if let Some(id) = parent
             && snap.instrument(id).is_none()
         {
@@ -233,6 +234,7 @@ impl DefenceFundingService for FundingApi {
         &self,
         request: Request<pb::CheckEligibilityRequest>,
     ) -> Result<Response<pb::CheckEligibilityResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let id = parse_name("instruments", &r.instrument);
@@ -256,7 +258,6 @@ impl DefenceFundingService for FundingApi {
         let (Some(id), Some(country)) = (id, country) else {
             return Err(error::invalid("instrument", "is required"));
         };
-        let snap = self.repo.snapshot();
         let i = snap
             .instrument(id)
             .ok_or_else(|| error::not_found(&r.instrument))?;

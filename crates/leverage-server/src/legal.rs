@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
+use crate::versions;
 
 #[derive(Debug)]
 pub struct LegalApi {
@@ -68,8 +69,8 @@ impl LegalRiskService for LegalApi {
         &self,
         request: Request<pb::ListDoctrinesRequest>,
     ) -> Result<Response<pb::ListDoctrinesResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
-        let snap = self.repo.snapshot();
         let items: Vec<_> = snap.dataset().doctrines.iter().collect();
         let (page, next_page_token, total) =
             paginate(items, r.page_size, &r.page_token, &["doctrines"]).map_err(error::domain)?;
@@ -104,6 +105,7 @@ impl LegalRiskService for LegalApi {
         &self,
         request: Request<pb::ListPositionsRequest>,
     ) -> Result<Response<pb::ListPositionsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let jurisdiction = if r.jurisdiction.is_empty() {
@@ -118,7 +120,6 @@ impl LegalRiskService for LegalApi {
         };
         let as_of = date_in("as_of", r.as_of.as_ref(), Date::today(), &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
         let mut items: Vec<_> = snap
             .dataset()
             .positions
@@ -164,8 +165,8 @@ impl LegalRiskService for LegalApi {
         &self,
         request: Request<pb::ListPublishedAssessmentsRequest>,
     ) -> Result<Response<pb::ListPublishedAssessmentsResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
-        let snap = self.repo.snapshot();
         let items: Vec<_> = snap.dataset().assessments.iter().collect();
         let (page, next_page_token, total) =
             paginate(items, r.page_size, &r.page_token, &["assessments"]).map_err(error::domain)?;
@@ -193,6 +194,7 @@ impl LegalRiskService for LegalApi {
         &self,
         request: Request<pb::AssessLegalRiskRequest>,
     ) -> Result<Response<pb::AssessLegalRiskResponse>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let mut v = Violations::new();
         let act = action_in("action", r.action, &mut v);
@@ -220,7 +222,6 @@ impl LegalRiskService for LegalApi {
         let (Some(act), Some(currency)) = (act, currency) else {
             return Err(error::invalid("action", "is required"));
         };
-        let snap = self.repo.snapshot();
         let a =
             legal::assess(&snap, act, &jurisdictions, as_of, currency).map_err(error::domain)?;
         Ok(Response::new(pb::AssessLegalRiskResponse {

@@ -13,6 +13,7 @@ pub mod legal;
 pub mod limits;
 pub mod metrics;
 pub mod scoring;
+pub mod versions;
 pub mod web;
 
 use std::future::Future;
@@ -192,6 +193,9 @@ pub async fn serve(
         .layer(limits::ShedLayer::new(limits.max_concurrent_calls))
         .layer(auth::AccessLayer {
             policy: Arc::new(access),
+        })
+        .layer(versions::VersionLayer {
+            repo: Arc::clone(&repo),
         })
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -27,6 +27,7 @@ use crate::convert::{date_in, date_out};
 use crate::error;
 use crate::legal::action_in;
 use crate::metrics::Metrics;
+use crate::versions;
 
 /// Most scenarios in one `ScoreScenarios` call, and plugins × scenarios in a comparison.
 pub const MAX_BATCH: usize = 10_000;
@@ -187,16 +188,16 @@ impl ScoringApi {
     /// Scores a batch with one plugin: invalid scenarios get their own error outcome.
     async fn batch(
         &self,
+        snap: &Arc<Snapshot>,
         meta: &PluginMetadata,
         inputs: &[Result<Scenario, DomainError>],
         deadline: Duration,
     ) -> Result<Vec<Result<pb::ScoreResult, Status>>, Status> {
-        let snap = self.repo.snapshot();
         let valid: Vec<Scenario> = inputs
             .iter()
             .filter_map(|s| s.as_ref().ok().cloned())
             .collect();
-        let rows = self.rows(&snap, &valid)?;
+        let rows = self.rows(snap, &valid)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let scored = if valid.is_empty() {
             Vec::new()
@@ -217,7 +218,7 @@ impl ScoringApi {
         };
         count_calls(&self.calls, meta, valid.len());
         let width = INPUT_CATALOG.len();
-        let version = snap.dataset().meta.version.clone();
+        let version = snap.revision().to_string();
         let mut scored = scored
             .into_iter()
             .zip(valid.iter())
@@ -549,10 +550,11 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ScoreScenarioRequest>,
     ) -> Result<Response<pb::ScoreScenarioResponse>, Status> {
         let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let scenario = scenario_in("scenario", r.scenario.as_ref()).map_err(error::domain)?;
         let meta = self.ready("plugin", &r.plugin)?;
-        let mut results = self.batch(&meta, &[Ok(scenario)], deadline).await?;
+        let mut results = self.batch(&snap, &meta, &[Ok(scenario)], deadline).await?;
         let result = results
             .pop()
             .unwrap_or_else(|| Err(Status::internal("no outcome")))?;
@@ -566,6 +568,7 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ScoreScenariosRequest>,
     ) -> Result<Response<pb::ScoreScenariosResponse>, Status> {
         let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         if r.scenarios.len() > MAX_BATCH {
             return Err(error::invalid(
@@ -580,7 +583,7 @@ impl ScoringService for ScoringApi {
             .enumerate()
             .map(|(i, s)| scenario_in(&format!("scenarios[{i}]"), Some(s)))
             .collect();
-        let outcomes = outcomes(self.batch(&meta, &inputs, deadline).await?);
+        let outcomes = outcomes(self.batch(&snap, &meta, &inputs, deadline).await?);
         Ok(Response::new(pb::ScoreScenariosResponse { outcomes }))
     }
 
@@ -589,6 +592,7 @@ impl ScoringService for ScoringApi {
         request: Request<pb::CompareScenariosRequest>,
     ) -> Result<Response<pb::CompareScenariosResponse>, Status> {
         let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         if r.plugins.is_empty() {
             return Err(error::invalid("plugins", "name at least one plugin"));
@@ -625,7 +629,7 @@ impl ScoringService for ScoringApi {
         let mut rows = Vec::new();
         for name in &r.plugins {
             let outcomes = match self.ready("plugins", name) {
-                Ok(meta) => match self.batch(&meta, &inputs, deadline).await {
+                Ok(meta) => match self.batch(&snap, &meta, &inputs, deadline).await {
                     Ok(results) => outcomes(results),
                     Err(status) => every(&inputs, &status),
                 },
@@ -646,6 +650,7 @@ impl ScoringService for ScoringApi {
         request: Request<pb::SweepScenarioRequest>,
     ) -> Result<Response<Self::SweepScenarioStream>, Status> {
         let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let base = scenario_in("base", r.base.as_ref()).map_err(error::domain)?;
         let mut v = Violations::new();
@@ -689,7 +694,6 @@ impl ScoringService for ScoringApi {
         } else {
             (r.chunk_size as usize).min(MAX_CHUNK)
         };
-        let snap = self.repo.snapshot();
         let ctx = self.context(&snap, base.as_of)?;
         let host = self.host.clone();
         let (tx, rx) = mpsc::channel(4);

@@ -1,117 +1,211 @@
 //! The store plus the snapshot that reads are served from.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use leverage_core::model::{Holding, Observation};
+use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Dataset, Snapshot};
 
-use crate::{Opened, Store, StoreError};
+use crate::{Change, Commit, Committed, MergePlan, MergeSource, Opened, Origin, Store, StoreError};
 
-/// Serves reads from an immutable snapshot and writes through SQLite. After each committed
-/// write the holding written is read back from the database (the source of truth) into a new
-/// snapshot that shares every other holding with the old one, and swapped in; readers holding
-/// the old `Arc` finish on it undisturbed. (Reading the whole database again after each write
-/// cost milliseconds, growing with the data: the soak of issue 5 fell behind on it.)
+/// Serves reads from an immutable snapshot of the newest revision and writes through SQLite.
+/// After each committed revision, the records it changed are applied to a new snapshot that
+/// shares everything else with the one before, and swapped in; readers holding the old `Arc`
+/// finish on it undisturbed. Reads at an older revision are built from the store and the last
+/// few are kept, since a client reproducing a score asks for the same revision repeatedly.
 #[derive(Debug)]
 pub struct Repository {
     store: Store,
     current: RwLock<Arc<Snapshot>>,
     /// Orders writes so that each snapshot swap reflects every write committed before it.
     writes: Mutex<()>,
+    past: Mutex<VecDeque<Arc<Snapshot>>>,
 }
 
+/// How many snapshots of older revisions are kept in memory.
+const PAST_SNAPSHOTS: usize = 4;
+
+/// A revision changing more records than this is followed by reading the dataset again,
+/// which is cheaper than applying each change to a copy of the snapshot in turn.
+const INCREMENTAL_LIMIT: usize = 256;
+
 impl Repository {
-    /// Opens the database in `data_dir`, importing `embedded` on first start.
+    /// Opens the database in `data_dir`, importing `embedded` on first start and merging it
+    /// when it is a newer shipped dataset than the database last saw.
     pub fn open(data_dir: &Path, embedded: &Dataset) -> Result<(Self, Opened), StoreError> {
         let store = Store::open(data_dir)?;
         let opened = store.open_or_import(embedded)?;
-        let snapshot = Arc::new(Snapshot::new(store.load()?));
+        let (dataset, revision) = store.load_at(None)?;
+        let snapshot = Arc::new(Snapshot::at_revision(dataset, revision));
         Ok((
             Self {
                 store,
                 current: RwLock::new(snapshot),
                 writes: Mutex::new(()),
+                past: Mutex::new(VecDeque::new()),
             },
             opened,
         ))
     }
 
-    /// The snapshot in force. Cheap: one `Arc` clone.
+    /// The snapshot of the newest revision. Cheap: one `Arc` clone.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The dataset exactly as it was at `revision`: the current snapshot when that is the
+    /// newest, else one built from the store's rows valid then. A revision compacted away or
+    /// not yet written is an error, never an answer from another revision.
+    pub fn snapshot_at(&self, revision: u64) -> Result<Arc<Snapshot>, StoreError> {
+        let now = self.snapshot();
+        if revision == now.revision() {
+            return Ok(now);
+        }
+        self.store.check_readable(revision)?;
+        let mut past = self.past.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = past.iter().find(|s| s.revision() == revision) {
+            return Ok(Arc::clone(s));
+        }
+        drop(past);
+        let (dataset, at) = self.store.load_at(Some(revision))?;
+        let snap = Arc::new(Snapshot::at_revision(dataset, at));
+        past = self.past.lock().unwrap_or_else(|p| p.into_inner());
+        if past.len() == PAST_SNAPSHOTS {
+            past.pop_front();
+        }
+        past.push_back(Arc::clone(&snap));
+        Ok(snap)
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Runs `op`, a write that changes holding `id` only, then swaps in a snapshot with that
-    /// holding as the database now has it, read back from the database.
-    fn write<T>(
-        &self,
-        id: &str,
-        op: impl FnOnce(&Store) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.write_then(id, op, |store, _| store.load_holding(id))
-    }
-
-    /// Like [`Repository::write`], with `next` telling what holding `id` is after `op`, given
-    /// the snapshot before it (still current: writes are serialised here).
-    fn write_then<T>(
-        &self,
-        id: &str,
-        op: impl FnOnce(&Store) -> Result<T, StoreError>,
-        next: impl FnOnce(&Store, &Snapshot) -> Result<Option<Holding>, StoreError>,
-    ) -> Result<T, StoreError> {
+    /// Writes `commit` as the next revision and swaps in the snapshot that follows it.
+    pub fn commit(&self, commit: &Commit) -> Result<Committed, StoreError> {
         let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        let out = op(&self.store)?;
+        self.commit_in_order(commit)
+    }
+
+    /// [`Repository::commit`] with the write lock already held.
+    fn commit_in_order(&self, commit: &Commit) -> Result<Committed, StoreError> {
+        let committed = self.store.commit(commit)?;
         let before = self.snapshot();
-        let fresh = Arc::new(before.with_holding(id, next(&self.store, &before)?));
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-        Ok(out)
+        if committed.revision == before.revision() {
+            return Ok(committed);
+        }
+        let fresh = if committed.applied.len() > INCREMENTAL_LIMIT {
+            let (dataset, at) = self.store.load_at(Some(committed.revision))?;
+            Snapshot::at_revision(dataset, at)
+        } else {
+            before.with_changes(
+                committed.revision,
+                committed
+                    .applied
+                    .iter()
+                    .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
+            )
+        };
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(committed)
     }
 
-    pub fn create_holding(&self, holding: &Holding) -> Result<(), StoreError> {
-        self.write(&holding.id, |s| s.create_holding(holding))
+    /// Plans the merge of `records` as an import and, unless `dry_run`, applies it as one
+    /// revision; both under the write lock, so the plan is what gets applied.
+    pub fn import(
+        &self,
+        records: &[Record],
+        import_id: &str,
+        actor: &str,
+        summary: String,
+        dry_run: bool,
+    ) -> Result<(MergePlan, u64), StoreError> {
+        let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let source = MergeSource::Import {
+            import_id: import_id.to_owned(),
+        };
+        let plan = self.store.plan_merge(records, &source)?;
+        if dry_run || (plan.added.is_empty() && plan.changed.is_empty()) {
+            return Ok((plan, self.snapshot().revision()));
+        }
+        let report = plan.clone();
+        let origin = Origin::Import {
+            import_id: import_id.to_owned(),
+        };
+        let committed = self.commit_in_order(&plan.into_commit(actor, origin, summary, None))?;
+        Ok((report, committed.revision))
     }
 
-    /// The frequent write. Its holding is not read back: the snapshot's copy gets the same
-    /// change the store made (the observation added, the holding's update stamp moved), which
-    /// the tests hold equal to a fresh read. Reading back decoded the holding's whole series
-    /// again on every write, a cost that grew as observations accumulated.
+    /// Forgets the values that no revision from `oldest` on can see; reads below it are
+    /// refused from then on. Returns the number of rows removed.
+    pub fn compact(&self, oldest: u64) -> Result<usize, StoreError> {
+        let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let removed = self.store.compact(oldest)?;
+        self.past
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|s| s.revision() >= oldest);
+        Ok(removed)
+    }
+
+    fn edit(&self, actor: &str, summary: String, changes: Vec<Change>) -> Result<u64, StoreError> {
+        Ok(self
+            .commit(&Commit {
+                actor: actor.to_owned(),
+                origin: Origin::Edit,
+                summary,
+                reason: None,
+                changes,
+                conflicts: Vec::new(),
+            })?
+            .revision)
+    }
+
+    pub fn create_holding(&self, holding: &Holding) -> Result<u64, StoreError> {
+        self.edit(
+            &holding.audit.created_by,
+            format!("create holdings/{}", holding.id),
+            crate::creation_of(holding),
+        )
+    }
+
+    /// The frequent write: one new row, applied to the snapshot's copy of the holding.
     pub fn create_observation(
         &self,
         holding_id: &str,
         observation: &Observation,
-    ) -> Result<(), StoreError> {
-        self.write_then(
-            holding_id,
-            |s| s.create_observation(holding_id, observation),
-            |store, before| match before.holding(holding_id) {
-                Some(h) => {
-                    let mut h = h.clone();
-                    // Exactly one more: a push would double the series' capacity each time.
-                    h.observations.reserve_exact(1);
-                    h.observations.push(Arc::new(observation.clone()));
-                    // The order the store reads a series in, which `with_holding` then ranks.
-                    h.observations
-                        .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
-                    h.audit.updated_by.clone_from(&observation.audit.created_by);
-                    h.audit.update_time = observation.audit.create_time;
-                    Ok(Some(h))
-                }
-                None => store.load_holding(holding_id),
-            },
+    ) -> Result<u64, StoreError> {
+        self.edit(
+            &observation.audit.created_by,
+            format!(
+                "create holdings/{holding_id}/observations/{}",
+                observation.id
+            ),
+            vec![Change::Create(Record::Observation {
+                holding: holding_id.to_owned(),
+                observation: observation.clone(),
+            })],
         )
     }
 
-    pub fn update_holding(&self, holding: &Holding) -> Result<(), StoreError> {
-        self.write(&holding.id, |s| s.update_holding(holding))
+    pub fn update_holding(&self, holding: &Holding) -> Result<u64, StoreError> {
+        let mut bare = holding.clone();
+        bare.observations = Vec::new();
+        self.edit(
+            &holding.audit.updated_by,
+            format!("update holdings/{}", holding.id),
+            vec![Change::Update(Record::Holding(bare))],
+        )
     }
 
-    pub fn delete_holding(&self, id: &str, actor: &str, time: i64) -> Result<(), StoreError> {
-        self.write(id, |s| s.delete_holding(id, actor, time))
+    pub fn delete_holding(&self, id: &str, actor: &str) -> Result<u64, StoreError> {
+        self.edit(
+            actor,
+            format!("delete holdings/{id}"),
+            vec![Change::Delete(RecordKey::new(RecordKind::Holding, id))],
+        )
     }
 }
 
@@ -188,10 +282,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
         let id = repo.snapshot().dataset().holdings[0].id.clone();
-        repo.delete_holding(&id, "bob", 9).unwrap();
+        repo.delete_holding(&id, "bob").unwrap();
         assert!(repo.snapshot().holding(&id).is_none());
         assert!(matches!(
-            repo.delete_holding(&id, "bob", 9),
+            repo.delete_holding(&id, "bob"),
             Err(StoreError::NotFound(_))
         ));
         let log = repo.store().audit_log().unwrap();
@@ -270,7 +364,7 @@ mod tests {
         let mut early = first.observations[0].as_ref().clone();
         early.id = "early".into();
         early.as_of = leverage_core::Date::new(2001, 1, 1).unwrap();
-        // Its own author and time: the holding's update stamp must follow them.
+        // Its own author and time, kept on the observation.
         early.audit = Audit {
             created_by: "dora".into(),
             create_time: 13,
@@ -286,7 +380,7 @@ mod tests {
         renamed.audit.updated_by = "carol".into();
         renamed.audit.update_time = 11;
         repo.update_holding(&renamed).unwrap();
-        repo.delete_holding(&last.id, "bob", 12).unwrap();
+        repo.delete_holding(&last.id, "bob").unwrap();
         assert!(repo.create_observation(&last.id, &early).is_err());
 
         let fresh = Snapshot::new(repo.store().load().unwrap());
@@ -321,11 +415,9 @@ mod tests {
             "in as-of order, then by id"
         );
         assert_eq!(
-            (
-                first_now.audit.updated_by.as_str(),
-                first_now.audit.update_time
-            ),
-            ("dora", 13)
+            first_now.observations[1].audit.created_by.as_str(),
+            "dora",
+            "an observation carries its own author"
         );
         // The holdings a write did not touch are shared with the snapshot before it.
         let before = repo.snapshot();

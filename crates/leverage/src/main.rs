@@ -447,7 +447,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Opened::Reused { dataset_version } => {
             tracing::info!(dataset = %dataset_version, path = %repo.store().path().display(), "reusing the database")
         }
+        Opened::Upgraded {
+            from,
+            to,
+            revision,
+            added,
+            changed,
+            conflicts,
+        } => {
+            tracing::info!(
+                from = %from, to = %to, dataset_version = revision, added, changed,
+                conflicts = conflicts.len(),
+                "merged the newer shipped dataset into the database, keeping local edits"
+            );
+            for c in &conflicts {
+                tracing::warn!(record = %c.key.id, kind = c.key.kind.as_str(), "upgrade conflict: {}", c.detail);
+            }
+        }
     }
+    tracing::info!(
+        dataset_version = repo.snapshot().revision(),
+        "dataset version in force"
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -21,8 +21,7 @@ fn observation(currency: &str, units: i64) -> pb::Observation {
         as_of: date(2026, 1, 31),
         source: Some(pb::Source {
             publisher: "Test desk (synthetic observation for a test)".into(),
-            title: String::new(),
-            url: String::new(),
+            ..Default::default()
         }),
         confidence: pb::Confidence::Medium as i32,
         verified: false,
