@@ -227,6 +227,7 @@ fn holding(
         instrument: INSTRUMENTS[i % INSTRUMENTS.len()],
         observations,
         audit,
+        series_changed: None,
     })
 }
 

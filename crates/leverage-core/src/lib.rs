@@ -13,6 +13,7 @@ pub use dataset::Dataset;
 pub use date::Date;
 pub mod assets;
 pub mod error;
+pub mod files;
 pub mod fx;
 pub mod paging;
 pub mod record;

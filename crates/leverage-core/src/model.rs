@@ -220,6 +220,11 @@ pub struct Holding {
     pub observations: Vec<Arc<Observation>>,
     #[serde(default, skip_serializing_if = "Audit::is_embedded")]
     pub audit: Audit,
+    /// Who last added or corrected one of its observations, and when, where that is later
+    /// than the holding's own stamp. Derived by the snapshot from the series (the store keeps
+    /// each stamp on its own record), never stored or written to a file.
+    #[serde(skip)]
+    pub series_changed: Option<(String, i64)>,
 }
 
 impl Holding {
@@ -237,34 +242,31 @@ impl Holding {
     }
 
     /// Who last changed the holding or added or corrected one of its observations, and when:
-    /// the holding's own stamp or its newest observation's, whichever is later. The store
-    /// keeps each stamp on its own record (a new observation does not rewrite its holding),
-    /// and every view of a holding is built through here, so all agree.
+    /// its own stamp or its newest observation's, whichever is later (see `series_changed`).
     pub fn last_change(&self) -> (&str, i64) {
-        let mut latest = (self.audit.updated_by.as_str(), self.audit.update_time);
+        match &self.series_changed {
+            Some((by, at)) => (by, *at),
+            None => (&self.audit.updated_by, self.audit.update_time),
+        }
+    }
+
+    /// Derives `series_changed` from the series; true when it moved.
+    pub fn stamp_last_change(&mut self) -> bool {
+        let mut latest: Option<(&str, i64)> = None;
         for o in &self.observations {
             for (by, at) in [
                 (o.audit.created_by.as_str(), o.audit.create_time),
                 (o.audit.updated_by.as_str(), o.audit.update_time),
             ] {
-                if at > latest.1 && !by.is_empty() {
-                    latest = (by, at);
+                if at > latest.map_or(self.audit.update_time, |l| l.1) && !by.is_empty() {
+                    latest = Some((by, at));
                 }
             }
         }
-        latest
-    }
-
-    /// Moves the holding's update stamp to [`Holding::last_change`]; true when it moved.
-    pub fn stamp_last_change(&mut self) -> bool {
-        let (by, at) = self.last_change();
-        if (by, at) == (self.audit.updated_by.as_str(), self.audit.update_time) {
-            return false;
-        }
-        let by = by.to_owned();
-        self.audit.updated_by = by;
-        self.audit.update_time = at;
-        true
+        let derived = latest.map(|(by, at)| (by.to_owned(), at));
+        let moved = derived != self.series_changed;
+        self.series_changed = derived;
+        moved
     }
 
     /// Whether the observations are in [`Holding::order_observations`] order.

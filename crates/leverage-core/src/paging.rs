@@ -54,6 +54,12 @@ impl PageRequest {
         })
     }
 
+    /// A token for the next page that starts at `position`, for lists paged by a key of their
+    /// own (such as a version number) rather than by offset.
+    pub fn token_for(&self, position: u64) -> String {
+        encode(position, self.query)
+    }
+
     /// The slice of `items` this page covers and the token of the next page ("" at the end).
     pub fn apply<T>(&self, items: Vec<T>) -> (Vec<T>, String) {
         let total = items.len();

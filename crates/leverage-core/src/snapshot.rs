@@ -78,7 +78,7 @@ impl Snapshot {
             if !h.observations_in_order() {
                 Arc::make_mut(h).order_observations();
             }
-            if h.last_change() != (h.audit.updated_by.as_str(), h.audit.update_time) {
+            if h.observations.iter().any(|o| !o.audit.is_embedded()) {
                 Arc::make_mut(h).stamp_last_change();
             }
         }

@@ -6,10 +6,11 @@ use leverage_core::assets::{self, GroupBy, SummaryDetail};
 use leverage_core::model::{Audit, Holding, HoldingKind, Instrument, Observation, OwnerKind};
 use leverage_core::names::{is_valid_id, parse_name};
 use leverage_core::paging::paginate;
+use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Currency, Date, Violations};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_server::AssetService;
-use leverage_store::{Repository, StoreError};
+use leverage_store::{Change, Commit, Origin, Repository, StoreError};
 use tonic::{Request, Response, Status};
 
 use crate::auth;
@@ -34,6 +35,31 @@ impl Assets {
             .await
             .map_err(|e| Status::internal(format!("the write did not complete: {e}")))?
             .map_err(error::store)
+    }
+}
+
+impl Assets {
+    /// Commits one edit that says why it was made (a correction or a withdrawal).
+    async fn edit(
+        &self,
+        actor: &str,
+        summary: String,
+        reason: String,
+        change: Change,
+    ) -> Result<u64, Status> {
+        let actor = actor.to_owned();
+        self.write(move |repo| {
+            repo.commit(&Commit {
+                actor,
+                origin: Origin::Edit,
+                summary,
+                reason: Some(reason),
+                changes: vec![change],
+                conflicts: Vec::new(),
+            })
+            .map(|c| c.revision)
+        })
+        .await
     }
 }
 
@@ -140,8 +166,8 @@ pub fn holding(h: &Holding, current: Option<&Observation>, full: bool) -> pb::Ho
         },
         created_by: h.audit.created_by.clone(),
         create_time: convert::timestamp(h.audit.create_time),
-        updated_by: h.audit.updated_by.clone(),
-        update_time: convert::timestamp(h.audit.update_time),
+        updated_by: h.last_change().0.to_owned(),
+        update_time: convert::timestamp(h.last_change().1),
     }
 }
 
@@ -570,6 +596,7 @@ impl AssetService for Assets {
                 updated_by: String::new(),
                 update_time: 0,
             },
+            series_changed: None,
         };
         let new = self
             .write(move |repo| repo.create_holding(&new).map(|_| new))
@@ -718,4 +745,160 @@ impl AssetService for Assets {
         tracing::info!(holding = %id, actor = %actor, "holding deleted");
         Ok(Response::new(()))
     }
+
+    async fn update_observation(
+        &self,
+        request: Request<pb::UpdateObservationRequest>,
+    ) -> Result<Response<pb::Observation>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        let Some(o) = r.observation.as_ref() else {
+            return Err(error::invalid("observation", "is required"));
+        };
+        let (holding_id, id) = observation_name("observation.name", &o.name)?;
+        let mut v = Violations::new();
+        let reason = required_reason(&r.reason, &mut v);
+        let paths: Vec<&str> = r
+            .update_mask
+            .as_ref()
+            .map(|m| m.paths.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        if paths.is_empty() {
+            v.add(
+                "update_mask",
+                format!(
+                    "is required: name the fields to correct ({})",
+                    OBSERVATION_FIELDS.join(", ")
+                ),
+            );
+        }
+        for p in &paths {
+            if !OBSERVATION_FIELDS.contains(p) {
+                v.add(
+                    "update_mask",
+                    format!(
+                        "{p:?} cannot be corrected; mutable fields: {}",
+                        OBSERVATION_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        v.into_result().map_err(error::domain)?;
+        let snap = self.repo.snapshot();
+        let current = snap
+            .holding(holding_id)
+            .and_then(|h| h.observations.iter().find(|x| x.id == id))
+            .ok_or_else(|| error::not_found(&o.name))?;
+        // The stored value as the API shows it, with the masked fields replaced, checked as a
+        // whole: a correction may not leave an observation that could not be created.
+        let mut merged = observation(holding_id, current);
+        for p in &paths {
+            match *p {
+                "amount" => merged.amount = o.amount.clone(),
+                "amount_high" => merged.amount_high = o.amount_high.clone(),
+                "bound" => merged.bound = o.bound,
+                "as_of" => merged.as_of = o.as_of,
+                "as_of_label" => merged.as_of_label = o.as_of_label.clone(),
+                "source" => merged.source = o.source.clone(),
+                "confidence" => merged.confidence = o.confidence,
+                "verified" => merged.verified = o.verified,
+                _ => merged.note = o.note.clone(),
+            }
+        }
+        let mut v = Violations::new();
+        let corrected = observation_in("observation", id.to_owned(), Some(&merged), &actor, &mut v);
+        v.into_result().map_err(error::domain)?;
+        let mut corrected =
+            corrected.ok_or_else(|| error::invalid("observation", "is required"))?;
+        if !paths.iter().any(|p| p.starts_with("amount")) {
+            // Keep the number as it was published (e.g. 195 in billions), not re-scaled.
+            corrected.value = current.value;
+            corrected.value_high = current.value_high;
+            corrected.scale = current.scale;
+        }
+        corrected.audit = Audit {
+            created_by: current.audit.created_by.clone(),
+            create_time: current.audit.create_time,
+            updated_by: actor.clone(),
+            update_time: convert::now_seconds(),
+        };
+        let record = Record::Observation {
+            holding: holding_id.to_owned(),
+            observation: corrected.clone(),
+        };
+        let summary = format!("correct {} ({})", o.name, paths.join(", "));
+        self.edit(&actor, summary, reason, Change::Update(record))
+            .await?;
+        tracing::info!(observation = %o.name, actor = %actor, fields = ?paths, "observation corrected");
+        Ok(Response::new(observation(holding_id, &corrected)))
+    }
+
+    async fn delete_observation(
+        &self,
+        request: Request<pb::DeleteObservationRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        let (holding_id, id) = observation_name("name", &r.name)?;
+        let mut v = Violations::new();
+        let reason = required_reason(&r.reason, &mut v);
+        v.into_result().map_err(error::domain)?;
+        let live = self
+            .repo
+            .snapshot()
+            .holding(holding_id)
+            .is_some_and(|h| h.observations.iter().any(|o| o.id == id));
+        if !live {
+            return Err(error::not_found(&r.name));
+        }
+        let key = RecordKey::new(RecordKind::Observation, id);
+        let summary = format!("withdraw {}", r.name);
+        self.edit(&actor, summary, reason, Change::Delete(key))
+            .await?;
+        tracing::info!(observation = %r.name, actor = %actor, "observation withdrawn");
+        Ok(Response::new(()))
+    }
+}
+
+/// The fields of an observation a correction may change.
+const OBSERVATION_FIELDS: [&str; 9] = [
+    "amount",
+    "amount_high",
+    "bound",
+    "as_of",
+    "as_of_label",
+    "source",
+    "confidence",
+    "verified",
+    "note",
+];
+
+/// The holding and observation ids of `holdings/{h}/observations/{o}`.
+fn observation_name<'a>(field: &str, name: &'a str) -> Result<(&'a str, &'a str), Status> {
+    let bad = || {
+        error::invalid(
+            field,
+            format!(
+                "{name:?} is not an observation name (holdings/{{holding}}/observations/{{id}})"
+            ),
+        )
+    };
+    let rest = name.strip_prefix("holdings/").ok_or_else(bad)?;
+    let (holding, id) = rest.split_once("/observations/").ok_or_else(bad)?;
+    if !is_valid_id(holding) || !valid_observation_id(id) {
+        return Err(bad());
+    }
+    Ok((holding, id))
+}
+
+/// A correction's reason: required, since a superseded value is kept with why it was.
+fn required_reason(reason: &str, v: &mut Violations) -> String {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        v.add(
+            "reason",
+            "is required: say why, for the record's history (e.g. \"restated in the FY report\")",
+        );
+    }
+    reason.to_owned()
 }

@@ -59,16 +59,23 @@ pub enum Requirement {
 }
 
 /// Every write and admin method with the role it needs.
-pub const WRITES: [(&str, Role); 5] = [
+pub const WRITES: [(&str, Role); 9] = [
     ("/leverage.v1.AssetService/CreateHolding", Role::Editor),
     ("/leverage.v1.AssetService/CreateObservation", Role::Editor),
     ("/leverage.v1.AssetService/UpdateHolding", Role::Editor),
     ("/leverage.v1.AssetService/DeleteHolding", Role::Editor),
+    ("/leverage.v1.AssetService/UpdateObservation", Role::Editor),
+    ("/leverage.v1.AssetService/DeleteObservation", Role::Editor),
+    ("/leverage.v1.DatasetService/ImportDataset", Role::Editor),
+    (
+        "/leverage.v1.DatasetService/CompactDatasetVersions",
+        Role::Admin,
+    ),
     ("/leverage.v1.ScoringService/ReloadPlugins", Role::Admin),
 ];
 
 /// Every read method. A method in neither list needs the admin role.
-pub const READS: [&str; 21] = [
+pub const READS: [&str; 24] = [
     "/leverage.v1.AssetService/ListHoldings",
     "/leverage.v1.AssetService/GetHolding",
     "/leverage.v1.AssetService/ListObservations",
@@ -76,6 +83,9 @@ pub const READS: [&str; 21] = [
     "/leverage.v1.DatasetService/GetDatasetInfo",
     "/leverage.v1.DatasetService/ListFigures",
     "/leverage.v1.DatasetService/ListExchangeRates",
+    "/leverage.v1.DatasetService/ListDatasetVersions",
+    "/leverage.v1.DatasetService/ListRecordVersions",
+    "/leverage.v1.DatasetService/ExportDataset",
     "/leverage.v1.LegalRiskService/ListDoctrines",
     "/leverage.v1.LegalRiskService/ListPositions",
     "/leverage.v1.LegalRiskService/ListPublishedAssessments",

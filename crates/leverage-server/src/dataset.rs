@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_out};
 use crate::error;
 use crate::versions;
+use crate::{auth, dataset_versions};
 
 #[derive(Debug)]
 pub struct DatasetApi {
@@ -41,6 +42,8 @@ impl DatasetService for DatasetApi {
                 instruments: count(d.instruments.len()),
                 allocations: count(d.instruments.iter().map(|i| i.allocations.len()).sum()),
             }),
+            dataset_version: snap.revision() as i64,
+            oldest_dataset_version: self.repo.store().oldest().map_err(error::store)? as i64,
         }))
     }
 
@@ -135,4 +138,67 @@ impl DatasetService for DatasetApi {
             total_size: total as i32,
         }))
     }
+
+    async fn list_dataset_versions(
+        &self,
+        request: Request<pb::ListDatasetVersionsRequest>,
+    ) -> Result<Response<pb::ListDatasetVersionsResponse>, Status> {
+        let r = request.into_inner();
+        let repo = Arc::clone(&self.repo);
+        blocking(move || dataset_versions::list_versions(&repo, &r)).await
+    }
+
+    async fn list_record_versions(
+        &self,
+        request: Request<pb::ListRecordVersionsRequest>,
+    ) -> Result<Response<pb::ListRecordVersionsResponse>, Status> {
+        let r = request.into_inner();
+        let repo = Arc::clone(&self.repo);
+        blocking(move || dataset_versions::record_versions(&repo, &r.name)).await
+    }
+
+    async fn import_dataset(
+        &self,
+        request: Request<pb::ImportDatasetRequest>,
+    ) -> Result<Response<pb::ImportDatasetResponse>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        let repo = Arc::clone(&self.repo);
+        blocking(move || dataset_versions::import(&repo, &actor, &r)).await
+    }
+
+    type ExportDatasetStream =
+        tokio_stream::Iter<std::vec::IntoIter<Result<pb::ExportDatasetResponse, Status>>>;
+
+    async fn export_dataset(
+        &self,
+        request: Request<pb::ExportDatasetRequest>,
+    ) -> Result<Response<Self::ExportDatasetStream>, Status> {
+        let snap = versions::snapshot_of(&request, &self.repo);
+        let chunks = blocking(move || dataset_versions::export(&snap))
+            .await?
+            .into_inner();
+        Ok(Response::new(tokio_stream::iter(
+            chunks.into_iter().map(Ok).collect::<Vec<_>>(),
+        )))
+    }
+
+    async fn compact_dataset_versions(
+        &self,
+        request: Request<pb::CompactDatasetVersionsRequest>,
+    ) -> Result<Response<pb::CompactDatasetVersionsResponse>, Status> {
+        let r = request.into_inner();
+        let repo = Arc::clone(&self.repo);
+        blocking(move || dataset_versions::compact(&repo, &r)).await
+    }
+}
+
+/// Runs store work off the async workers: it reads or writes SQLite.
+async fn blocking<T: Send + 'static>(
+    op: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<Response<T>, Status> {
+    tokio::task::spawn_blocking(op)
+        .await
+        .map_err(|e| error::internal(format!("the call did not complete: {e}")))?
+        .map(Response::new)
 }

@@ -433,12 +433,14 @@ impl Store {
         }
         for c in &commit.conflicts {
             tx.prepare_cached(
-                "INSERT INTO conflicts (revision, kind, id, detail) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO conflicts (revision, kind, id, name, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 revision as i64,
                 c.key.kind.as_str(),
                 c.key.id,
+                c.name,
                 c.detail
             ])?;
         }
@@ -619,16 +621,22 @@ impl Store {
                 }
             }
             let mut conflicts = conn.prepare_cached(
-                "SELECT kind, id, detail FROM conflicts WHERE revision = ?1 ORDER BY rowid",
+                "SELECT kind, id, name, detail FROM conflicts WHERE revision = ?1 ORDER BY rowid",
             )?;
             v.conflicts = conflicts
                 .query_map([rev], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
                 })?
                 .filter_map(|r| match r {
-                    Ok((kind, id, detail)) => RecordKind::parse(&kind).map(|k| {
+                    Ok((kind, id, name, detail)) => RecordKind::parse(&kind).map(|k| {
                         Ok(Conflict {
                             key: RecordKey::new(k, id),
+                            name,
                             detail,
                         })
                     }),
@@ -827,7 +835,12 @@ fn encode<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// A record as the store keeps it: its JSON (a holding without its observations).
+/// A record as the store keeps it: its JSON (a holding without its observations), the same
+/// fields and names as the dataset file.
+pub fn record_json(r: &Record) -> String {
+    encode_record(r)
+}
+
 fn encode_record(r: &Record) -> String {
     match r {
         Record::Meta(x) => encode(x),

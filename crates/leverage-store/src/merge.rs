@@ -20,6 +20,8 @@ pub enum MergeSource {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflict {
     pub key: RecordKey,
+    /// The record's resource name.
+    pub name: String,
     pub detail: String,
 }
 
@@ -86,7 +88,8 @@ impl Store {
                             source_word(source),
                             difference(&live, &record)
                         );
-                        plan.conflicts.push(Conflict { key, detail });
+                        let name = record.name();
+                        plan.conflicts.push(Conflict { key, name, detail });
                     }
                 }
                 Some(_) => plan.changed.push(record),
@@ -99,7 +102,8 @@ impl Store {
                             record.name(),
                             source_word(source)
                         );
-                        plan.conflicts.push(Conflict { key, detail });
+                        let name = record.name();
+                        plan.conflicts.push(Conflict { key, name, detail });
                     }
                 }
                 None => plan.added.push(record),

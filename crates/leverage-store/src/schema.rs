@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
          revision INTEGER NOT NULL,
          kind TEXT NOT NULL,
          id TEXT NOT NULL,
+         name TEXT NOT NULL,
          detail TEXT NOT NULL
      );
      INSERT INTO revisions (revision, time, actor, origin, summary)

@@ -44,6 +44,9 @@ pub struct Options {
     pub tls: Option<TlsSettings>,
     /// Serve metrics too (on a port of their own; `TestServer::metrics_addr`).
     pub metrics: bool,
+    /// The dataset the "build" ships; the embedded one when `None`. A test of upgrades starts a
+    /// server with a newer one on a database the embedded one created.
+    pub shipped: Option<Dataset>,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             limits: Limits::default(),
             tls: None,
             metrics: false,
+            shipped: None,
         }
     }
 }
@@ -99,8 +103,11 @@ impl TestServer {
         let catalog = leverage_core::scenario::catalog_names();
         let plugins =
             PluginHost::load_dir_with(&plugin_dir, &catalog, options.host).expect("plugin host");
-        let embedded = Dataset::embedded().expect("embedded dataset");
-        let (repo, _) = Repository::open(data_dir, &embedded).expect("open repository");
+        let shipped = match options.shipped {
+            Some(d) => d,
+            None => Dataset::embedded().expect("embedded dataset"),
+        };
+        let (repo, _) = Repository::open(data_dir, &shipped).expect("open repository");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -108,6 +108,7 @@ fn is_read(path: &str) -> bool {
         "Score",
         "Compare",
         "Sweep",
+        "Export",
     ]
     .iter()
     .any(|v| name.starts_with(v))
