@@ -30,8 +30,48 @@ pub struct Connection {
     server: String,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
+    /// Bearer token for writes (`leverage data import`, corrections).
+    #[arg(
+        long,
+        global = true,
+        env = "LEVERAGE_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    token: String,
+    /// Read the dataset as it was at this dataset version (every answer names the version it
+    /// was served from; a score's `dataset_version` reproduces it).
+    #[arg(long, global = true, env = "LEVERAGE_DATASET_VERSION")]
+    dataset_version: Option<u64>,
 }
+
+/// Adds the token and the pinned dataset version to every call.
+#[derive(Clone, Debug)]
+pub struct CallHeaders {
+    token: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    version: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl tonic::service::Interceptor for CallHeaders {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(t) = &self.token {
+            request.metadata_mut().insert("authorization", t.clone());
+        }
+        if let Some(v) = &self.version {
+            request
+                .metadata_mut()
+                .insert("leverage-dataset-version", v.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A connection to the server with the caller's headers on every call.
+pub type Conn = tonic::service::interceptor::InterceptedService<Channel, CallHeaders>;
 
 #[derive(Subcommand, Debug)]
 pub enum AssetsCommand {
@@ -173,7 +213,7 @@ impl ScenarioFile {
 }
 
 /// Turns a failed call into a readable error with every bad field.
-fn explain(status: tonic::Status) -> anyhow::Error {
+pub fn explain(status: tonic::Status) -> anyhow::Error {
     use tonic_types::StatusExt;
     let mut text = format!("{:?}: {}", status.code(), status.message());
     if let Some(bad) = status.get_details_bad_request() {
@@ -184,13 +224,25 @@ fn explain(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!(text)
 }
 
-async fn channel(c: &Connection) -> anyhow::Result<Channel> {
-    Channel::from_shared(c.server.clone())
+pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
+    let channel = Channel::from_shared(c.server.clone())
         .context("--server")?
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await
-        .with_context(|| format!("connecting to {}", c.server))
+        .with_context(|| format!("connecting to {}", c.server))?;
+    let token = match c.token.trim() {
+        "" => None,
+        t => Some(format!("Bearer {t}").parse().context("--token")?),
+    };
+    let version = match c.dataset_version {
+        Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
+        None => None,
+    };
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        channel,
+        CallHeaders { token, version },
+    ))
 }
 
 fn money(m: &Option<pb::Money>) -> String {
@@ -203,14 +255,24 @@ fn money(m: &Option<pb::Money>) -> String {
     }
 }
 
-fn day(d: &Option<pb::Date>) -> String {
+pub fn day(d: &Option<pb::Date>) -> String {
     d.as_ref().map_or("-".to_owned(), |d| {
         format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
     })
 }
 
+/// A source as JSON: everything an analyst needs to cite it.
+pub fn source_json(s: &pb::Source) -> serde_json::Value {
+    let date = |d: &Option<pb::Date>| d.map(|_| day(d));
+    json!({
+        "publisher": s.publisher, "title": s.title, "url": s.url,
+        "published": date(&s.published), "retrieved": date(&s.retrieved),
+        "import_id": s.import_id,
+    })
+}
+
 /// Prints rows as aligned columns.
-fn table(header: &[&str], rows: &[Vec<String>]) {
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -272,7 +334,7 @@ pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()
                             "custodian": h.custodian,
                             "amount": o.and_then(|o| o.amount.as_ref()).map(|m| json!({"currency": m.currency_code, "units": m.units, "nanos": m.nanos})),
                             "as_of": day(&o.and_then(|o| o.as_of)),
-                            "source": o.and_then(|o| o.source.as_ref()).map(|s| json!({"publisher": s.publisher, "url": s.url})),
+                            "source": o.and_then(|o| o.source.as_ref()).map(source_json),
                         })
                     })
                     .collect();
@@ -342,9 +404,10 @@ pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()
                     .iter()
                     .map(|o| {
                         json!({
-                            "id": o.id, "as_of": day(&o.as_of), "amount": money(&o.amount),
-                            "confidence": confidence(o), "verified": o.verified,
-                            "source": o.source.as_ref().map(|s| json!({"publisher": s.publisher, "url": s.url})),
+                            "id": o.id, "as_of": day(&o.as_of), "as_of_label": o.as_of_label,
+                            "amount": money(&o.amount),
+                            "confidence": confidence(o), "verified": o.verified, "note": o.note,
+                            "source": o.source.as_ref().map(source_json),
                         })
                     })
                     .collect();
@@ -353,20 +416,34 @@ pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()
                 let body: Vec<Vec<String>> = rows
                     .iter()
                     .map(|o| {
+                        let s = o.source.clone().unwrap_or_default();
                         vec![
                             o.id.clone(),
                             day(&o.as_of),
                             money(&o.amount),
                             confidence(o),
-                            o.source
-                                .as_ref()
-                                .map(|s| s.publisher.clone())
-                                .unwrap_or_default(),
+                            if o.verified { "yes" } else { "no" }.to_owned(),
+                            s.publisher,
+                            day(&s.published),
+                            day(&s.retrieved),
+                            s.import_id,
+                            s.url,
                         ]
                     })
                     .collect();
                 table(
-                    &["observation", "as of", "amount", "confidence", "source"],
+                    &[
+                        "observation",
+                        "as of",
+                        "amount",
+                        "confidence",
+                        "verified",
+                        "source",
+                        "published",
+                        "retrieved",
+                        "import",
+                        "url",
+                    ],
                     &body,
                 );
             }

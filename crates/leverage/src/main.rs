@@ -2,6 +2,7 @@
 //! calls a running server from a terminal.
 
 mod client;
+mod data;
 
 // The server's replies are trees of small strings and vectors built and dropped per call;
 // glibc's malloc spent about a third of the server's CPU on them (malloc_consolidate among
@@ -58,6 +59,10 @@ enum Command {
     /// Defence funding (client of a running server).
     #[command(subcommand)]
     Funding(client::FundingCommand),
+    /// The dataset's versions, record histories, import and export (client of a running
+    /// server).
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Score a scenario file with a plugin (client of a running server).
     Score {
         /// Plugin id, e.g. `pressure-index`.
@@ -533,6 +538,7 @@ fn run(command: Command, connection: &client::Connection) -> anyhow::Result<()> 
         Command::Assets(c) => client_runtime()?.block_on(client::assets(&connection, c)),
         Command::Legal(c) => client_runtime()?.block_on(client::legal(&connection, c)),
         Command::Funding(c) => client_runtime()?.block_on(client::funding(&connection, c)),
+        Command::Data(c) => client_runtime()?.block_on(data::data(&connection, c)),
         Command::Score { plugin, scenario } => {
             client_runtime()?.block_on(client::score(&connection, &plugin, &scenario))
         }

@@ -41,6 +41,7 @@ fn start() -> Server {
         .arg(data.path())
         .arg("--plugin-dir")
         .arg(plugins.path())
+        .args(["--tokens", &format!("tester:admin={TOKEN}")])
         .env("LEVERAGE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -58,12 +59,21 @@ fn start() -> Server {
     }
 }
 
-fn run(server: &Server, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_leverage"))
+/// The admin token of the test server.
+const TOKEN: &str = "cli-test-token-0123456789";
+
+/// Runs the client against `server`, with the admin token, whatever the outcome.
+fn try_run(server: &Server, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leverage"))
         .args(args)
         .args(["--server", &server.url])
+        .env("LEVERAGE_TOKEN", TOKEN)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(server: &Server, args: &[&str]) -> Output {
+    let out = try_run(server, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -214,4 +224,68 @@ fn score_and_sweep_from_a_scenario_file_with_a_chart() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("swept 21 of 21"));
     let svg = std::fs::read_to_string(chart).unwrap();
     assert!(svg.contains("<polyline") && svg.matches(',').count() >= 21);
+}
+
+#[test]
+fn data_import_shows_the_difference_applies_it_once_and_export_and_history_follow() {
+    let server = start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("ecb.csv");
+    // The ECB's daily layout, a synthetic rate for a test.
+    std::fs::write(&csv, "Date, USD, NOK, \n30 November 2026, 1.2345, 11.5, \n").unwrap();
+    let csv = csv.to_str().unwrap();
+
+    let dry = stdout(&run(&server, &["data", "import", csv, "--dry-run"]));
+    assert!(
+        dry.contains("2 added") && dry.contains("dry run: nothing stored"),
+        "{dry}"
+    );
+    let applied = stdout(&run(&server, &["data", "import", csv]));
+    assert!(
+        applied.contains("exchangeRates/ecb-2026-11-30-usd"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("applied as dataset version 2"),
+        "{applied}"
+    );
+    let again = stdout(&run(&server, &["data", "import", csv]));
+    assert!(
+        again.contains("2 unchanged") && again.contains("nothing to apply"),
+        "{again}"
+    );
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "Date,USD\n2026-11-31,1.2\n").unwrap();
+    let out = try_run(&server, &["data", "import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv line 2, field Date"), "{err}");
+
+    let versions = stdout(&run(&server, &["data", "versions", "--json"]));
+    let versions: serde_json::Value = serde_json::from_str(&versions).unwrap();
+    assert_eq!(versions[0]["dataset_version"], 2);
+    assert_eq!(versions[0]["origin"], "import");
+    let history = stdout(&run(
+        &server,
+        &[
+            "data",
+            "history",
+            "exchangeRates/ecb-2026-11-30-usd",
+            "--json",
+        ],
+    ));
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history[0]["record"]["rate"], 1.2345);
+    assert_eq!(history[0]["author"], "tester");
+
+    let export = dir.path().join("export.toml");
+    run(&server, &["data", "export", "-o", export.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.contains("ecb-2026-11-30-usd"));
+    let old = stdout(&run(&server, &["data", "export", "--dataset-version", "1"]));
+    assert!(
+        !old.contains("ecb-2026-11-30-usd"),
+        "version 1 is the shipped dataset"
+    );
 }
