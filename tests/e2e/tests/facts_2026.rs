@@ -82,11 +82,7 @@ async fn the_eur_90_bn_loan_is_agreed_until_2026_04_22_and_adopted_from_2026_04_
 
     // No adoption in February 2026: the Council only agreed its position on 2026-02-04.
     for day in [date(2026, 3, 1), date(2026, 4, 22)] {
-        let loan = c
-            .get_instrument(status_on(day))
-            .await
-            .unwrap()
-            .into_inner();
+        let loan = c.get_instrument(status_on(day)).await.unwrap().into_inner();
         assert_eq!(loan.status, pb::InstrumentStatus::Agreed as i32, "{day:?}");
         assert_eq!(loan.status_date, date(2026, 2, 4), "{day:?}");
     }
@@ -125,7 +121,10 @@ async fn canada_is_held_to_the_safe_cap_before_its_accession_and_eligible_after_
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(before.eligibility, pb::Eligibility::EligibleWithinCap as i32);
+    assert_eq!(
+        before.eligibility,
+        pb::Eligibility::EligibleWithinCap as i32
+    );
     assert_eq!(before.cap_pct, Some(35.0));
     let half_canadian = c
         .check_eligibility(safe_eligibility("CA", date(2026, 2, 10), Some(50.0)))
@@ -236,7 +235,11 @@ async fn a_position_known_only_to_the_month_is_found_on_the_tenth_of_that_month(
         .find(|p| p.id == "pos-ecb-lagarde")
         .unwrap_or_else(|| panic!("not found as of 2025-12-10: {tenth:?}"));
     assert_eq!(lagarde.date, date(2025, 12, 1));
-    assert!(lagarde.date_label.ends_with("2025-12"), "{}", lagarde.date_label);
+    assert!(
+        lagarde.date_label.ends_with("2025-12"),
+        "{}",
+        lagarde.date_label
+    );
     let before_the_month = positions(&mut c, "EU", date(2025, 11, 30)).await;
     assert!(before_the_month.iter().all(|p| p.id != "pos-ecb-lagarde"));
 }
