@@ -200,7 +200,10 @@ fn an_upgraded_shipped_dataset_adds_and_updates_rows_by_id_and_keeps_every_local
     else {
         panic!("expected an upgrade, got {opened:?}")
     };
-    assert_eq!((from.as_str(), to.as_str()), ("2026.03.1", "2099.01.1"));
+    assert_eq!(
+        (from.as_str(), to.as_str()),
+        (shipped.meta.version.as_str(), "2099.01.1")
+    );
     // The meta record and figure 1 changed; NEW-001 added; figure 0 is the user's.
     assert_eq!((added, changed), (1, 2));
     assert_eq!(conflicts.len(), 1);

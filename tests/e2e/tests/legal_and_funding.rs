@@ -189,9 +189,10 @@ async fn safe_eligibility_follows_membership_agreements_and_the_cap() {
         uk.reasons.iter().any(|r| r.text.contains("35")),
         "the cap is a reason"
     );
-    // Canada's agreement of 2025-12-01 lifts the cap from the next day on, not before.
+    // Canada's agreement, signed by 2026-02-14, lifts the cap from then on, not before (the
+    // end of negotiations on 2025-12-01 did not).
     let ca = c
-        .check_eligibility(eligibility("CA", date(2025, 12, 2), None))
+        .check_eligibility(eligibility("CA", date(2026, 2, 15), None))
         .await
         .unwrap()
         .into_inner();
@@ -203,7 +204,7 @@ async fn safe_eligibility_follows_membership_agreements_and_the_cap() {
     );
     assert_eq!(ca.role, pb::ParticipantRole::ThirdCountry as i32);
     let before = c
-        .check_eligibility(eligibility("CA", date(2025, 11, 30), None))
+        .check_eligibility(eligibility("CA", date(2026, 2, 13), None))
         .await
         .unwrap()
         .into_inner();
@@ -267,7 +268,9 @@ async fn funding_requests_validate_and_instruments_carry_their_allocations() {
         .iter()
         .map(|a| a.amount.as_ref().unwrap().units)
         .sum();
-    assert_eq!(total, 150_000_000_000);
+    // The 19 maximum loans of the Council's implementing decisions (Feb 2026), Estonia's
+    // among them at EUR 2,343,897,000: a little under the EUR 150 bn envelope.
+    assert_eq!(total, 149_682_964_829);
     let pl = c
         .list_allocations(pb::ListAllocationsRequest {
             parent: "instruments/-".into(),

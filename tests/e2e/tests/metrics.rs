@@ -68,5 +68,5 @@ async fn metrics_count_calls_by_status_and_plugin_calls() {
     assert!(text.contains(r#"leverage_calls_total{method="/leverage.v1.AssetService/ListHoldings",code="InvalidArgument"} 1"#));
     assert!(text.contains(r#"leverage_plugin_calls_total{plugin="pressure-index"} 1"#));
     assert!(text.contains("leverage_call_duration_seconds_bucket"));
-    assert!(text.contains(r#"leverage_dataset_info{version="2026.03.1"} 1"#));
+    assert!(text.contains(r#"leverage_dataset_info{version="2026.12.1"} 1"#));
 }
