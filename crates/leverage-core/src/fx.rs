@@ -4,7 +4,7 @@
 use crate::codes::Currency;
 use crate::date::Date;
 use crate::error::DomainError;
-use crate::model::ExchangeRate;
+use crate::model::{Confidence, ExchangeRate};
 
 /// How a rate was applied to a conversion.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,13 +24,14 @@ const PIVOTS: [&str; 2] = ["EUR", "USD"];
 
 /// Chooses the rate in force for a pair on a date: the latest observation on or before the
 /// date (higher confidence first on the same day); when there is none, the earliest after it,
-/// flagged as such, so that old figures can still be converted, transparently.
+/// flagged as such, so that old figures can still be converted, transparently. Returns the use
+/// and the rate's date and confidence, by which routes are compared.
 fn direct<'a>(
     rates: &'a [ExchangeRate],
     from: Currency,
     to: Currency,
     as_of: Date,
-) -> Option<RateUse> {
+) -> Option<(RateUse, Date, Confidence)> {
     let candidates = rates.iter().filter_map(|r| {
         if r.base == from && r.quote == to {
             Some((r, r.rate))
@@ -55,25 +56,61 @@ fn direct<'a>(
         }
     }
     match (before, after) {
-        (Some((r, factor)), _) => Some(RateUse {
-            rate_id: r.id.clone(),
-            factor,
-            note: None,
-        }),
-        (None, Some((r, factor))) => Some(RateUse {
-            rate_id: r.id.clone(),
-            factor,
-            note: Some(format!(
-                "no {from}/{to} rate on or before {as_of}; used the nearest later one, of {}",
-                r.as_of
-            )),
-        }),
+        (Some((r, factor)), _) => Some((
+            RateUse {
+                rate_id: r.id.clone(),
+                factor,
+                note: None,
+            },
+            r.as_of,
+            r.confidence,
+        )),
+        (None, Some((r, factor))) => Some((
+            RateUse {
+                rate_id: r.id.clone(),
+                factor,
+                note: Some(format!(
+                    "no {from}/{to} rate on or before {as_of}; used the nearest later one, of {}",
+                    r.as_of
+                )),
+            },
+            r.as_of,
+            r.confidence,
+        )),
         (None, None) => None,
     }
 }
 
-/// Converts `amount` of `from` into `to` at the rate in force on `as_of`, directly or through
-/// EUR or USD. The rates used are returned with the result.
+/// A way to convert: one rate, or two through a pivot currency.
+struct Route {
+    legs: Vec<(RateUse, Date, Confidence)>,
+}
+
+impl Route {
+    /// How good a route is, best highest: every leg in force on the date (none taken from
+    /// after it), then the staleness of its oldest leg, then its weakest confidence, then
+    /// fewer legs. So a fresh ECB cross rate through EUR beats a direct rate implied a year
+    /// earlier, and a direct rate wins when it is as fresh as the cross.
+    fn rank(
+        &self,
+    ) -> (
+        bool,
+        Option<Date>,
+        Option<Confidence>,
+        std::cmp::Reverse<usize>,
+    ) {
+        (
+            self.legs.iter().all(|l| l.0.note.is_none()),
+            self.legs.iter().map(|l| l.1).min(),
+            self.legs.iter().map(|l| l.2).min(),
+            std::cmp::Reverse(self.legs.len()),
+        )
+    }
+}
+
+/// Converts `amount` of `from` into `to` at the rates in force on `as_of`, directly or through
+/// EUR or USD, by the freshest route (see [`Route::rank`]). The rates used are returned with
+/// the result.
 pub fn convert(
     rates: &[ExchangeRate],
     amount: f64,
@@ -84,8 +121,9 @@ pub fn convert(
     if from == to {
         return Ok((amount, Vec::new()));
     }
-    if let Some(r) = direct(rates, from, to, as_of) {
-        return Ok((amount * r.factor, vec![r]));
+    let mut routes: Vec<Route> = Vec::new();
+    if let Some(leg) = direct(rates, from, to, as_of) {
+        routes.push(Route { legs: vec![leg] });
     }
     for pivot in PIVOTS {
         let Ok(pivot) = Currency::parse(pivot) else {
@@ -98,12 +136,21 @@ pub fn convert(
             direct(rates, from, pivot, as_of),
             direct(rates, pivot, to, as_of),
         ) {
-            return Ok((amount * a.factor * b.factor, vec![a, b]));
+            routes.push(Route { legs: vec![a, b] });
         }
     }
-    Err(DomainError::FailedPrecondition(format!(
-        "the dataset has no exchange rate from {from} to {to}, directly or through EUR or USD"
-    )))
+    // The first best route: direct before EUR before USD when they rank the same.
+    let best = routes
+        .into_iter()
+        .rev()
+        .max_by_key(Route::rank)
+        .ok_or_else(|| {
+            DomainError::FailedPrecondition(format!(
+                "the dataset has no exchange rate from {from} to {to}, directly or through EUR or USD"
+            ))
+        })?;
+    let used: Vec<RateUse> = best.legs.into_iter().map(|l| l.0).collect();
+    Ok((used.iter().fold(amount, |v, r| v * r.factor), used))
 }
 
 /// Converts many amounts into one currency on one date, choosing the rates of each source
@@ -237,6 +284,27 @@ mod tests {
         .unwrap();
         assert!((v - 2.5).abs() < 1e-9);
         assert_eq!(used.len(), 2);
+    }
+
+    #[test]
+    fn a_fresh_cross_rate_beats_a_stale_direct_one_and_a_direct_one_as_fresh_wins() {
+        let mut rates = vec![
+            rate("implied-2025", "GBP", "USD", 1.29, "2025-03-14"),
+            rate("ecb-gbp", "EUR", "GBP", 0.85, "2026-04-13"),
+            rate("ecb-usd", "EUR", "USD", 1.17, "2026-04-13"),
+        ];
+        let gbp = Currency::parse("GBP").unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        let on = "2026-05-26".parse().unwrap();
+        let (_, used) = convert(&rates, 1.0, gbp, usd, on).unwrap();
+        let ids: Vec<&str> = used.iter().map(|u| u.rate_id.as_str()).collect();
+        assert_eq!(ids, ["ecb-gbp", "ecb-usd"]);
+        // Before the ECB rates existed, the direct one is the only one in force.
+        let (_, used) = convert(&rates, 1.0, gbp, usd, "2025-06-30".parse().unwrap()).unwrap();
+        assert_eq!(used[0].rate_id, "implied-2025");
+        rates.push(rate("direct-2026", "GBP", "USD", 1.38, "2026-04-13"));
+        let (v, used) = convert(&rates, 2.0, gbp, usd, on).unwrap();
+        assert_eq!((used[0].rate_id.as_str(), v), ("direct-2026", 2.76));
     }
 
     #[test]

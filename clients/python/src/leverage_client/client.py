@@ -30,6 +30,9 @@ from .values import DateLike
 
 DEFAULT_TARGET = "localhost:50051"
 
+# The header that pins a call to a dataset version, and names the version of every reply.
+DATASET_VERSION_HEADER = "leverage-dataset-version"
+
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -42,6 +45,10 @@ class Client:
     `token` is sent as `authorization: Bearer <token>` on every call (writes need one).
     `credentials` (grpc.ssl_channel_credentials(...)) makes a TLS channel; `channel` uses one
     you made. `timeout` (seconds) applies to every unary call; sweeps have their own.
+
+    `dataset_version` pins every call to the dataset as it was at that version (see
+    `at_version`); `last_dataset_version` is the version the last reply was served from (for a
+    write, the version that holds it).
     """
 
     def __init__(
@@ -52,6 +59,7 @@ class Client:
         timeout: Optional[float] = 30.0,
         credentials: Optional[grpc.ChannelCredentials] = None,
         channel: Optional[grpc.Channel] = None,
+        dataset_version: Optional[int] = None,
     ) -> None:
         if channel is None:
             if credentials is None:
@@ -60,7 +68,13 @@ class Client:
                 channel = grpc.secure_channel(target, credentials)
         self.channel = channel
         self.timeout = timeout
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._token = token
+        self.dataset_version = dataset_version
+        self.last_dataset_version: Optional[int] = None
+        metadata = [("authorization", f"Bearer {token}")] if token else []
+        if dataset_version is not None:
+            metadata.append((DATASET_VERSION_HEADER, str(int(dataset_version))))
+        self._metadata = tuple(metadata)
         self.assets = assets_pb2_grpc.AssetServiceStub(channel)
         self.dataset = dataset_pb2_grpc.DatasetServiceStub(channel)
         self.legal = legal_pb2_grpc.LegalRiskServiceStub(channel)
@@ -82,15 +96,29 @@ class Client:
         """Block until the channel is connected (raises grpc.FutureTimeoutError otherwise)."""
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
 
+    def at_version(self, dataset_version: int) -> "Client":
+        """A client on the same channel whose every call reads the dataset as it was at
+        `dataset_version` (e.g. a score's `dataset_version`, to reproduce it exactly)."""
+        return Client(
+            channel=self.channel,
+            token=self._token,
+            timeout=self.timeout,
+            dataset_version=dataset_version,
+        )
+
     def _call(self, method, request, timeout: Optional[float] = None):
         try:
-            return method(
+            response, call = method.with_call(
                 request,
                 timeout=self.timeout if timeout is None else timeout,
                 metadata=self._metadata,
             )
         except grpc.RpcError as e:
             raise from_rpc_error(e) from e
+        for key, value in call.initial_metadata() or ():
+            if key == DATASET_VERSION_HEADER:
+                self.last_dataset_version = int(value)
+        return response
 
     def _stream(self, method, request, timeout: Optional[float]):
         call = method(request, timeout=timeout, metadata=self._metadata)
@@ -246,6 +274,64 @@ class Client:
         """Deletes a holding softly (needs a token)."""
         request = assets_pb2.DeleteHoldingRequest(name=values.resource_name("holdings", name))
         self._call(self.assets.DeleteHolding, request)
+
+    def correct_observation(
+        self, observation: assets_pb2.Observation, fields: Sequence[str], *, reason: str
+    ) -> assets_pb2.Observation:
+        """Corrects the `fields` ("amount", "as_of", "source", ...) of the observation named by
+        `observation.name` (needs a token). The old value stays readable at earlier dataset
+        versions and in `record_versions`, with `reason`."""
+        request = assets_pb2.UpdateObservationRequest(
+            observation=observation, reason=reason
+        )
+        request.update_mask.paths.extend(fields)
+        return self._call(self.assets.UpdateObservation, request)
+
+    def withdraw_observation(self, name: str, *, reason: str) -> None:
+        """Withdraws an observation from later dataset versions (needs a token)."""
+        request = assets_pb2.DeleteObservationRequest(name=name, reason=reason)
+        self._call(self.assets.DeleteObservation, request)
+
+    # -- dataset versions, imports and exports --------------------------------------------------
+
+    def dataset_versions(self, *, page_size: int = 100) -> Iterator[dataset_pb2.DatasetVersion]:
+        """The dataset's versions, newest first: who, when, how, why, what changed."""
+        token = ""
+        while True:
+            page = self._call(
+                self.dataset.ListDatasetVersions,
+                dataset_pb2.ListDatasetVersionsRequest(page_size=page_size, page_token=token),
+            )
+            yield from page.dataset_versions
+            token = page.next_page_token
+            if not token:
+                return
+
+    def record_versions(self, name: str) -> List[dataset_pb2.RecordVersion]:
+        """Every value a record ("figures/WF-012", "holdings/h/observations/o", ...) had,
+        oldest first, with who set it, when and why."""
+        request = dataset_pb2.ListRecordVersionsRequest(name=name)
+        return list(self._call(self.dataset.ListRecordVersions, request).record_versions)
+
+    def import_file(
+        self, path: Union[str, "os.PathLike[str]"], *, dry_run: bool = False
+    ) -> dataset_pb2.ImportDatasetResponse:
+        """Imports a dataset TOML, an observations or rates CSV, or an ECB reference-rate CSV
+        (needs a token): every row checked first, then merged as one dataset version."""
+        import os
+
+        with open(path, "rb") as f:
+            content = f.read()
+        request = dataset_pb2.ImportDatasetRequest(
+            file_name=os.path.basename(os.fspath(path)), content=content, dry_run=dry_run
+        )
+        return self._call(self.dataset.ImportDataset, request)
+
+    def export_dataset(self) -> str:
+        """The whole dataset (at this client's `dataset_version`, or the newest) as the TOML
+        of data/dataset.toml."""
+        chunks = self._stream(self.dataset.ExportDataset, dataset_pb2.ExportDatasetRequest(), self.timeout)
+        return b"".join(c.content for c in chunks).decode("utf-8")
 
     # -- legal risk ----------------------------------------------------------------------------
 
