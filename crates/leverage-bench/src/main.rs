@@ -15,6 +15,7 @@ mod startup;
 mod stats;
 mod sweep;
 mod sys;
+mod versions;
 
 // The allocator the leverage server uses, so that the hello-world baseline (served from this
 // binary) differs from the server under test by the handlers only, and the load generator,
@@ -67,6 +68,10 @@ enum Command {
     Startup,
     /// Every part with tiny sizes, in seconds (debug builds; used by the integration test).
     Smoke,
+    /// 6. The cost of keeping every version (issue 11): start-up, memory, correction and
+    /// creation latency, pinned reads, on the shipped data, 10 k and 1 M observations. Not part
+    /// of `all`; writes bench/results/versions.json.
+    Versions,
     /// Issue 5's soak (not part of `all`): the mix's maximum QPS, then an open loop at 80 % of
     /// it for --soak-secs (10 min), with writes; errors, p99 drift, memory and fd growth.
     Soak,
@@ -293,6 +298,7 @@ fn kind_name(kind: Command) -> &'static str {
         Command::Scale => "scale",
         Command::Startup => "startup",
         Command::Smoke => "smoke",
+        Command::Versions => "versions",
         Command::Soak => "soak",
         Command::HelloServer { .. } => "hello-server",
     }
@@ -482,10 +488,93 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
     Ok(failed.is_empty())
 }
 
+/// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
+fn run_versions(o: &Options) -> anyhow::Result<()> {
+    let binaries = prepare::release(o.rebuild, o.server_bin.as_deref())?;
+    let pin = !o.no_pin && sys::online_cpus() >= 2;
+    if pin {
+        sys::pin_current_thread(1)?;
+    }
+    let options = ServerOptions {
+        cpu: pin.then_some(0),
+        log_filter: o.server_log.clone(),
+    };
+    let logs = prepare::target_dir().join("bench-logs").join("versions");
+    std::fs::create_dir_all(&logs)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let work = tempfile::tempdir()?;
+    let sizes = [
+        (0, 0),
+        (100, 100),
+        (o.holdings.max(1), o.observations.max(2)),
+    ];
+    let mut results = Vec::new();
+    for (holdings, per) in sizes {
+        let config = (holdings > 0).then(|| ScaleConfig {
+            holdings,
+            observations_per_holding: per,
+            jurisdictions: 150,
+            custodians: 200,
+            calls: o.scale_calls,
+        });
+        let dir = config
+            .as_ref()
+            .map(|c| scale::data_dir(c, o.scale_dir.as_deref().filter(|_| holdings == o.holdings)));
+        results.push(runtime.block_on(versions::run_one(
+            &binaries.server,
+            work.path(),
+            dir.as_deref(),
+            &options,
+            config.as_ref(),
+            200,
+            &logs,
+        ))?);
+    }
+    let out = o
+        .out
+        .clone()
+        .unwrap_or_else(|| prepare::workspace_root().join("bench/results"));
+    std::fs::create_dir_all(&out)?;
+    let report = serde_json::json!({
+        "part": "versions",
+        "started_utc": report::utc_now(),
+        "revision": prepare::revision(),
+        "machine": sys::Machine::describe(),
+        "results": results,
+    });
+    std::fs::write(
+        out.join("versions.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    println!(
+        "| observations | to SERVING | RSS | correction p50 / p99 | creation p50 / p99 | pinned read, first / then | RSS after |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {:.2} s | {:.0} MB | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.1} / {:.2} ms | {:.0} MB |",
+            r.observations,
+            r.server_start_s,
+            r.server_rss_mb,
+            r.correction.p50_us / 1e3,
+            r.correction.p99_us / 1e3,
+            r.creation.p50_us / 1e3,
+            r.creation.p99_us / 1e3,
+            r.pinned_first_ms,
+            r.pinned_again.p50_us / 1e3,
+            r.rss_after_mb
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::HelloServer { listen } => hello::serve(listen).map(|()| true),
+        Command::Versions => run_versions(&cli.options).map(|()| true),
         kind => run_suite(kind, &cli.options),
     };
     match outcome {

@@ -473,14 +473,17 @@ pub fn data_dir(config: &ScaleConfig, dir: Option<&Path>) -> PathBuf {
     })
 }
 
-pub async fn run(
-    server_bin: &Path,
+/// The synthetic data of `config` in `dir`, generated unless a matching copy is there.
+pub fn ensure_data(dir: &Path, config: &ScaleConfig) -> anyhow::Result<()> {
+    prepare_data(dir, config, false).map(|_| ())
+}
+
+/// Whether the data was generated now, and how long writing it took.
+fn prepare_data(
     dir: &Path,
-    regenerate: bool,
-    options: &ServerOptions,
     config: &ScaleConfig,
-    logs: &Path,
-) -> anyhow::Result<ScaleResult> {
+    regenerate: bool,
+) -> anyhow::Result<(bool, Option<f64>)> {
     let embedded = Dataset::embedded().map_err(|e| anyhow::anyhow!("embedded dataset: {e}"))?;
     let marker = Marker {
         generator_version: GENERATOR_VERSION,
@@ -494,7 +497,7 @@ pub async fn run(
     let cached = std::fs::read_to_string(&marker_path)
         .ok()
         .and_then(|t| serde_json::from_str::<Marker>(&t).ok());
-    let (generated_now, store_write_s) = if !regenerate && cached.as_ref() == Some(&marker) {
+    Ok(if !regenerate && cached.as_ref() == Some(&marker) {
         eprintln!("[scale] reusing the synthetic data in {}", dir.display());
         (false, None)
     } else {
@@ -507,7 +510,18 @@ pub async fn run(
         let secs = generate(dir, config, &embedded)?;
         std::fs::write(&marker_path, serde_json::to_string_pretty(&marker)?)?;
         (true, Some(secs))
-    };
+    })
+}
+
+pub async fn run(
+    server_bin: &Path,
+    dir: &Path,
+    regenerate: bool,
+    options: &ServerOptions,
+    config: &ScaleConfig,
+    logs: &Path,
+) -> anyhow::Result<ScaleResult> {
+    let (generated_now, store_write_s) = prepare_data(dir, config, regenerate)?;
 
     let as_of = mid_date(config)?;
     let as_of_pb = Some(api::Date {
