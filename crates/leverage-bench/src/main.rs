@@ -68,9 +68,9 @@ enum Command {
     Startup,
     /// Every part with tiny sizes, in seconds (debug builds; used by the integration test).
     Smoke,
-    /// 6. The cost of keeping every version (issue 11): start-up, memory, correction and
-    /// creation latency, pinned reads, on the shipped data, 10 k and 1 M observations. Not part
-    /// of `all`; writes bench/results/versions.json.
+    /// Part 6, the cost of keeping every version (issue 11): start-up, memory, correction
+    /// and creation latency, pinned reads, on the shipped data, 10 k and 1 M observations.
+    /// Not part of `all`; writes bench/results/versions.json.
     Versions,
     /// Issue 5's soak (not part of `all`): the mix's maximum QPS, then an open loop at 80 % of
     /// it for --soak-secs (10 min), with writes; errors, p99 drift, memory and fd growth.
