@@ -512,7 +512,7 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
     ];
     let mut results = Vec::new();
     for (holdings, per) in sizes {
-        let config = (holdings > 0).then(|| ScaleConfig {
+        let config = (holdings > 0).then_some(ScaleConfig {
             holdings,
             observations_per_holding: per,
             jurisdictions: 150,
