@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use leverage_core::model::{ExchangeRate, Figure};
 use leverage_core::paging::{paginate, parse_filter};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_server::DatasetService;
@@ -15,6 +16,44 @@ use crate::versions;
 #[derive(Debug)]
 pub struct DatasetApi {
     pub repo: Arc<Repository>,
+}
+
+/// A figure as the API shows it.
+pub fn figure(f: &Figure) -> pb::Figure {
+    pb::Figure {
+        id: f.id.clone(),
+        category: f.category.clone(),
+        metric: f.metric.clone(),
+        area: f.area.clone(),
+        value: f.value,
+        value_high: f.value_high,
+        unit: f.unit.clone(),
+        currency_code: f.currency.map(|c| c.to_string()).unwrap_or_default(),
+        bound: convert::bound(f.bound),
+        as_of: f.as_of.map(date_out),
+        as_of_label: f.as_of_label.clone().unwrap_or_default(),
+        source: Some(convert::source(&f.source)),
+        confidence: convert::confidence(f.confidence),
+        verified: f.verified,
+        note: f.note.clone().unwrap_or_default(),
+    }
+}
+
+/// An exchange rate as the API shows it.
+pub fn exchange_rate(x: &ExchangeRate) -> pb::ExchangeRate {
+    pb::ExchangeRate {
+        id: x.id.clone(),
+        base_currency: x.base.to_string(),
+        quote_currency: x.quote.to_string(),
+        rate: x.rate,
+        as_of: Some(date_out(x.as_of)),
+        as_of_label: x.as_of_label.clone().unwrap_or_default(),
+        kind: x.kind.clone(),
+        source: Some(convert::source(&x.source)),
+        confidence: convert::confidence(x.confidence),
+        verified: x.verified,
+        note: x.note.clone().unwrap_or_default(),
+    }
 }
 
 #[tonic::async_trait]
@@ -62,26 +101,7 @@ impl DatasetService for DatasetApi {
             paginate(items, r.page_size, &r.page_token, &["figures", &r.filter])
                 .map_err(error::domain)?;
         Ok(Response::new(pb::ListFiguresResponse {
-            figures: page
-                .into_iter()
-                .map(|f| pb::Figure {
-                    id: f.id.clone(),
-                    category: f.category.clone(),
-                    metric: f.metric.clone(),
-                    area: f.area.clone(),
-                    value: f.value,
-                    value_high: f.value_high,
-                    unit: f.unit.clone(),
-                    currency_code: f.currency.map(|c| c.to_string()).unwrap_or_default(),
-                    bound: convert::bound(f.bound),
-                    as_of: f.as_of.map(date_out),
-                    as_of_label: f.as_of_label.clone().unwrap_or_default(),
-                    source: Some(convert::source(&f.source)),
-                    confidence: convert::confidence(f.confidence),
-                    verified: f.verified,
-                    note: f.note.clone().unwrap_or_default(),
-                })
-                .collect(),
+            figures: page.into_iter().map(figure).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -115,22 +135,7 @@ impl DatasetService for DatasetApi {
             paginate(items, r.page_size, &r.page_token, &["rates", &r.filter])
                 .map_err(error::domain)?;
         Ok(Response::new(pb::ListExchangeRatesResponse {
-            exchange_rates: page
-                .into_iter()
-                .map(|x| pb::ExchangeRate {
-                    id: x.id.clone(),
-                    base_currency: x.base.to_string(),
-                    quote_currency: x.quote.to_string(),
-                    rate: x.rate,
-                    as_of: Some(date_out(x.as_of)),
-                    as_of_label: x.as_of_label.clone().unwrap_or_default(),
-                    kind: x.kind.clone(),
-                    source: Some(convert::source(&x.source)),
-                    confidence: convert::confidence(x.confidence),
-                    verified: x.verified,
-                    note: x.note.clone().unwrap_or_default(),
-                })
-                .collect(),
+            exchange_rates: page.into_iter().map(exchange_rate).collect(),
             next_page_token,
             total_size: total as i32,
         }))

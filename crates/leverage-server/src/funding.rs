@@ -54,7 +54,8 @@ fn event(e: AccessEvent) -> i32 {
     }) as i32
 }
 
-fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
+/// An instrument as the API shows it, with its status as of `as_of`.
+pub fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
     let current = i.status_as_of(as_of);
     pb::Instrument {
         name: format!("instruments/{}", i.id),
@@ -115,7 +116,8 @@ fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
     }
 }
 
-fn allocation(instrument_id: &str, a: &Allocation) -> pb::Allocation {
+/// An allocation of instrument `instrument_id` as the API shows it.
+pub fn allocation(instrument_id: &str, a: &Allocation) -> pb::Allocation {
     pb::Allocation {
         name: format!("instruments/{instrument_id}/allocations/{}", a.id),
         id: a.id.clone(),
