@@ -59,12 +59,27 @@ pub enum Requirement {
 }
 
 /// Every write and admin method with the role it needs.
-pub const WRITES: [(&str, Role); 5] = [
+pub const WRITES: [(&str, Role); 11] = [
     ("/leverage.v1.AssetService/CreateHolding", Role::Editor),
     ("/leverage.v1.AssetService/CreateObservation", Role::Editor),
     ("/leverage.v1.AssetService/UpdateHolding", Role::Editor),
     ("/leverage.v1.AssetService/DeleteHolding", Role::Editor),
     ("/leverage.v1.ScoringService/ReloadPlugins", Role::Admin),
+    ("/leverage.v1.DatasetService/CreateFigure", Role::Editor),
+    ("/leverage.v1.DatasetService/UpdateFigure", Role::Editor),
+    ("/leverage.v1.DatasetService/DeleteFigure", Role::Editor),
+    (
+        "/leverage.v1.DatasetService/CreateExchangeRate",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DatasetService/UpdateExchangeRate",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DatasetService/DeleteExchangeRate",
+        Role::Editor,
+    ),
 ];
 
 /// Every read method. A method in neither list needs the admin role.

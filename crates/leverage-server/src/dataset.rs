@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_out};
 use crate::error;
 use crate::versions;
+use crate::{auth, edit};
 
 #[derive(Debug)]
 pub struct DatasetApi {
@@ -139,5 +140,77 @@ impl DatasetService for DatasetApi {
             next_page_token,
             total_size: total as i32,
         }))
+    }
+
+    async fn create_figure(
+        &self,
+        request: Request<pb::CreateFigureRequest>,
+    ) -> Result<Response<pb::Figure>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Figure>(&self.repo, actor, r.figure_id, "figure_id", r.figure)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_figure(
+        &self,
+        request: Request<pb::UpdateFigureRequest>,
+    ) -> Result<Response<pb::Figure>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Figure>(&self.repo, actor, r.figure, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_figure(
+        &self,
+        request: Request<pb::DeleteFigureRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Figure>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_exchange_rate(
+        &self,
+        request: Request<pb::CreateExchangeRateRequest>,
+    ) -> Result<Response<pb::ExchangeRate>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<ExchangeRate>(
+            &self.repo,
+            actor,
+            r.exchange_rate_id,
+            "exchange_rate_id",
+            r.exchange_rate,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn update_exchange_rate(
+        &self,
+        request: Request<pb::UpdateExchangeRateRequest>,
+    ) -> Result<Response<pb::ExchangeRate>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<ExchangeRate>(&self.repo, actor, r.exchange_rate, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_exchange_rate(
+        &self,
+        request: Request<pb::DeleteExchangeRateRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<ExchangeRate>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
     }
 }

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod convert;
 pub mod dataset;
+pub mod edit;
 pub mod error;
 pub mod funding;
 pub mod legal;

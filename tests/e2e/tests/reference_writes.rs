@@ -1,0 +1,596 @@
+//! Writes of the reference records over real gRPC: figures and exchange rates. Each is created, updated
+//! through a field mask and deleted as one new dataset version; a refused write names every
+//! bad field and stores nothing; a read pinned to an earlier version still sees the old value.
+
+#![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+use leverage_e2e::{TestServer, authorized, date, error_reason, violated_fields};
+use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
+use leverage_server::versions::DATASET_VERSION_HEADER;
+use prost_types::FieldMask;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+// --- Helpers -----------------------------------------------------------------------------------
+
+/// The dataset version a reply names.
+fn version_of<T>(reply: &tonic::Response<T>) -> u64 {
+    reply
+        .metadata()
+        .get(DATASET_VERSION_HEADER)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The version of the dataset in force.
+async fn current_version(channel: Channel) -> u64 {
+    let reply = DatasetServiceClient::new(channel)
+        .get_dataset_info(pb::GetDatasetInfoRequest {})
+        .await
+        .unwrap();
+    version_of(&reply)
+}
+
+/// A read of the dataset as it was at `version`.
+fn at<T>(message: T, version: u64) -> Request<T> {
+    let mut r = Request::new(message);
+    r.metadata_mut()
+        .insert(DATASET_VERSION_HEADER, version.to_string().parse().unwrap());
+    r
+}
+
+fn read_at<T>(message: T, version: Option<u64>) -> Request<T> {
+    match version {
+        Some(v) => at(message, v),
+        None => Request::new(message),
+    }
+}
+
+fn mask(paths: &[&str]) -> Option<FieldMask> {
+    Some(FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+fn source(publisher: &str) -> Option<pb::Source> {
+    Some(pb::Source {
+        publisher: publisher.into(),
+        url: "https://example.org/test".into(),
+        ..Default::default()
+    })
+}
+
+// --- Figures -----------------------------------------------------------------------------------
+
+fn figure() -> pb::Figure {
+    pb::Figure {
+        category: "windfall_interest".into(),
+        metric: "Windfall interest earned by Euroclear in a test quarter".into(),
+        area: "Belgium (Euroclear Bank)".into(),
+        value: Some(1.2),
+        unit: "billion".into(),
+        currency_code: "EUR".into(),
+        bound: pb::Bound::Exact as i32,
+        as_of: date(2025, 12, 31),
+        as_of_label: "Q4 2025".into(),
+        source: source("Test desk (synthetic figure)"),
+        confidence: pb::Confidence::Medium as i32,
+        verified: true,
+        note: "First note.".into(),
+        ..Default::default()
+    }
+}
+
+async fn figures(channel: Channel, version: Option<u64>) -> Vec<pb::Figure> {
+    DatasetServiceClient::new(channel)
+        .list_figures(read_at(
+            pb::ListFiguresRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .figures
+}
+
+async fn create_figure(channel: Channel, id: &str) -> pb::Figure {
+    DatasetServiceClient::new(channel)
+        .create_figure(authorized(pb::CreateFigureRequest {
+            figure_id: id.into(),
+            figure: Some(figure()),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_created_figure_is_listed_as_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_figure(server.channel().await, "WF-900").await;
+    let expected = pb::Figure {
+        id: "WF-900".into(),
+        ..figure()
+    };
+    assert_eq!(created, expected);
+    let listed = figures(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|f| f.id == "WF-900"), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_figure_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = figures(server.channel().await, None).await;
+    let old = before
+        .iter()
+        .find(|f| f.id == "EC-007-TOTAL")
+        .unwrap()
+        .clone();
+    let updated = DatasetServiceClient::new(server.channel().await)
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-007-TOTAL".into(),
+                metric: "not in the mask".into(),
+                value: Some(1.0),
+                note: "Corrected note.".into(),
+                confidence: pb::Confidence::Low as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["note", "confidence"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Figure {
+        note: "Corrected note.".into(),
+        confidence: pb::Confidence::Low as i32,
+        ..old
+    };
+    assert_eq!(updated, expected);
+    let after = figures(server.channel().await, None).await;
+    assert_eq!(
+        after.iter().find(|f| f.id == "EC-007-TOTAL"),
+        Some(&expected)
+    );
+    assert_eq!(after.len(), before.len());
+}
+
+#[tokio::test]
+async fn a_deleted_figure_is_no_longer_listed_and_its_id_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    c.delete_figure(authorized(pb::DeleteFigureRequest {
+        name: "figures/WF-001".into(),
+    }))
+    .await
+    .unwrap();
+    let listed = figures(server.channel().await, None).await;
+    assert!(listed.iter().all(|f| f.id != "WF-001"));
+    let again = c
+        .delete_figure(authorized(pb::DeleteFigureRequest {
+            name: "figures/WF-001".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+    let reuse = c
+        .create_figure(authorized(pb::CreateFigureRequest {
+            figure_id: "WF-001".into(),
+            figure: Some(figure()),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(reuse.code(), Code::AlreadyExists);
+}
+
+fn bad_figure() -> pb::CreateFigureRequest {
+    pb::CreateFigureRequest {
+        figure_id: "WF 901".into(),
+        figure: Some(pb::Figure {
+            category: "Windfall Interest".into(),
+            metric: String::new(),
+            value: Some(2.0),
+            value_high: Some(1.0),
+            currency_code: "EURO".into(),
+            as_of: date(2025, 2, 30),
+            source: source(""),
+            confidence: pb::Confidence::Unspecified as i32,
+            ..figure()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_figure_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = DatasetServiceClient::new(server.channel().await)
+        .create_figure(authorized(bad_figure()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "figure_id",
+            "figure.category",
+            "figure.metric",
+            "figure.value_high",
+            "figure.currency_code",
+            "figure.as_of",
+            "figure.source.publisher",
+            "figure.confidence",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_figure_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = figures(server.channel().await, None).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    let mut bad = bad_figure();
+    bad.figure_id = "WF-901".into();
+    assert!(c.create_figure(authorized(bad)).await.is_err());
+    let refused_update = c
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-007-TOTAL".into(),
+                currency_code: "EURO".into(),
+                note: "not stored".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note", "currency_code"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused_update), ["figure.currency_code"]);
+    assert_eq!(figures(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_figure_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    let created = c
+        .create_figure(authorized(pb::CreateFigureRequest {
+            figure_id: "WF-902".into(),
+            figure: Some(figure()),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&created), version + 1);
+    let updated = c
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "WF-902".into(),
+                note: "Second note.".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_figure(authorized(pb::DeleteFigureRequest {
+            name: "figures/WF-902".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn figures_read_at_the_version_before_an_update_show_the_old_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    DatasetServiceClient::new(server.channel().await)
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-007-TOTAL".into(),
+                value: Some(230.0),
+                ..Default::default()
+            }),
+            update_mask: mask(&["value"]),
+        }))
+        .await
+        .unwrap();
+    let value = |fs: Vec<pb::Figure>| {
+        fs.into_iter()
+            .find(|f| f.id == "EC-007-TOTAL")
+            .unwrap()
+            .value
+    };
+    assert_eq!(
+        value(figures(server.channel().await, None).await),
+        Some(230.0)
+    );
+    assert_eq!(
+        value(figures(server.channel().await, Some(version)).await),
+        Some(227.0)
+    );
+}
+
+#[tokio::test]
+async fn an_update_without_a_mask_or_of_an_immutable_field_is_refused_naming_the_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    for paths in [&[][..], &["id"][..], &["note", "colour"][..]] {
+        let err = c
+            .update_figure(authorized(pb::UpdateFigureRequest {
+                figure: Some(pb::Figure {
+                    id: "EC-007-TOTAL".into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(paths),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{paths:?}");
+        assert_eq!(violated_fields(&err), ["update_mask"], "{paths:?}");
+        assert!(
+            err.message().contains("mutable: category"),
+            "{}",
+            err.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_of_a_figure_that_does_not_exist_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = DatasetServiceClient::new(server.channel().await)
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "WF-999".into(),
+                note: "x".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(error_reason(&err).as_deref(), Some("RESOURCE_NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn a_reference_write_is_recorded_with_its_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    create_figure(server.channel().await, "WF-903").await;
+    server.stop().await;
+    let store = leverage_store::Store::open(dir.path()).unwrap();
+    let newest = store.versions(None, 1).unwrap();
+    assert_eq!(newest[0].actor, "tester");
+    assert_eq!(newest[0].origin, "edit");
+    assert_eq!(newest[0].summary, "create figures/WF-903");
+}
+
+// --- Exchange rates ----------------------------------------------------------------------------
+
+fn rate() -> pb::ExchangeRate {
+    pb::ExchangeRate {
+        base_currency: "EUR".into(),
+        quote_currency: "USD".into(),
+        rate: 1.0512,
+        as_of: date(2025, 11, 28),
+        kind: "ECB euro reference rate".into(),
+        source: source("European Central Bank (test)"),
+        confidence: pb::Confidence::High as i32,
+        verified: true,
+        ..Default::default()
+    }
+}
+
+async fn rates(channel: Channel, version: Option<u64>) -> Vec<pb::ExchangeRate> {
+    DatasetServiceClient::new(channel)
+        .list_exchange_rates(read_at(
+            pb::ListExchangeRatesRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exchange_rates
+}
+
+async fn create_rate(channel: Channel, id: &str) -> tonic::Response<pb::ExchangeRate> {
+    DatasetServiceClient::new(channel)
+        .create_exchange_rate(authorized(pb::CreateExchangeRateRequest {
+            exchange_rate_id: id.into(),
+            exchange_rate: Some(rate()),
+        }))
+        .await
+        .unwrap()
+}
+
+const RATE: &str = "ecb-2025-02-28-usd";
+
+#[tokio::test]
+async fn a_created_exchange_rate_is_listed_as_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_rate(server.channel().await, "ecb-2025-11-28-usd")
+        .await
+        .into_inner();
+    let expected = pb::ExchangeRate {
+        id: "ecb-2025-11-28-usd".into(),
+        ..rate()
+    };
+    assert_eq!(created, expected);
+    let listed = rates(server.channel().await, None).await;
+    assert_eq!(
+        listed.iter().find(|r| r.id == "ecb-2025-11-28-usd"),
+        Some(&expected)
+    );
+}
+
+#[tokio::test]
+async fn an_exchange_rate_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let old = rates(server.channel().await, None)
+        .await
+        .into_iter()
+        .find(|r| r.id == RATE)
+        .unwrap();
+    let updated = DatasetServiceClient::new(server.channel().await)
+        .update_exchange_rate(authorized(pb::UpdateExchangeRateRequest {
+            exchange_rate: Some(pb::ExchangeRate {
+                id: RATE.into(),
+                rate: 1.04,
+                kind: "not in the mask".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["rate"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::ExchangeRate { rate: 1.04, ..old };
+    assert_eq!(updated, expected);
+    let listed = rates(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|r| r.id == RATE), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_deleted_exchange_rate_is_no_longer_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    DatasetServiceClient::new(server.channel().await)
+        .delete_exchange_rate(authorized(pb::DeleteExchangeRateRequest {
+            name: format!("exchangeRates/{RATE}"),
+        }))
+        .await
+        .unwrap();
+    let listed = rates(server.channel().await, None).await;
+    assert!(listed.iter().all(|r| r.id != RATE));
+}
+
+fn bad_rate() -> pb::CreateExchangeRateRequest {
+    pb::CreateExchangeRateRequest {
+        exchange_rate_id: "ecb-2025-11-28-eur".into(),
+        exchange_rate: Some(pb::ExchangeRate {
+            quote_currency: "EUR".into(),
+            rate: -1.0,
+            as_of: date(2025, 13, 1),
+            kind: " ".into(),
+            ..rate()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn an_exchange_rate_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = DatasetServiceClient::new(server.channel().await)
+        .create_exchange_rate(authorized(bad_rate()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "exchange_rate.quote_currency",
+            "exchange_rate.rate",
+            "exchange_rate.as_of",
+            "exchange_rate.kind",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_exchange_rate_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = rates(server.channel().await, None).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    assert!(
+        c.create_exchange_rate(authorized(bad_rate()))
+            .await
+            .is_err()
+    );
+    let refused_update = c
+        .update_exchange_rate(authorized(pb::UpdateExchangeRateRequest {
+            exchange_rate: Some(pb::ExchangeRate {
+                id: RATE.into(),
+                rate: 0.0,
+                ..Default::default()
+            }),
+            update_mask: mask(&["rate"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused_update), ["exchange_rate.rate"]);
+    assert_eq!(rates(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_exchange_rate_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_rate(server.channel().await, "ecb-2025-11-28-usd").await;
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    let updated = c
+        .update_exchange_rate(authorized(pb::UpdateExchangeRateRequest {
+            exchange_rate: Some(pb::ExchangeRate {
+                id: "ecb-2025-11-28-usd".into(),
+                note: "Checked.".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_exchange_rate(authorized(pb::DeleteExchangeRateRequest {
+            name: "exchangeRates/ecb-2025-11-28-usd".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn exchange_rates_read_at_the_version_before_a_delete_still_list_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    DatasetServiceClient::new(server.channel().await)
+        .delete_exchange_rate(authorized(pb::DeleteExchangeRateRequest {
+            name: format!("exchangeRates/{RATE}"),
+        }))
+        .await
+        .unwrap();
+    let then = rates(server.channel().await, Some(version)).await;
+    assert!(then.iter().any(|r| r.id == RATE));
+}
