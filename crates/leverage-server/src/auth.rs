@@ -59,7 +59,7 @@ pub enum Requirement {
 }
 
 /// Every write and admin method with the role it needs.
-pub const WRITES: [(&str, Role); 11] = [
+pub const WRITES: [(&str, Role); 20] = [
     ("/leverage.v1.AssetService/CreateHolding", Role::Editor),
     ("/leverage.v1.AssetService/CreateObservation", Role::Editor),
     ("/leverage.v1.AssetService/UpdateHolding", Role::Editor),
@@ -78,6 +78,24 @@ pub const WRITES: [(&str, Role); 11] = [
     ),
     (
         "/leverage.v1.DatasetService/DeleteExchangeRate",
+        Role::Editor,
+    ),
+    ("/leverage.v1.LegalRiskService/CreateDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/UpdateDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/DeleteDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/CreatePosition", Role::Editor),
+    ("/leverage.v1.LegalRiskService/UpdatePosition", Role::Editor),
+    ("/leverage.v1.LegalRiskService/DeletePosition", Role::Editor),
+    (
+        "/leverage.v1.LegalRiskService/CreatePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.LegalRiskService/UpdatePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.LegalRiskService/DeletePublishedAssessment",
         Role::Editor,
     ),
 ];

@@ -1,4 +1,5 @@
-//! Writes of the reference records: figures and exchange rates.
+//! Writes of the reference records: figures, exchange rates, doctrines, positions and published
+//! assessments.
 //!
 //! Each resource's proto message is turned into its domain record once, here (`figure_in`,
 //! `exchange_rate_in`…), naming every bad field by its path in the request. An update merges the
@@ -10,16 +11,18 @@
 
 use std::sync::Arc;
 
-use leverage_core::model::{ExchangeRate, Figure, Source};
+use leverage_core::model::{
+    ActionExposure, Doctrine, ExchangeRate, Figure, Position, PublishedAssessment, Source, Stance,
+};
 use leverage_core::record::{Record, RecordKey, RecordKind};
-use leverage_core::{Currency, Dataset, Date, DomainError, Snapshot, Violations};
+use leverage_core::{Currency, Dataset, Date, DomainError, Jurisdiction, Snapshot, Violations};
 use leverage_proto::leverage::v1 as pb;
 use leverage_store::{Change, Commit, Origin, Repository};
 use prost_types::FieldMask;
 use tonic::Status;
 
 use crate::convert::{self, day_in};
-use crate::{dataset, error};
+use crate::{dataset, error, legal};
 
 /// Ids of reference records, as the research numbers them (`WF-012`, `ecb-2025-03-14-usd`):
 /// 1 to 63 letters, digits, `-`, `_` and `.`.
@@ -406,6 +409,29 @@ fn currency_in(field: &str, code: &str, v: &mut Violations) -> Option<Currency> 
     v.check(field, Currency::parse(code))
 }
 
+/// Jurisdiction codes, each known and listed once (bad ones named by index).
+fn jurisdictions_in(field: &str, codes: &[String], v: &mut Violations) -> Vec<Jurisdiction> {
+    let mut out = Vec::with_capacity(codes.len());
+    for (i, code) in codes.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        if let Some(j) = convert::jurisdiction_in(&f, code, v) {
+            if out.contains(&j) {
+                v.add(f, format!("{j} is listed twice"));
+            } else {
+                out.push(j);
+            }
+        }
+    }
+    out
+}
+
+/// A share in [0, 1] (exposures and weights of the legal-risk model).
+fn unit_interval(field: String, x: f64, v: &mut Violations) {
+    if !(0.0..=1.0).contains(&x) {
+        v.add(field, "must be from 0 to 1");
+    }
+}
+
 fn collection_of<'a, T>(table: &'a [T], id: &str, id_of: impl Fn(&T) -> &str) -> Option<&'a T> {
     table.iter().find(|r| id_of(r) == id)
 }
@@ -663,6 +689,428 @@ impl Reference for ExchangeRate {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Doctrines
+
+pub fn doctrine_in(
+    prefix: &str,
+    id: &str,
+    p: &pb::Doctrine,
+    v: &mut Violations,
+) -> Option<Doctrine> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    required_text(
+        v,
+        f("display_name"),
+        &p.display_name,
+        "the doctrine's title",
+    );
+    required_text(
+        v,
+        f("summary"),
+        &p.summary,
+        "what the doctrine says and why it matters",
+    );
+    let jurisdictions = jurisdictions_in(&f("jurisdictions"), &p.jurisdictions, v);
+    let exposure = match &p.exposure {
+        None => {
+            v.add(
+                f("exposure"),
+                "is required: how strongly the doctrine argues against each action, 0 to 1",
+            );
+            None
+        }
+        Some(e) => {
+            for (name, x) in [
+                ("immobilisation", e.immobilisation),
+                ("windfall_profits", e.windfall_profits),
+                ("profits_backed_loan", e.profits_backed_loan),
+                ("reparations_loan", e.reparations_loan),
+                ("confiscation", e.confiscation),
+            ] {
+                unit_interval(f(&format!("exposure.{name}")), x, v);
+            }
+            Some(ActionExposure {
+                immobilisation: e.immobilisation,
+                windfall_profits: e.windfall_profits,
+                profits_backed_loan: e.profits_backed_loan,
+                reparations_loan: e.reparations_loan,
+                confiscation: e.confiscation,
+            })
+        }
+    };
+    unit_interval(f("weight"), p.weight, v);
+    if p.sources.is_empty() {
+        v.add(
+            f("sources"),
+            "is required: at least one text the doctrine rests on",
+        );
+    }
+    let sources = p
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sourced(&f(&format!("sources[{i}]")), Some(s), v))
+        .collect();
+    let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    Some(Doctrine {
+        id: id.to_owned(),
+        name: p.display_name.clone(),
+        summary: p.summary.clone(),
+        open_question: optional_text(&p.open_question),
+        jurisdictions,
+        exposure: exposure?,
+        weight: p.weight,
+        sources,
+        confidence,
+    })
+}
+
+impl Reference for Doctrine {
+    type Proto = pb::Doctrine;
+    const KIND: RecordKind = RecordKind::Doctrine;
+    const FIELD: &'static str = "doctrine";
+    const BY_NAME: bool = true;
+    const MUTABLE: &'static [&'static str] = &[
+        "display_name",
+        "summary",
+        "open_question",
+        "jurisdictions",
+        "exposure",
+        "weight",
+        "sources",
+        "confidence",
+    ];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    /// Upper case: the name is the id in lower case, so ids differing only in case would
+    /// share a name.
+    fn id_problem(id: &str) -> Option<&'static str> {
+        (!valid_record_id(id) || id.bytes().any(|b| b.is_ascii_lowercase()))
+            .then_some("must be 1-63 upper-case letters, digits, '-', '_' or '.'")
+    }
+    fn name_of(id: &str) -> String {
+        format!("doctrines/{}", id.to_ascii_lowercase())
+    }
+    fn resolve(snap: &Snapshot, id: &str) -> Option<String> {
+        snap.dataset()
+            .doctrines
+            .iter()
+            .find(|d| d.id.eq_ignore_ascii_case(id))
+            .map(|d| d.id.clone())
+    }
+    fn live<'a>(snap: &'a Snapshot, id: &str) -> Option<&'a Self> {
+        collection_of(&snap.dataset().doctrines, id, |r| &r.id)
+    }
+    fn out(&self) -> pb::Doctrine {
+        legal::doctrine(self)
+    }
+    fn address(p: &pb::Doctrine) -> &str {
+        &p.name
+    }
+    fn read(id: &str, p: &pb::Doctrine, v: &mut Violations) -> Option<Self> {
+        doctrine_in(Self::FIELD, id, p, v)
+    }
+    fn deletion_problem(snap: &Snapshot, id: &str) -> Option<String> {
+        let citing: Vec<&str> = snap
+            .dataset()
+            .positions
+            .iter()
+            .filter(|p| p.doctrines.iter().any(|d| d == id))
+            .map(|p| p.id.as_str())
+            .collect();
+        (!citing.is_empty()).then(|| {
+            format!(
+                "{id} is invoked by positions {}: update or delete them first",
+                citing.join(", ")
+            )
+        })
+    }
+    fn overlay(to: &mut pb::Doctrine, from: &pb::Doctrine, path: &str) {
+        match path {
+            "display_name" => to.display_name.clone_from(&from.display_name),
+            "summary" => to.summary.clone_from(&from.summary),
+            "open_question" => to.open_question.clone_from(&from.open_question),
+            "jurisdictions" => to.jurisdictions.clone_from(&from.jurisdictions),
+            "exposure" => to.exposure = from.exposure,
+            "weight" => to.weight = from.weight,
+            "sources" => to.sources.clone_from(&from.sources),
+            "confidence" => to.confidence = from.confidence,
+            _ => {}
+        }
+    }
+    fn keep(to: &mut Self, from: &Self, path: &str) {
+        match path {
+            "display_name" => to.name.clone_from(&from.name),
+            "summary" => to.summary.clone_from(&from.summary),
+            "open_question" => to.open_question.clone_from(&from.open_question),
+            "jurisdictions" => to.jurisdictions.clone_from(&from.jurisdictions),
+            "exposure" => to.exposure.clone_from(&from.exposure),
+            "weight" => to.weight = from.weight,
+            "sources" => to.sources.clone_from(&from.sources),
+            "confidence" => to.confidence = from.confidence,
+            _ => {}
+        }
+    }
+    fn record(self) -> Record {
+        Record::Doctrine(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions
+
+fn stance_in(field: &str, value: i32, v: &mut Violations) -> Option<Stance> {
+    Some(match pb::Stance::try_from(value) {
+        Ok(pb::Stance::Supports) => Stance::Supports,
+        Ok(pb::Stance::Conditional) => Stance::Conditional,
+        Ok(pb::Stance::Opposes) => Stance::Opposes,
+        Ok(pb::Stance::Unresolved) => Stance::Unresolved,
+        _ => {
+            v.add(field, "must be set to a Stance value");
+            return None;
+        }
+    })
+}
+
+pub fn position_in(
+    prefix: &str,
+    id: &str,
+    p: &pb::Position,
+    v: &mut Violations,
+) -> Option<Position> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    if p.jurisdictions.is_empty() {
+        v.add(
+            f("jurisdictions"),
+            "is required: the jurisdictions the position speaks for",
+        );
+    }
+    let jurisdictions = jurisdictions_in(&f("jurisdictions"), &p.jurisdictions, v);
+    required_text(v, f("actor"), &p.actor, "who took the position");
+    if p.actions.is_empty() {
+        v.add(
+            f("actions"),
+            "is required: the actions the position is about",
+        );
+    }
+    let mut actions = Vec::with_capacity(p.actions.len());
+    for (i, a) in p.actions.iter().enumerate() {
+        let field = f(&format!("actions[{i}]"));
+        if let Some(a) = legal::action_in(&field, *a, v) {
+            if actions.contains(&a) {
+                v.add(field, "is listed twice");
+            } else {
+                actions.push(a);
+            }
+        }
+    }
+    let stance = stance_in(&f("stance"), p.stance, v);
+    for (i, d) in p.doctrine_ids.iter().enumerate() {
+        if p.doctrine_ids[..i].contains(d) {
+            v.add(f(&format!("doctrine_ids[{i}]")), "is listed twice");
+        }
+    }
+    required_text(v, f("summary"), &p.summary, "what was said, in words");
+    let date = required_date(&f("date"), p.date.as_ref(), false, v);
+    let source = sourced(&f("source"), p.source.as_ref(), v);
+    let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    Some(Position {
+        id: id.to_owned(),
+        jurisdictions,
+        actor: p.actor.clone(),
+        actions,
+        stance: stance?,
+        doctrines: p.doctrine_ids.clone(),
+        summary: p.summary.clone(),
+        date: date?,
+        date_label: optional_text(&p.date_label),
+        source,
+        confidence,
+        verified: p.verified,
+    })
+}
+
+impl Reference for Position {
+    type Proto = pb::Position;
+    const KIND: RecordKind = RecordKind::Position;
+    const FIELD: &'static str = "position";
+    const BY_NAME: bool = true;
+    const MUTABLE: &'static [&'static str] = &[
+        "jurisdictions",
+        "actor",
+        "actions",
+        "stance",
+        "doctrine_ids",
+        "summary",
+        "date",
+        "date_label",
+        "source",
+        "confidence",
+        "verified",
+    ];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn live<'a>(snap: &'a Snapshot, id: &str) -> Option<&'a Self> {
+        collection_of(&snap.dataset().positions, id, |r| &r.id)
+    }
+    fn out(&self) -> pb::Position {
+        legal::position(self)
+    }
+    fn address(p: &pb::Position) -> &str {
+        &p.name
+    }
+    fn read(id: &str, p: &pb::Position, v: &mut Violations) -> Option<Self> {
+        position_in(Self::FIELD, id, p, v)
+    }
+    fn check(p: &pb::Position, snap: &Snapshot, v: &mut Violations) {
+        let doctrines = &snap.dataset().doctrines;
+        for (i, d) in p.doctrine_ids.iter().enumerate() {
+            if !doctrines.iter().any(|x| &x.id == d) {
+                v.add(
+                    format!("{}.doctrine_ids[{i}]", Self::FIELD),
+                    format!("{d:?} is the id of no live doctrine"),
+                );
+            }
+        }
+    }
+    fn overlay(to: &mut pb::Position, from: &pb::Position, path: &str) {
+        match path {
+            "jurisdictions" => to.jurisdictions.clone_from(&from.jurisdictions),
+            "actor" => to.actor.clone_from(&from.actor),
+            "actions" => to.actions.clone_from(&from.actions),
+            "stance" => to.stance = from.stance,
+            "doctrine_ids" => to.doctrine_ids.clone_from(&from.doctrine_ids),
+            "summary" => to.summary.clone_from(&from.summary),
+            "date" => to.date = from.date,
+            "date_label" => to.date_label.clone_from(&from.date_label),
+            "source" => to.source.clone_from(&from.source),
+            "confidence" => to.confidence = from.confidence,
+            "verified" => to.verified = from.verified,
+            _ => {}
+        }
+    }
+    fn keep(to: &mut Self, from: &Self, path: &str) {
+        match path {
+            "jurisdictions" => to.jurisdictions.clone_from(&from.jurisdictions),
+            "actor" => to.actor.clone_from(&from.actor),
+            "actions" => to.actions.clone_from(&from.actions),
+            "stance" => to.stance = from.stance,
+            "doctrine_ids" => to.doctrines.clone_from(&from.doctrines),
+            "summary" => to.summary.clone_from(&from.summary),
+            "date" => to.date = from.date,
+            "date_label" => to.date_label.clone_from(&from.date_label),
+            "source" => to.source.clone_from(&from.source),
+            "confidence" => to.confidence = from.confidence,
+            "verified" => to.verified = from.verified,
+            _ => {}
+        }
+    }
+    fn record(self) -> Record {
+        Record::Position(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Published assessments
+
+pub fn assessment_in(
+    prefix: &str,
+    id: &str,
+    p: &pb::PublishedAssessment,
+    v: &mut Violations,
+) -> Option<PublishedAssessment> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    required_text(v, f("author"), &p.author, "who published it");
+    let date = required_date(&f("date"), p.date.as_ref(), false, v);
+    required_text(v, f("subject"), &p.subject, "what it assesses, in words");
+    required_text(
+        v,
+        f("conclusion"),
+        &p.conclusion,
+        "its conclusion, in words",
+    );
+    let source = sourced(&f("source"), p.source.as_ref(), v);
+    let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    Some(PublishedAssessment {
+        id: id.to_owned(),
+        author: p.author.clone(),
+        date: date?,
+        date_label: optional_text(&p.date_label),
+        subject: p.subject.clone(),
+        conclusion: p.conclusion.clone(),
+        source,
+        confidence,
+        verified: p.verified,
+    })
+}
+
+impl Reference for PublishedAssessment {
+    type Proto = pb::PublishedAssessment;
+    const KIND: RecordKind = RecordKind::Assessment;
+    const FIELD: &'static str = "published_assessment";
+    const BY_NAME: bool = false;
+    const MUTABLE: &'static [&'static str] = &[
+        "author",
+        "date",
+        "date_label",
+        "subject",
+        "conclusion",
+        "source",
+        "confidence",
+        "verified",
+    ];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn live<'a>(snap: &'a Snapshot, id: &str) -> Option<&'a Self> {
+        collection_of(&snap.dataset().assessments, id, |r| &r.id)
+    }
+    fn out(&self) -> pb::PublishedAssessment {
+        legal::assessment(self)
+    }
+    fn address(p: &pb::PublishedAssessment) -> &str {
+        &p.id
+    }
+    fn read(id: &str, p: &pb::PublishedAssessment, v: &mut Violations) -> Option<Self> {
+        assessment_in(Self::FIELD, id, p, v)
+    }
+    fn overlay(to: &mut pb::PublishedAssessment, from: &pb::PublishedAssessment, path: &str) {
+        match path {
+            "author" => to.author.clone_from(&from.author),
+            "date" => to.date = from.date,
+            "date_label" => to.date_label.clone_from(&from.date_label),
+            "subject" => to.subject.clone_from(&from.subject),
+            "conclusion" => to.conclusion.clone_from(&from.conclusion),
+            "source" => to.source.clone_from(&from.source),
+            "confidence" => to.confidence = from.confidence,
+            "verified" => to.verified = from.verified,
+            _ => {}
+        }
+    }
+    fn keep(to: &mut Self, from: &Self, path: &str) {
+        match path {
+            "author" => to.author.clone_from(&from.author),
+            "date" => to.date = from.date,
+            "date_label" => to.date_label.clone_from(&from.date_label),
+            "subject" => to.subject.clone_from(&from.subject),
+            "conclusion" => to.conclusion.clone_from(&from.conclusion),
+            "source" => to.source.clone_from(&from.source),
+            "confidence" => to.confidence = from.confidence,
+            "verified" => to.verified = from.verified,
+            _ => {}
+        }
+    }
+    fn record(self) -> Record {
+        Record::Assessment(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,6 +1129,9 @@ mod tests {
         let d = Dataset::embedded().unwrap();
         d.figures.iter().for_each(comes_back);
         d.rates.iter().for_each(comes_back);
+        d.doctrines.iter().for_each(comes_back);
+        d.positions.iter().for_each(comes_back);
+        d.assessments.iter().for_each(comes_back);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
 use crate::versions;
+use crate::{auth, edit};
 
 #[derive(Debug)]
 pub struct LegalApi {
@@ -269,5 +270,115 @@ impl LegalRiskService for LegalApi {
             model_version: legal::MODEL_VERSION.to_owned(),
             method: legal::METHOD.to_owned(),
         }))
+    }
+
+    async fn create_doctrine(
+        &self,
+        request: Request<pb::CreateDoctrineRequest>,
+    ) -> Result<Response<pb::Doctrine>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Doctrine>(&self.repo, actor, r.doctrine_id, "doctrine_id", r.doctrine)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_doctrine(
+        &self,
+        request: Request<pb::UpdateDoctrineRequest>,
+    ) -> Result<Response<pb::Doctrine>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Doctrine>(&self.repo, actor, r.doctrine, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_doctrine(
+        &self,
+        request: Request<pb::DeleteDoctrineRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Doctrine>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_position(
+        &self,
+        request: Request<pb::CreatePositionRequest>,
+    ) -> Result<Response<pb::Position>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Position>(&self.repo, actor, r.position_id, "position_id", r.position)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_position(
+        &self,
+        request: Request<pb::UpdatePositionRequest>,
+    ) -> Result<Response<pb::Position>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Position>(&self.repo, actor, r.position, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_position(
+        &self,
+        request: Request<pb::DeletePositionRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Position>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_published_assessment(
+        &self,
+        request: Request<pb::CreatePublishedAssessmentRequest>,
+    ) -> Result<Response<pb::PublishedAssessment>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<PublishedAssessment>(
+            &self.repo,
+            actor,
+            r.published_assessment_id,
+            "published_assessment_id",
+            r.published_assessment,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn update_published_assessment(
+        &self,
+        request: Request<pb::UpdatePublishedAssessmentRequest>,
+    ) -> Result<Response<pb::PublishedAssessment>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<PublishedAssessment>(
+            &self.repo,
+            actor,
+            r.published_assessment,
+            r.update_mask,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn delete_published_assessment(
+        &self,
+        request: Request<pb::DeletePublishedAssessmentRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<PublishedAssessment>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
     }
 }

@@ -1,4 +1,5 @@
-//! Writes of the reference records over real gRPC: figures and exchange rates. Each is created, updated
+//! Writes of the reference records over real gRPC: figures, exchange rates, doctrines,
+//! positions and published assessments. Each is created, updated
 //! through a field mask and deleted as one new dataset version; a refused write names every
 //! bad field and stores nothing; a read pinned to an earlier version still sees the old value.
 
@@ -7,6 +8,7 @@
 use leverage_e2e::{TestServer, authorized, date, error_reason, violated_fields};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
+use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceClient;
 use leverage_server::versions::DATASET_VERSION_HEADER;
 use prost_types::FieldMask;
 use tonic::transport::Channel;
@@ -593,4 +595,717 @@ async fn exchange_rates_read_at_the_version_before_a_delete_still_list_it() {
         .unwrap();
     let then = rates(server.channel().await, Some(version)).await;
     assert!(then.iter().any(|r| r.id == RATE));
+}
+
+// --- Doctrines ---------------------------------------------------------------------------------
+
+fn doctrine() -> pb::Doctrine {
+    pb::Doctrine {
+        display_name: "Estoppel (test doctrine)".into(),
+        summary: "A state may not go back on a position others relied on.".into(),
+        open_question: "Does it bind the custodian?".into(),
+        jurisdictions: vec!["BE".into(), "FR".into()],
+        exposure: Some(pb::ActionExposure {
+            immobilisation: 0.0,
+            windfall_profits: 0.1,
+            profits_backed_loan: 0.2,
+            reparations_loan: 0.4,
+            confiscation: 0.8,
+        }),
+        weight: 0.3,
+        sources: vec![source("Test desk (synthetic doctrine)").unwrap()],
+        confidence: pb::Confidence::Low as i32,
+        ..Default::default()
+    }
+}
+
+async fn doctrines(channel: Channel, version: Option<u64>) -> Vec<pb::Doctrine> {
+    LegalRiskServiceClient::new(channel)
+        .list_doctrines(read_at(
+            pb::ListDoctrinesRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .doctrines
+}
+
+async fn create_doctrine(channel: Channel, id: &str) -> tonic::Response<pb::Doctrine> {
+    LegalRiskServiceClient::new(channel)
+        .create_doctrine(authorized(pb::CreateDoctrineRequest {
+            doctrine_id: id.into(),
+            doctrine: Some(doctrine()),
+        }))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_created_doctrine_is_listed_under_its_lower_case_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_doctrine(server.channel().await, "DOC-ESTOPPEL")
+        .await
+        .into_inner();
+    let expected = pb::Doctrine {
+        name: "doctrines/doc-estoppel".into(),
+        id: "DOC-ESTOPPEL".into(),
+        ..doctrine()
+    };
+    assert_eq!(created, expected);
+    let listed = doctrines(server.channel().await, None).await;
+    assert_eq!(
+        listed.iter().find(|d| d.id == "DOC-ESTOPPEL"),
+        Some(&expected)
+    );
+}
+
+#[tokio::test]
+async fn a_doctrine_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let old = doctrines(server.channel().await, None)
+        .await
+        .into_iter()
+        .find(|d| d.id == "DOC-CM")
+        .unwrap();
+    let exposure = pb::ActionExposure {
+        confiscation: 1.0,
+        ..old.exposure.unwrap()
+    };
+    let updated = LegalRiskServiceClient::new(server.channel().await)
+        .update_doctrine(authorized(pb::UpdateDoctrineRequest {
+            doctrine: Some(pb::Doctrine {
+                name: "doctrines/doc-cm".into(),
+                exposure: Some(exposure),
+                weight: 0.99,
+                ..Default::default()
+            }),
+            update_mask: mask(&["exposure"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Doctrine {
+        exposure: Some(exposure),
+        ..old
+    };
+    assert_eq!(updated, expected);
+    let listed = doctrines(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|d| d.id == "DOC-CM"), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_deleted_doctrine_is_no_longer_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    create_doctrine(server.channel().await, "DOC-ESTOPPEL").await;
+    LegalRiskServiceClient::new(server.channel().await)
+        .delete_doctrine(authorized(pb::DeleteDoctrineRequest {
+            name: "doctrines/doc-estoppel".into(),
+        }))
+        .await
+        .unwrap();
+    let listed = doctrines(server.channel().await, None).await;
+    assert!(listed.iter().all(|d| d.id != "DOC-ESTOPPEL"));
+}
+
+#[tokio::test]
+async fn a_doctrine_that_positions_invoke_cannot_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = LegalRiskServiceClient::new(server.channel().await)
+        .delete_doctrine(authorized(pb::DeleteDoctrineRequest {
+            name: "doctrines/doc-cm".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&err), ["name"]);
+    assert!(
+        err.message().contains("pos-germany-merz"),
+        "{}",
+        err.message()
+    );
+    let listed = doctrines(server.channel().await, None).await;
+    assert!(listed.iter().any(|d| d.id == "DOC-CM"));
+}
+
+fn bad_doctrine() -> pb::CreateDoctrineRequest {
+    let mut d = doctrine();
+    d.jurisdictions = vec!["BE".into(), "XX".into()];
+    d.exposure = Some(pb::ActionExposure {
+        confiscation: 1.5,
+        ..d.exposure.unwrap()
+    });
+    d.weight = -0.1;
+    d.sources.push(pb::Source::default());
+    pb::CreateDoctrineRequest {
+        doctrine_id: "doc-lower-case".into(),
+        doctrine: Some(d),
+    }
+}
+
+#[tokio::test]
+async fn a_doctrine_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = LegalRiskServiceClient::new(server.channel().await)
+        .create_doctrine(authorized(bad_doctrine()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "doctrine_id",
+            "doctrine.jurisdictions[1]",
+            "doctrine.exposure.confiscation",
+            "doctrine.weight",
+            "doctrine.sources[1].publisher",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_doctrine_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = doctrines(server.channel().await, None).await;
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    assert!(c.create_doctrine(authorized(bad_doctrine())).await.is_err());
+    let refused_update = c
+        .update_doctrine(authorized(pb::UpdateDoctrineRequest {
+            doctrine: Some(pb::Doctrine {
+                name: "doctrines/doc-cm".into(),
+                weight: 2.0,
+                ..Default::default()
+            }),
+            update_mask: mask(&["weight"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused_update), ["doctrine.weight"]);
+    assert_eq!(doctrines(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_doctrine_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_doctrine(server.channel().await, "DOC-ESTOPPEL").await;
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    let updated = c
+        .update_doctrine(authorized(pb::UpdateDoctrineRequest {
+            doctrine: Some(pb::Doctrine {
+                name: "doctrines/doc-estoppel".into(),
+                weight: 0.5,
+                ..Default::default()
+            }),
+            update_mask: mask(&["weight"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_doctrine(authorized(pb::DeleteDoctrineRequest {
+            name: "doctrines/doc-estoppel".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn doctrines_read_at_the_version_before_an_update_show_the_old_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let weight = |ds: Vec<pb::Doctrine>| ds.into_iter().find(|d| d.id == "DOC-CM").unwrap().weight;
+    let old = weight(doctrines(server.channel().await, None).await);
+    LegalRiskServiceClient::new(server.channel().await)
+        .update_doctrine(authorized(pb::UpdateDoctrineRequest {
+            doctrine: Some(pb::Doctrine {
+                name: "doctrines/doc-cm".into(),
+                weight: 0.01,
+                ..Default::default()
+            }),
+            update_mask: mask(&["weight"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(weight(doctrines(server.channel().await, None).await), 0.01);
+    assert_eq!(
+        weight(doctrines(server.channel().await, Some(version)).await),
+        old
+    );
+}
+
+// --- Positions ---------------------------------------------------------------------------------
+
+fn position() -> pb::Position {
+    pb::Position {
+        jurisdictions: vec!["ES".into()],
+        actor: "Spanish government (test)".into(),
+        actions: vec![pb::AssetAction::ReparationsLoan as i32],
+        stance: pb::Stance::Conditional as i32,
+        doctrine_ids: vec!["DOC-CM".into()],
+        summary: "Supports the loan if the risk is shared.".into(),
+        date: date(2025, 12, 10),
+        source: source("Test desk (synthetic position)"),
+        confidence: pb::Confidence::Medium as i32,
+        verified: false,
+        ..Default::default()
+    }
+}
+
+async fn positions(channel: Channel, version: Option<u64>) -> Vec<pb::Position> {
+    LegalRiskServiceClient::new(channel)
+        .list_positions(read_at(
+            pb::ListPositionsRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .positions
+}
+
+async fn create_position(channel: Channel, id: &str) -> tonic::Response<pb::Position> {
+    LegalRiskServiceClient::new(channel)
+        .create_position(authorized(pb::CreatePositionRequest {
+            position_id: id.into(),
+            position: Some(position()),
+        }))
+        .await
+        .unwrap()
+}
+
+const MERZ: &str = "positions/pos-germany-merz";
+
+#[tokio::test]
+async fn a_created_position_is_listed_as_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_position(server.channel().await, "pos-spain-test")
+        .await
+        .into_inner();
+    let expected = pb::Position {
+        name: "positions/pos-spain-test".into(),
+        id: "pos-spain-test".into(),
+        ..position()
+    };
+    assert_eq!(created, expected);
+    let listed = positions(server.channel().await, None).await;
+    assert_eq!(
+        listed.iter().find(|p| p.id == "pos-spain-test"),
+        Some(&expected)
+    );
+}
+
+#[tokio::test]
+async fn a_position_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let old = positions(server.channel().await, None)
+        .await
+        .into_iter()
+        .find(|p| p.name == MERZ)
+        .unwrap();
+    let updated = LegalRiskServiceClient::new(server.channel().await)
+        .update_position(authorized(pb::UpdatePositionRequest {
+            position: Some(pb::Position {
+                name: MERZ.into(),
+                stance: pb::Stance::Opposes as i32,
+                doctrine_ids: vec!["DOC-BIT".into()],
+                actor: "not in the mask".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["stance", "doctrine_ids"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Position {
+        stance: pb::Stance::Opposes as i32,
+        doctrine_ids: vec!["DOC-BIT".into()],
+        ..old
+    };
+    assert_eq!(updated, expected);
+    let listed = positions(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|p| p.name == MERZ), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_deleted_position_is_no_longer_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    LegalRiskServiceClient::new(server.channel().await)
+        .delete_position(authorized(pb::DeletePositionRequest { name: MERZ.into() }))
+        .await
+        .unwrap();
+    let listed = positions(server.channel().await, None).await;
+    assert!(listed.iter().all(|p| p.name != MERZ));
+}
+
+fn bad_position() -> pb::CreatePositionRequest {
+    pb::CreatePositionRequest {
+        position_id: "pos-bad".into(),
+        position: Some(pb::Position {
+            actions: vec![pb::AssetAction::Confiscation as i32, 0],
+            stance: pb::Stance::Unspecified as i32,
+            date: date(2999, 1, 1),
+            doctrine_ids: vec!["DOC-CM".into(), "DOC-NOT-THERE".into()],
+            ..position()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_position_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = LegalRiskServiceClient::new(server.channel().await)
+        .create_position(authorized(bad_position()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "position.actions[1]",
+            "position.stance",
+            "position.date",
+            "position.doctrine_ids[1]",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_position_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = positions(server.channel().await, None).await;
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    assert!(c.create_position(authorized(bad_position())).await.is_err());
+    let refused_update = c
+        .update_position(authorized(pb::UpdatePositionRequest {
+            position: Some(pb::Position {
+                name: MERZ.into(),
+                doctrine_ids: vec!["DOC-GONE".into()],
+                ..Default::default()
+            }),
+            update_mask: mask(&["doctrine_ids"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&refused_update),
+        ["position.doctrine_ids[0]"]
+    );
+    assert_eq!(positions(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_position_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_position(server.channel().await, "pos-spain-test").await;
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    let updated = c
+        .update_position(authorized(pb::UpdatePositionRequest {
+            position: Some(pb::Position {
+                name: "positions/pos-spain-test".into(),
+                verified: true,
+                ..Default::default()
+            }),
+            update_mask: mask(&["verified"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_position(authorized(pb::DeletePositionRequest {
+            name: "positions/pos-spain-test".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn positions_read_at_the_version_before_an_update_show_the_old_stance() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let stance = |ps: Vec<pb::Position>| ps.into_iter().find(|p| p.name == MERZ).unwrap().stance;
+    let old = stance(positions(server.channel().await, None).await);
+    LegalRiskServiceClient::new(server.channel().await)
+        .update_position(authorized(pb::UpdatePositionRequest {
+            position: Some(pb::Position {
+                name: MERZ.into(),
+                stance: pb::Stance::Unresolved as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["stance"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        stance(positions(server.channel().await, None).await),
+        pb::Stance::Unresolved as i32
+    );
+    assert_eq!(
+        stance(positions(server.channel().await, Some(version)).await),
+        old
+    );
+}
+
+// --- Published assessments ---------------------------------------------------------------------
+
+fn assessment() -> pb::PublishedAssessment {
+    pb::PublishedAssessment {
+        author: "Test & Partners LLP".into(),
+        date: date(2026, 1, 15),
+        date_label: "2026-01".into(),
+        subject: "Litigation risk of the reparations loan (test)".into(),
+        conclusion: "Moderate.".into(),
+        source: source("Test desk (synthetic assessment)"),
+        confidence: pb::Confidence::Low as i32,
+        verified: false,
+        ..Default::default()
+    }
+}
+
+async fn assessments(channel: Channel, version: Option<u64>) -> Vec<pb::PublishedAssessment> {
+    LegalRiskServiceClient::new(channel)
+        .list_published_assessments(read_at(
+            pb::ListPublishedAssessmentsRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .published_assessments
+}
+
+async fn create_assessment(channel: Channel, id: &str) -> tonic::Response<pb::PublishedAssessment> {
+    LegalRiskServiceClient::new(channel)
+        .create_published_assessment(authorized(pb::CreatePublishedAssessmentRequest {
+            published_assessment_id: id.into(),
+            published_assessment: Some(assessment()),
+        }))
+        .await
+        .unwrap()
+}
+
+const COVINGTON: &str = "assess-covington-2025-12";
+
+#[tokio::test]
+async fn a_created_published_assessment_is_listed_as_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_assessment(server.channel().await, "assess-test-2026-01")
+        .await
+        .into_inner();
+    let expected = pb::PublishedAssessment {
+        id: "assess-test-2026-01".into(),
+        ..assessment()
+    };
+    assert_eq!(created, expected);
+    let listed = assessments(server.channel().await, None).await;
+    assert_eq!(
+        listed.iter().find(|a| a.id == "assess-test-2026-01"),
+        Some(&expected)
+    );
+}
+
+#[tokio::test]
+async fn a_published_assessment_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let old = assessments(server.channel().await, None)
+        .await
+        .into_iter()
+        .find(|a| a.id == COVINGTON)
+        .unwrap();
+    let updated = LegalRiskServiceClient::new(server.channel().await)
+        .update_published_assessment(authorized(pb::UpdatePublishedAssessmentRequest {
+            published_assessment: Some(pb::PublishedAssessment {
+                id: COVINGTON.into(),
+                conclusion: "Small, per the full memo.".into(),
+                author: "not in the mask".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["conclusion"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::PublishedAssessment {
+        conclusion: "Small, per the full memo.".into(),
+        ..old
+    };
+    assert_eq!(updated, expected);
+    let listed = assessments(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|a| a.id == COVINGTON), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_deleted_published_assessment_is_no_longer_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    LegalRiskServiceClient::new(server.channel().await)
+        .delete_published_assessment(authorized(pb::DeletePublishedAssessmentRequest {
+            name: format!("publishedAssessments/{COVINGTON}"),
+        }))
+        .await
+        .unwrap();
+    let listed = assessments(server.channel().await, None).await;
+    assert!(listed.iter().all(|a| a.id != COVINGTON));
+}
+
+fn bad_assessment() -> pb::CreatePublishedAssessmentRequest {
+    pb::CreatePublishedAssessmentRequest {
+        published_assessment_id: String::new(),
+        published_assessment: Some(pb::PublishedAssessment {
+            author: String::new(),
+            date: None,
+            conclusion: String::new(),
+            confidence: 9,
+            ..assessment()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_published_assessment_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = LegalRiskServiceClient::new(server.channel().await)
+        .create_published_assessment(authorized(bad_assessment()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "published_assessment_id",
+            "published_assessment.author",
+            "published_assessment.date",
+            "published_assessment.conclusion",
+            "published_assessment.confidence",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_published_assessment_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = assessments(server.channel().await, None).await;
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    assert!(
+        c.create_published_assessment(authorized(bad_assessment()))
+            .await
+            .is_err()
+    );
+    let refused_update = c
+        .update_published_assessment(authorized(pb::UpdatePublishedAssessmentRequest {
+            published_assessment: Some(pb::PublishedAssessment {
+                id: COVINGTON.into(),
+                date: date(2999, 1, 1),
+                ..Default::default()
+            }),
+            update_mask: mask(&["date"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&refused_update),
+        ["published_assessment.date"]
+    );
+    assert_eq!(assessments(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_published_assessment_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_assessment(server.channel().await, "assess-test-2026-01").await;
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = LegalRiskServiceClient::new(server.channel().await);
+    let updated = c
+        .update_published_assessment(authorized(pb::UpdatePublishedAssessmentRequest {
+            published_assessment: Some(pb::PublishedAssessment {
+                id: "assess-test-2026-01".into(),
+                verified: true,
+                ..Default::default()
+            }),
+            update_mask: mask(&["verified"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_published_assessment(authorized(pb::DeletePublishedAssessmentRequest {
+            name: "publishedAssessments/assess-test-2026-01".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn published_assessments_read_at_the_version_before_an_update_show_the_old_conclusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let conclusion = |all: Vec<pb::PublishedAssessment>| {
+        all.into_iter()
+            .find(|a| a.id == COVINGTON)
+            .unwrap()
+            .conclusion
+    };
+    let old = conclusion(assessments(server.channel().await, None).await);
+    LegalRiskServiceClient::new(server.channel().await)
+        .update_published_assessment(authorized(pb::UpdatePublishedAssessmentRequest {
+            published_assessment: Some(pb::PublishedAssessment {
+                id: COVINGTON.into(),
+                conclusion: "Revised.".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["conclusion"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        conclusion(assessments(server.channel().await, None).await),
+        "Revised."
+    );
+    assert_eq!(
+        conclusion(assessments(server.channel().await, Some(version)).await),
+        old
+    );
 }
