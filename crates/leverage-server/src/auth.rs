@@ -59,7 +59,7 @@ pub enum Requirement {
 }
 
 /// Every write and admin method with the role it needs.
-pub const WRITES: [(&str, Role); 20] = [
+pub const WRITES: [(&str, Role); 26] = [
     ("/leverage.v1.AssetService/CreateHolding", Role::Editor),
     ("/leverage.v1.AssetService/CreateObservation", Role::Editor),
     ("/leverage.v1.AssetService/UpdateHolding", Role::Editor),
@@ -96,6 +96,30 @@ pub const WRITES: [(&str, Role); 20] = [
     ),
     (
         "/leverage.v1.LegalRiskService/DeletePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/CreateInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/UpdateInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/DeleteInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/CreateAllocation",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/UpdateAllocation",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/DeleteAllocation",
         Role::Editor,
     ),
 ];

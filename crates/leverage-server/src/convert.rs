@@ -72,10 +72,7 @@ pub fn money_in(field: &str, m: Option<&pb::Money>, v: &mut Violations) -> Optio
     }
     let amount = m.units as f64 + f64::from(m.nanos) / 1e9;
     if amount < 0.0 {
-        v.add(
-            format!("{field}.units"),
-            "an amount of frozen assets cannot be negative",
-        );
+        v.add(format!("{field}.units"), "an amount cannot be negative");
         ok = false;
     }
     currency.filter(|_| ok).map(|c| (amount, c))

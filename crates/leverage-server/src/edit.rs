@@ -1,5 +1,5 @@
-//! Writes of the reference records: figures, exchange rates, doctrines, positions and published
-//! assessments.
+//! Writes of the reference records: figures, exchange rates, doctrines, positions, published
+//! assessments, funding instruments and their allocations.
 //!
 //! Each resource's proto message is turned into its domain record once, here (`figure_in`,
 //! `exchange_rate_in`…), naming every bad field by its path in the request. An update merges the
@@ -7,13 +7,16 @@
 //! result as a whole, as a create would. Every write is built from the newest snapshot and
 //! committed as one dataset version under the repository's write lock
 //! ([`Repository::commit_from`]), so a check against other records, or a read-modify-write of
-//! a record merged with a partial update, cannot be overtaken by another write.
+//! an instrument's allocations, cannot be overtaken by another write.
 
 use std::sync::Arc;
 
 use leverage_core::model::{
-    ActionExposure, Doctrine, ExchangeRate, Figure, Position, PublishedAssessment, Source, Stance,
+    AccessEvent, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate, Figure,
+    FundingInstrument, InstrumentStatus, Milestone, Participant, Position, PublishedAssessment,
+    Role, Scale, Source, Stance, Term, ThirdCountryStep,
 };
+use leverage_core::names::is_valid_id;
 use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Currency, Dataset, Date, DomainError, Jurisdiction, Snapshot, Violations};
 use leverage_proto::leverage::v1 as pb;
@@ -22,7 +25,7 @@ use prost_types::FieldMask;
 use tonic::Status;
 
 use crate::convert::{self, day_in};
-use crate::{dataset, error, legal};
+use crate::{dataset, error, funding, legal};
 
 /// Ids of reference records, as the research numbers them (`WF-012`, `ecb-2025-03-14-usd`):
 /// 1 to 63 letters, digits, `-`, `_` and `.`.
@@ -1111,6 +1114,579 @@ impl Reference for PublishedAssessment {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Funding instruments
+
+fn status_in(field: &str, value: i32, v: &mut Violations) -> Option<InstrumentStatus> {
+    match pb::InstrumentStatus::try_from(value) {
+        Ok(pb::InstrumentStatus::Unspecified) => None,
+        Ok(pb::InstrumentStatus::Proposed) => Some(InstrumentStatus::Proposed),
+        Ok(pb::InstrumentStatus::Agreed) => Some(InstrumentStatus::Agreed),
+        Ok(pb::InstrumentStatus::Adopted) => Some(InstrumentStatus::Adopted),
+        Ok(pb::InstrumentStatus::Disbursing) => Some(InstrumentStatus::Disbursing),
+        Ok(pb::InstrumentStatus::Completed) => Some(InstrumentStatus::Completed),
+        Ok(pb::InstrumentStatus::Abandoned) => Some(InstrumentStatus::Abandoned),
+        Err(_) => {
+            v.add(field, format!("{value} is not an InstrumentStatus value"));
+            None
+        }
+    }
+}
+
+fn role_in(field: &str, value: i32, v: &mut Violations) -> Option<Role> {
+    Some(match pb::ParticipantRole::try_from(value) {
+        Ok(pb::ParticipantRole::Borrower) => Role::Borrower,
+        Ok(pb::ParticipantRole::Lender) => Role::Lender,
+        Ok(pb::ParticipantRole::Guarantor) => Role::Guarantor,
+        Ok(pb::ParticipantRole::Recipient) => Role::Recipient,
+        Ok(pb::ParticipantRole::OptedOut) => Role::OptedOut,
+        Ok(pb::ParticipantRole::Associated) => Role::Associated,
+        Ok(pb::ParticipantRole::ThirdCountry) => Role::ThirdCountry,
+        Ok(pb::ParticipantRole::Contributor) => Role::Contributor,
+        _ => {
+            v.add(field, "must be set to a ParticipantRole value");
+            return None;
+        }
+    })
+}
+
+fn event_in(field: &str, value: i32, v: &mut Violations) -> Option<AccessEvent> {
+    Some(match pb::AccessEvent::try_from(value) {
+        Ok(pb::AccessEvent::PartnershipTalks) => AccessEvent::PartnershipTalks,
+        Ok(pb::AccessEvent::PartnershipSigned) => AccessEvent::PartnershipSigned,
+        Ok(pb::AccessEvent::TalksFailed) => AccessEvent::TalksFailed,
+        Ok(pb::AccessEvent::AgreementConcluded) => AccessEvent::AgreementConcluded,
+        _ => {
+            v.add(field, "must be set to an AccessEvent value");
+            return None;
+        }
+    })
+}
+
+/// An allocation (or an instrument's size, which has the same shape) under `id`.
+pub fn allocation_in(
+    prefix: &str,
+    id: &str,
+    p: &pb::Allocation,
+    v: &mut Violations,
+) -> Option<Allocation> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    let jurisdiction = if p.jurisdiction.is_empty() {
+        Some(None)
+    } else {
+        convert::jurisdiction_in(&f("jurisdiction"), &p.jurisdiction, v).map(Some)
+    };
+    required_text(v, f("label"), &p.label, "who or what, in words");
+    let amount = convert::money_in(&f("amount"), p.amount.as_ref(), v);
+    let as_of = required_date(&f("as_of"), p.as_of.as_ref(), true, v);
+    let bound = convert::bound_in(&f("bound"), p.bound, v);
+    let source = sourced(&f("source"), p.source.as_ref(), v);
+    let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let (value, currency) = amount?;
+    Some(Allocation {
+        id: id.to_owned(),
+        jurisdiction: jurisdiction?,
+        label: p.label.clone(),
+        value,
+        scale: Scale::Unit,
+        currency,
+        bound,
+        as_of: as_of?,
+        as_of_label: optional_text(&p.as_of_label),
+        source,
+        confidence,
+        verified: p.verified,
+        note: optional_text(&p.note),
+    })
+}
+
+fn milestone_in(prefix: &str, p: &pb::Milestone, v: &mut Violations) -> Option<Milestone> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    let date = required_date(&f("date"), p.date.as_ref(), true, v);
+    let status = status_in(&f("status"), p.status, v);
+    required_text(v, f("text"), &p.text, "what happened, in words");
+    let source = sourced(&f("source"), p.source.as_ref(), v);
+    Some(Milestone {
+        date: date?,
+        date_label: optional_text(&p.date_label),
+        status,
+        text: p.text.clone(),
+        source,
+    })
+}
+
+fn term_in(prefix: &str, p: &pb::Term, v: &mut Violations) -> Term {
+    let f = |n: &str| format!("{prefix}.{n}");
+    required_text(v, f("name"), &p.name, "what the term is, e.g. maturity");
+    required_text(v, f("value"), &p.value, "its value as published");
+    Term {
+        name: p.name.clone(),
+        value: p.value.clone(),
+        source: sourced(&f("source"), p.source.as_ref(), v),
+    }
+}
+
+fn eligibility_in(prefix: &str, p: &pb::EligibilityRules, v: &mut Violations) -> EligibilityRules {
+    let f = |n: &str| format!("{prefix}.{n}");
+    let associated = jurisdictions_in(&f("associated"), &p.associated, v);
+    if !(0.0..=100.0).contains(&p.outside_component_cap_pct) {
+        v.add(
+            f("outside_component_cap_pct"),
+            "must be from 0 to 100 (percent)",
+        );
+    }
+    required_text(
+        v,
+        f("summary"),
+        &p.summary,
+        "the rules in words, with their legal reference",
+    );
+    let source = sourced(&f("source"), p.source.as_ref(), v);
+    let mut steps = Vec::with_capacity(p.third_countries.len());
+    for (i, s) in p.third_countries.iter().enumerate() {
+        let g = |n: &str| format!("{prefix}.third_countries[{i}].{n}");
+        let jurisdiction = convert::jurisdiction_in(&g("jurisdiction"), &s.jurisdiction, v);
+        let date = required_date(&g("date"), s.date.as_ref(), true, v);
+        let event = event_in(&g("event"), s.event, v);
+        required_text(v, g("text"), &s.text, "the step in words");
+        let source = sourced(&g("source"), s.source.as_ref(), v);
+        if let (Some(jurisdiction), Some(date), Some(event)) = (jurisdiction, date, event) {
+            steps.push(ThirdCountryStep {
+                jurisdiction,
+                date,
+                event,
+                text: s.text.clone(),
+                source,
+            });
+        }
+    }
+    EligibilityRules {
+        associated,
+        outside_component_cap_pct: p.outside_component_cap_pct,
+        summary: p.summary.clone(),
+        source,
+        third_countries: steps,
+    }
+}
+
+/// An instrument without its allocations, which are written through their own methods.
+pub fn instrument_in(
+    prefix: &str,
+    id: &str,
+    p: &pb::Instrument,
+    v: &mut Violations,
+) -> Option<FundingInstrument> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    required_text(
+        v,
+        f("display_name"),
+        &p.display_name,
+        "the instrument's name",
+    );
+    required_text(
+        v,
+        f("summary"),
+        &p.summary,
+        "what the instrument is and does",
+    );
+    if p.size.is_some() && p.size_detail.is_none() {
+        v.add(
+            f("size"),
+            "is output only: give the size with its source in `size_detail`",
+        );
+    }
+    let size = match &p.size_detail {
+        None => Some(None),
+        Some(d) => {
+            let size_id = if d.id.is_empty() {
+                format!("{id}-size")
+            } else {
+                d.id.clone()
+            };
+            if !valid_record_id(&size_id) {
+                v.add(f("size_detail.id"), RECORD_ID_RULE);
+            }
+            allocation_in(&f("size_detail"), &size_id, d, v).map(Some)
+        }
+    };
+    let milestones: Vec<_> = p
+        .milestones
+        .iter()
+        .enumerate()
+        .map(|(i, m)| milestone_in(&f(&format!("milestones[{i}]")), m, v))
+        .collect();
+    let terms = p
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| term_in(&f(&format!("terms[{i}]")), t, v))
+        .collect();
+    let mut participants: Vec<Participant> = Vec::with_capacity(p.participants.len());
+    for (i, x) in p.participants.iter().enumerate() {
+        let g = |n: &str| format!("{prefix}.participants[{i}].{n}");
+        let jurisdiction = convert::jurisdiction_in(&g("jurisdiction"), &x.jurisdiction, v);
+        let role = role_in(&g("role"), x.role, v);
+        if let (Some(jurisdiction), Some(role)) = (jurisdiction, role) {
+            if participants
+                .iter()
+                .any(|q| q.jurisdiction == jurisdiction && q.role == role)
+            {
+                v.add(
+                    f(&format!("participants[{i}]")),
+                    format!("{jurisdiction} is listed twice in that role"),
+                );
+            }
+            participants.push(Participant {
+                jurisdiction,
+                role,
+                note: optional_text(&x.note),
+            });
+        }
+    }
+    let eligibility = p
+        .eligibility
+        .as_ref()
+        .map(|e| eligibility_in(&f("eligibility"), e, v));
+    Some(FundingInstrument {
+        id: id.to_owned(),
+        name: p.display_name.clone(),
+        summary: p.summary.clone(),
+        legal_basis: optional_text(&p.legal_basis),
+        size: size?,
+        milestones: milestones.into_iter().collect::<Option<_>>()?,
+        terms,
+        participants,
+        allocations: Vec::new(),
+        eligibility,
+    })
+}
+
+impl Reference for FundingInstrument {
+    type Proto = pb::Instrument;
+    const KIND: RecordKind = RecordKind::Instrument;
+    const FIELD: &'static str = "instrument";
+    const BY_NAME: bool = true;
+    const MUTABLE: &'static [&'static str] = &[
+        "display_name",
+        "summary",
+        "legal_basis",
+        "size_detail",
+        "milestones",
+        "terms",
+        "participants",
+        "eligibility",
+    ];
+    const OUTPUT_ONLY: &'static [&'static str] = &["status", "status_date", "size", "size_bound"];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn id_problem(id: &str) -> Option<&'static str> {
+        (!is_valid_id(id))
+            .then_some("must be 1-63 lower-case letters, digits or hyphens, starting with a letter")
+    }
+    fn name_id_valid(id: &str) -> bool {
+        is_valid_id(id)
+    }
+    fn live<'a>(snap: &'a Snapshot, id: &str) -> Option<&'a Self> {
+        snap.instrument(id)
+    }
+    fn out(&self) -> pb::Instrument {
+        funding::instrument(self, Date::today())
+    }
+    fn address(p: &pb::Instrument) -> &str {
+        &p.name
+    }
+    fn read(id: &str, p: &pb::Instrument, v: &mut Violations) -> Option<Self> {
+        instrument_in(Self::FIELD, id, p, v)
+    }
+    fn overlay(to: &mut pb::Instrument, from: &pb::Instrument, path: &str) {
+        match path {
+            "display_name" => to.display_name.clone_from(&from.display_name),
+            "summary" => to.summary.clone_from(&from.summary),
+            "legal_basis" => to.legal_basis.clone_from(&from.legal_basis),
+            "size_detail" => {
+                // `size` and `size_bound` follow from it, as in a reply.
+                to.size_detail.clone_from(&from.size_detail);
+                to.size = from.size_detail.as_ref().and_then(|d| d.amount.clone());
+                to.size_bound = from.size_detail.as_ref().map_or(0, |d| d.bound);
+            }
+            "milestones" => to.milestones.clone_from(&from.milestones),
+            "terms" => to.terms.clone_from(&from.terms),
+            "participants" => to.participants.clone_from(&from.participants),
+            "eligibility" => to.eligibility.clone_from(&from.eligibility),
+            _ => {}
+        }
+    }
+    fn keep(to: &mut Self, from: &Self, path: &str) {
+        match path {
+            "display_name" => to.name.clone_from(&from.name),
+            "summary" => to.summary.clone_from(&from.summary),
+            "legal_basis" => to.legal_basis.clone_from(&from.legal_basis),
+            "size_detail" => {
+                let mut size = from.size.clone();
+                if let (Some(new), Some(old)) = (&mut size, &to.size) {
+                    keep_published_amount(new, old);
+                }
+                to.size = size;
+            }
+            "milestones" => to.milestones.clone_from(&from.milestones),
+            "terms" => to.terms.clone_from(&from.terms),
+            "participants" => to.participants.clone_from(&from.participants),
+            "eligibility" => to.eligibility.clone_from(&from.eligibility),
+            _ => {}
+        }
+    }
+    fn record(self) -> Record {
+        Record::Instrument(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocations: children of an instrument, stored inside its record, so each write is an update
+// of the instrument.
+
+const ALLOCATION_MUTABLE: &[&str] = &[
+    "jurisdiction",
+    "label",
+    "amount",
+    "bound",
+    "as_of",
+    "as_of_label",
+    "source",
+    "confidence",
+    "verified",
+    "note",
+];
+
+fn allocation_name(instrument: &str, id: &str) -> String {
+    format!("instruments/{instrument}/allocations/{id}")
+}
+
+fn instrument_of(field: &str, name: &str, v: &mut Violations) -> Option<String> {
+    let id = name
+        .strip_prefix("instruments/")
+        .filter(|id| is_valid_id(id));
+    if id.is_none() {
+        v.add(
+            field,
+            format!("{name:?} is not an instrument name (instruments/{{id}})"),
+        );
+    }
+    id.map(str::to_owned)
+}
+
+/// The instrument and allocation ids of `instruments/{i}/allocations/{a}`.
+fn allocation_ids(field: &str, name: &str, v: &mut Violations) -> Option<(String, String)> {
+    let ids = name
+        .strip_prefix("instruments/")
+        .and_then(|rest| rest.split_once("/allocations/"))
+        .filter(|(i, a)| is_valid_id(i) && valid_record_id(a));
+    if ids.is_none() {
+        v.add(
+            field,
+            format!(
+                "{name:?} is not an allocation name (instruments/{{instrument}}/allocations/{{id}})"
+            ),
+        );
+    }
+    ids.map(|(i, a)| (i.to_owned(), a.to_owned()))
+}
+
+/// Adds allocation `id` to the instrument `parent` names.
+pub async fn create_allocation(
+    repo: &Arc<Repository>,
+    actor: String,
+    parent: String,
+    id: String,
+    p: Option<pb::Allocation>,
+) -> Result<pb::Allocation, Status> {
+    let mut v = Violations::new();
+    let instrument = instrument_of("parent", &parent, &mut v);
+    if !valid_record_id(&id) {
+        v.add("allocation_id", RECORD_ID_RULE);
+    }
+    let allocation = match &p {
+        None => {
+            v.add("allocation", "is required");
+            None
+        }
+        Some(p) => allocation_in("allocation", &id, p, &mut v),
+    };
+    v.into_result().map_err(error::domain)?;
+    let (Some(instrument), Some(allocation)) = (instrument, allocation) else {
+        return Err(error::invalid("allocation", "is required"));
+    };
+    let history = Arc::clone(repo);
+    let (instrument, allocation) = write(repo, actor, move |snap, actor| {
+        let current = snap
+            .instrument(&instrument)
+            .ok_or_else(|| error::not_found(&parent))?;
+        let name = allocation_name(&instrument, &id);
+        let taken = |i: &FundingInstrument| i.allocations.iter().any(|a| a.id == id);
+        if let Some(other) = snap.dataset().instruments.iter().find(|i| taken(i)) {
+            return Err(error::domain(DomainError::AlreadyExists(allocation_name(
+                &other.id, &id,
+            ))));
+        }
+        // Names are never reused: not even that of an allocation since removed.
+        let past = history
+            .store()
+            .history(&RecordKey::new(RecordKind::Instrument, instrument.clone()))
+            .map_err(error::store)?;
+        if past
+            .iter()
+            .any(|r| matches!(&r.record, Record::Instrument(i) if taken(i)))
+        {
+            return Err(error::domain(DomainError::AlreadyExists(name)));
+        }
+        let mut updated = current.clone();
+        updated.allocations.push(allocation.clone());
+        let changes = vec![Change::Update(Record::Instrument(updated))];
+        consistent(snap, &changes, "allocation")?;
+        Ok((
+            commit(actor, format!("create {name}"), changes),
+            (instrument, allocation),
+        ))
+    })
+    .await?;
+    Ok(funding::allocation(&instrument, &allocation))
+}
+
+/// Replaces the fields of an allocation that `mask` names with their values in `p`.
+pub async fn update_allocation(
+    repo: &Arc<Repository>,
+    actor: String,
+    p: Option<pb::Allocation>,
+    mask: Option<FieldMask>,
+) -> Result<pb::Allocation, Status> {
+    let mut v = Violations::new();
+    let paths = mask_paths(
+        mask.as_ref(),
+        ALLOCATION_MUTABLE,
+        &["name", "id"],
+        &[],
+        &mut v,
+    );
+    let ids = match &p {
+        None => {
+            v.add("allocation", "is required");
+            None
+        }
+        Some(p) => allocation_ids("allocation.name", &p.name, &mut v),
+    };
+    v.into_result().map_err(error::domain)?;
+    let (Some(p), Some((instrument, id))) = (p, ids) else {
+        return Err(error::invalid("allocation", "is required"));
+    };
+    let (instrument, allocation) = write(repo, actor, move |snap, actor| {
+        let name = allocation_name(&instrument, &id);
+        let not_found = || error::not_found(&name);
+        let current = snap.instrument(&instrument).ok_or_else(not_found)?;
+        let at = current
+            .allocations
+            .iter()
+            .position(|a| a.id == id)
+            .ok_or_else(not_found)?;
+        let stored = &current.allocations[at];
+        let mut merged = funding::allocation(&instrument, stored);
+        for path in &paths {
+            overlay_allocation(&mut merged, &p, path);
+        }
+        let mut v = Violations::new();
+        let new = allocation_in("allocation", &id, &merged, &mut v);
+        let new = finish(v, new, "allocation")?;
+        let mut kept = stored.clone();
+        for path in &paths {
+            keep_allocation(&mut kept, &new, path);
+        }
+        let mut updated = current.clone();
+        updated.allocations[at] = kept.clone();
+        let changes = vec![Change::Update(Record::Instrument(updated))];
+        consistent(snap, &changes, "allocation")?;
+        let summary = format!("update {name} ({})", paths.join(", "));
+        Ok((commit(actor, summary, changes), (instrument, kept)))
+    })
+    .await?;
+    Ok(funding::allocation(&instrument, &allocation))
+}
+
+/// Removes the allocation `name` names from its instrument.
+pub async fn delete_allocation(
+    repo: &Arc<Repository>,
+    actor: String,
+    name: String,
+) -> Result<(), Status> {
+    let mut v = Violations::new();
+    let ids = allocation_ids("name", &name, &mut v);
+    v.into_result().map_err(error::domain)?;
+    let Some((instrument, id)) = ids else {
+        return Err(error::invalid("name", "is required"));
+    };
+    write(repo, actor, move |snap, actor| {
+        let not_found = || error::not_found(&name);
+        let mut updated = snap.instrument(&instrument).ok_or_else(not_found)?.clone();
+        let at = updated
+            .allocations
+            .iter()
+            .position(|a| a.id == id)
+            .ok_or_else(not_found)?;
+        updated.allocations.remove(at);
+        let changes = vec![Change::Update(Record::Instrument(updated))];
+        consistent(snap, &changes, "name")?;
+        Ok((commit(actor, format!("delete {name}"), changes), ()))
+    })
+    .await
+}
+
+fn overlay_allocation(to: &mut pb::Allocation, from: &pb::Allocation, path: &str) {
+    match path {
+        "jurisdiction" => to.jurisdiction.clone_from(&from.jurisdiction),
+        "label" => to.label.clone_from(&from.label),
+        "amount" => to.amount.clone_from(&from.amount),
+        "bound" => to.bound = from.bound,
+        "as_of" => to.as_of = from.as_of,
+        "as_of_label" => to.as_of_label.clone_from(&from.as_of_label),
+        "source" => to.source.clone_from(&from.source),
+        "confidence" => to.confidence = from.confidence,
+        "verified" => to.verified = from.verified,
+        "note" => to.note.clone_from(&from.note),
+        _ => {}
+    }
+}
+
+fn keep_allocation(to: &mut Allocation, from: &Allocation, path: &str) {
+    match path {
+        "jurisdiction" => to.jurisdiction = from.jurisdiction,
+        "label" => to.label.clone_from(&from.label),
+        "amount" => {
+            let mut new = from.clone();
+            keep_published_amount(&mut new, to);
+            to.value = new.value;
+            to.scale = new.scale;
+            to.currency = new.currency;
+        }
+        "bound" => to.bound = from.bound,
+        "as_of" => to.as_of = from.as_of,
+        "as_of_label" => to.as_of_label.clone_from(&from.as_of_label),
+        "source" => to.source.clone_from(&from.source),
+        "confidence" => to.confidence = from.confidence,
+        "verified" => to.verified = from.verified,
+        "note" => to.note.clone_from(&from.note),
+        _ => {}
+    }
+}
+
+/// A new amount arrives in whole units, while a stored one may be in billions as published
+/// (EUR 6.9 bn): when the request sends back the amount it was shown, keep the published form.
+fn keep_published_amount(new: &mut Allocation, old: &Allocation) {
+    let shown = |a: &Allocation| convert::money(a.amount(), a.currency);
+    if shown(new) == shown(old) {
+        new.value = old.value;
+        new.scale = old.scale;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1124,6 +1700,16 @@ mod tests {
         assert_eq!(back.as_ref(), Some(r));
     }
 
+    /// The amount as the API shows it, and the allocation in whole units otherwise.
+    fn shown(a: &Allocation) -> (pb::Money, Allocation) {
+        let whole = Allocation {
+            value: 0.0,
+            scale: Scale::Unit,
+            ..a.clone()
+        };
+        (convert::money(a.amount(), a.currency), whole)
+    }
+
     #[test]
     fn every_shipped_reference_record_reads_back_from_its_proto_unchanged() {
         let d = Dataset::embedded().unwrap();
@@ -1132,6 +1718,51 @@ mod tests {
         d.doctrines.iter().for_each(comes_back);
         d.positions.iter().for_each(comes_back);
         d.assessments.iter().for_each(comes_back);
+        for i in d.instruments.iter() {
+            let mut v = Violations::new();
+            let back = FundingInstrument::read(&i.id, &i.out(), &mut v).unwrap();
+            assert!(v.is_empty(), "{}: {:?}", i.id, v.into_result());
+            assert_eq!(back.size.as_ref().map(shown), i.size.as_ref().map(shown));
+            let without = |x: &FundingInstrument| FundingInstrument {
+                size: None,
+                allocations: Vec::new(),
+                ..x.clone()
+            };
+            assert_eq!(without(&back), without(i));
+            for a in &i.allocations {
+                let mut v = Violations::new();
+                let back =
+                    allocation_in("allocation", &a.id, &funding::allocation(&i.id, a), &mut v);
+                assert!(v.is_empty(), "{}: {:?}", a.id, v.into_result());
+                assert_eq!(back.as_ref().map(shown), Some(shown(a)));
+            }
+        }
+    }
+
+    #[test]
+    fn an_amount_sent_back_as_shown_keeps_its_published_scale_and_a_new_one_is_in_units() {
+        let d = Dataset::embedded().unwrap();
+        let (instrument, stored) = d
+            .instruments
+            .iter()
+            .flat_map(|i| i.allocations.iter().map(move |a| (i, a)))
+            .find(|(_, a)| a.scale == Scale::Billion)
+            .unwrap();
+        let mut v = Violations::new();
+        let shown = funding::allocation(&instrument.id, stored);
+        let sent_back = allocation_in("allocation", &stored.id, &shown, &mut v).unwrap();
+        let mut kept = stored.clone();
+        keep_allocation(&mut kept, &sent_back, "amount");
+        assert_eq!(kept, *stored);
+        let changed = Allocation {
+            value: stored.amount() + 1.0,
+            ..sent_back
+        };
+        keep_allocation(&mut kept, &changed, "amount");
+        assert_eq!(
+            (kept.value, kept.scale),
+            (stored.amount() + 1.0, Scale::Unit)
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Writes of the reference records over real gRPC: figures, exchange rates, doctrines,
-//! positions and published assessments. Each is created, updated
+//! positions, published assessments, instruments and allocations. Each is created, updated
 //! through a field mask and deleted as one new dataset version; a refused write names every
 //! bad field and stores nothing; a read pinned to an earlier version still sees the old value.
 
@@ -8,6 +8,7 @@
 use leverage_e2e::{TestServer, authorized, date, error_reason, violated_fields};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
+use leverage_proto::leverage::v1::defence_funding_service_client::DefenceFundingServiceClient;
 use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceClient;
 use leverage_server::versions::DATASET_VERSION_HEADER;
 use prost_types::FieldMask;
@@ -63,6 +64,14 @@ fn source(publisher: &str) -> Option<pb::Source> {
         publisher: publisher.into(),
         url: "https://example.org/test".into(),
         ..Default::default()
+    })
+}
+
+fn eur(units: i64) -> Option<pb::Money> {
+    Some(pb::Money {
+        currency_code: "EUR".into(),
+        units,
+        nanos: 0,
     })
 }
 
@@ -1306,6 +1315,619 @@ async fn published_assessments_read_at_the_version_before_an_update_show_the_old
     );
     assert_eq!(
         conclusion(assessments(server.channel().await, Some(version)).await),
+        old
+    );
+}
+
+// --- Instruments -------------------------------------------------------------------------------
+
+fn instrument() -> pb::Instrument {
+    pb::Instrument {
+        display_name: "EDIP (European Defence Industry Programme, test)".into(),
+        summary: "Grants for joint defence-industrial projects.".into(),
+        legal_basis: "Regulation (EU) 2025/0000 (test)".into(),
+        size_detail: Some(pb::Allocation {
+            jurisdiction: "EU".into(),
+            label: "Programme envelope".into(),
+            amount: eur(1_500_000_000),
+            bound: pb::Bound::Exact as i32,
+            as_of: date(2025, 11, 25),
+            source: source("Test desk (synthetic instrument)"),
+            confidence: pb::Confidence::High as i32,
+            verified: true,
+            ..Default::default()
+        }),
+        milestones: vec![
+            pb::Milestone {
+                date: date(2024, 3, 5),
+                status: pb::InstrumentStatus::Proposed as i32,
+                text: "The Commission proposes it.".into(),
+                source: source("Test desk"),
+                ..Default::default()
+            },
+            pb::Milestone {
+                date: date(2025, 11, 25),
+                status: pb::InstrumentStatus::Adopted as i32,
+                text: "Adopted.".into(),
+                source: source("Test desk"),
+                ..Default::default()
+            },
+        ],
+        terms: vec![pb::Term {
+            name: "duration".into(),
+            value: "2025-2027".into(),
+            source: source("Test desk"),
+        }],
+        participants: vec![pb::Participant {
+            jurisdiction: "UA".into(),
+            role: pb::ParticipantRole::Associated as i32,
+            note: String::new(),
+        }],
+        eligibility: None,
+        ..Default::default()
+    }
+}
+
+/// What the server answers for [`instrument`] created as `id`, as of today.
+fn instrument_as_created(id: &str) -> pb::Instrument {
+    let mut i = instrument();
+    i.name = format!("instruments/{id}");
+    i.id = id.into();
+    i.status = pb::InstrumentStatus::Adopted as i32;
+    i.status_date = date(2025, 11, 25);
+    i.size = eur(1_500_000_000);
+    i.size_bound = pb::Bound::Exact as i32;
+    if let Some(s) = &mut i.size_detail {
+        s.id = format!("{id}-size");
+    }
+    i
+}
+
+async fn get_instrument(
+    channel: Channel,
+    name: &str,
+    version: Option<u64>,
+) -> Result<pb::Instrument, tonic::Status> {
+    DefenceFundingServiceClient::new(channel)
+        .get_instrument(read_at(
+            pb::GetInstrumentRequest {
+                name: name.into(),
+                as_of: None,
+            },
+            version,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn create_instrument(channel: Channel, id: &str) -> tonic::Response<pb::Instrument> {
+    DefenceFundingServiceClient::new(channel)
+        .create_instrument(authorized(pb::CreateInstrumentRequest {
+            instrument_id: id.into(),
+            instrument: Some(instrument()),
+        }))
+        .await
+        .unwrap()
+}
+
+async fn allocations(channel: Channel, parent: &str, version: Option<u64>) -> Vec<pb::Allocation> {
+    DefenceFundingServiceClient::new(channel)
+        .list_allocations(read_at(
+            pb::ListAllocationsRequest {
+                parent: parent.into(),
+                page_size: 1000,
+                ..Default::default()
+            },
+            version,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .allocations
+}
+
+#[tokio::test]
+async fn a_created_instrument_is_read_back_with_its_size_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = create_instrument(server.channel().await, "edip")
+        .await
+        .into_inner();
+    assert_eq!(created, instrument_as_created("edip"));
+    let read = get_instrument(server.channel().await, "instruments/edip", None)
+        .await
+        .unwrap();
+    assert_eq!(read, instrument_as_created("edip"));
+}
+
+#[tokio::test]
+async fn an_instrument_update_changes_only_the_fields_its_mask_names_and_keeps_its_allocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let old = get_instrument(server.channel().await, "instruments/safe", None)
+        .await
+        .unwrap();
+    let old_allocations = allocations(server.channel().await, "instruments/safe", None).await;
+    let terms = vec![pb::Term {
+        name: "maturity".into(),
+        value: "up to 45 years".into(),
+        source: source("Test desk"),
+    }];
+    let updated = DefenceFundingServiceClient::new(server.channel().await)
+        .update_instrument(authorized(pb::UpdateInstrumentRequest {
+            instrument: Some(pb::Instrument {
+                name: "instruments/safe".into(),
+                display_name: "not in the mask".into(),
+                terms: terms.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["terms"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Instrument { terms, ..old };
+    assert_eq!(updated, expected);
+    let read = get_instrument(server.channel().await, "instruments/safe", None)
+        .await
+        .unwrap();
+    assert_eq!(read, expected);
+    assert_eq!(
+        allocations(server.channel().await, "instruments/safe", None).await,
+        old_allocations
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_instrument_is_gone_with_its_allocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    DefenceFundingServiceClient::new(server.channel().await)
+        .delete_instrument(authorized(pb::DeleteInstrumentRequest {
+            name: "instruments/era-loans".into(),
+        }))
+        .await
+        .unwrap();
+    let err = get_instrument(server.channel().await, "instruments/era-loans", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let all = allocations(server.channel().await, "instruments/-", None).await;
+    assert!(
+        all.iter()
+            .all(|a| !a.name.starts_with("instruments/era-loans/"))
+    );
+}
+
+fn bad_instrument() -> pb::CreateInstrumentRequest {
+    let mut i = instrument();
+    i.size = eur(1);
+    i.size_detail = None;
+    i.milestones[1].date = date(2025, 13, 1);
+    i.participants[0].role = pb::ParticipantRole::Unspecified as i32;
+    i.eligibility = Some(pb::EligibilityRules {
+        outside_component_cap_pct: 120.0,
+        summary: "Origin rule.".into(),
+        source: source("Test desk"),
+        ..Default::default()
+    });
+    pb::CreateInstrumentRequest {
+        instrument_id: "EDIP 2".into(),
+        instrument: Some(i),
+    }
+}
+
+#[tokio::test]
+async fn an_instrument_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = DefenceFundingServiceClient::new(server.channel().await)
+        .create_instrument(authorized(bad_instrument()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "instrument_id",
+            "instrument.size",
+            "instrument.milestones[1].date",
+            "instrument.participants[0].role",
+            "instrument.eligibility.outside_component_cap_pct",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_instrument_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = get_instrument(server.channel().await, "instruments/safe", None)
+        .await
+        .unwrap();
+    let mut c = DefenceFundingServiceClient::new(server.channel().await);
+    let mut bad = bad_instrument();
+    bad.instrument_id = "edip".into();
+    assert!(c.create_instrument(authorized(bad)).await.is_err());
+    let refused_update = c
+        .update_instrument(authorized(pb::UpdateInstrumentRequest {
+            instrument: Some(pb::Instrument {
+                name: "instruments/safe".into(),
+                summary: "A new summary.".into(),
+                terms: vec![pb::Term::default()],
+                ..Default::default()
+            }),
+            update_mask: mask(&["summary", "terms"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&refused_update),
+        [
+            "instrument.terms[0].name",
+            "instrument.terms[0].value",
+            "instrument.terms[0].source.publisher",
+        ]
+    );
+    let err = get_instrument(server.channel().await, "instruments/edip", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(
+        get_instrument(server.channel().await, "instruments/safe", None)
+            .await
+            .unwrap(),
+        before
+    );
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_instrument_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_instrument(server.channel().await, "edip").await;
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = DefenceFundingServiceClient::new(server.channel().await);
+    let updated = c
+        .update_instrument(authorized(pb::UpdateInstrumentRequest {
+            instrument: Some(pb::Instrument {
+                name: "instruments/edip".into(),
+                legal_basis: String::new(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["legal_basis"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_instrument(authorized(pb::DeleteInstrumentRequest {
+            name: "instruments/edip".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn an_instrument_read_at_the_version_before_an_update_shows_the_old_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let old = get_instrument(server.channel().await, "instruments/safe", None)
+        .await
+        .unwrap();
+    let mut size = old.size_detail.clone().unwrap();
+    size.amount = eur(160_000_000_000);
+    DefenceFundingServiceClient::new(server.channel().await)
+        .update_instrument(authorized(pb::UpdateInstrumentRequest {
+            instrument: Some(pb::Instrument {
+                name: "instruments/safe".into(),
+                size_detail: Some(size),
+                ..Default::default()
+            }),
+            update_mask: mask(&["size_detail"]),
+        }))
+        .await
+        .unwrap();
+    let now = get_instrument(server.channel().await, "instruments/safe", None)
+        .await
+        .unwrap();
+    assert_eq!(now.size, eur(160_000_000_000));
+    let then = get_instrument(server.channel().await, "instruments/safe", Some(version))
+        .await
+        .unwrap();
+    assert_eq!(then.size, old.size);
+    assert_eq!(then.size, eur(150_000_000_000));
+}
+
+// --- Allocations -------------------------------------------------------------------------------
+
+fn allocation() -> pb::Allocation {
+    pb::Allocation {
+        jurisdiction: "LT".into(),
+        label: "Lithuania, tentative allocation (test)".into(),
+        amount: eur(6_375_000_000),
+        bound: pb::Bound::Exact as i32,
+        as_of: date(2025, 9, 9),
+        source: source("Test desk (synthetic allocation)"),
+        confidence: pb::Confidence::High as i32,
+        verified: true,
+        ..Default::default()
+    }
+}
+
+async fn create_allocation(
+    channel: Channel,
+    parent: &str,
+    id: &str,
+) -> Result<tonic::Response<pb::Allocation>, tonic::Status> {
+    DefenceFundingServiceClient::new(channel)
+        .create_allocation(authorized(pb::CreateAllocationRequest {
+            parent: parent.into(),
+            allocation_id: id.into(),
+            allocation: Some(allocation()),
+        }))
+        .await
+}
+
+const ERA_003: &str = "instruments/era-loans/allocations/ERA-003";
+
+#[tokio::test]
+async fn a_created_allocation_is_listed_under_its_instrument() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = allocations(server.channel().await, "instruments/safe", None).await;
+    let created = create_allocation(server.channel().await, "instruments/safe", "DEF-006-TEST")
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Allocation {
+        name: "instruments/safe/allocations/DEF-006-TEST".into(),
+        id: "DEF-006-TEST".into(),
+        ..allocation()
+    };
+    assert_eq!(created, expected);
+    let listed = allocations(server.channel().await, "instruments/safe", None).await;
+    assert_eq!(listed.len(), before.len() + 1);
+    assert_eq!(listed.last(), Some(&expected));
+}
+
+#[tokio::test]
+async fn an_allocation_update_changes_only_the_fields_its_mask_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = allocations(server.channel().await, "instruments/era-loans", None).await;
+    let old = before.iter().find(|a| a.name == ERA_003).unwrap().clone();
+    let updated = DefenceFundingServiceClient::new(server.channel().await)
+        .update_allocation(authorized(pb::UpdateAllocationRequest {
+            allocation: Some(pb::Allocation {
+                name: ERA_003.into(),
+                note: "Completed in December 2025.".into(),
+                amount: eur(1),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    // The amount stays exactly as published (EUR 18.1 bn), not only close to it.
+    let expected = pb::Allocation {
+        note: "Completed in December 2025.".into(),
+        ..old
+    };
+    assert_eq!(updated, expected);
+    let after = allocations(server.channel().await, "instruments/era-loans", None).await;
+    let expected_list: Vec<_> = before
+        .into_iter()
+        .map(|a| {
+            if a.name == ERA_003 {
+                expected.clone()
+            } else {
+                a
+            }
+        })
+        .collect();
+    assert_eq!(after, expected_list);
+}
+
+#[tokio::test]
+async fn a_deleted_allocation_is_no_longer_listed_and_the_others_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = allocations(server.channel().await, "instruments/era-loans", None).await;
+    DefenceFundingServiceClient::new(server.channel().await)
+        .delete_allocation(authorized(pb::DeleteAllocationRequest {
+            name: ERA_003.into(),
+        }))
+        .await
+        .unwrap();
+    let after = allocations(server.channel().await, "instruments/era-loans", None).await;
+    let expected: Vec<_> = before.into_iter().filter(|a| a.name != ERA_003).collect();
+    assert_eq!(after, expected);
+}
+
+#[tokio::test]
+async fn an_allocation_id_in_use_under_any_instrument_or_removed_from_this_one_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let elsewhere = create_allocation(server.channel().await, "instruments/safe", "ERA-003")
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::AlreadyExists);
+    DefenceFundingServiceClient::new(server.channel().await)
+        .delete_allocation(authorized(pb::DeleteAllocationRequest {
+            name: ERA_003.into(),
+        }))
+        .await
+        .unwrap();
+    let removed = create_allocation(server.channel().await, "instruments/era-loans", "ERA-003")
+        .await
+        .unwrap_err();
+    assert_eq!(removed.code(), Code::AlreadyExists);
+}
+
+#[tokio::test]
+async fn allocations_added_to_one_instrument_at_the_same_time_are_all_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = allocations(server.channel().await, "instruments/safe", None).await;
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let channel = server.channel().await;
+        writes.spawn(async move {
+            create_allocation(channel, "instruments/safe", &format!("DEF-006-T{i}")).await
+        });
+    }
+    while let Some(done) = writes.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let after = allocations(server.channel().await, "instruments/safe", None).await;
+    assert_eq!(after.len(), before.len() + 8, "no write undid another");
+}
+
+fn bad_allocation() -> pb::CreateAllocationRequest {
+    pb::CreateAllocationRequest {
+        parent: "instruments/safe".into(),
+        allocation_id: String::new(),
+        allocation: Some(pb::Allocation {
+            label: String::new(),
+            amount: Some(pb::Money {
+                currency_code: "XYZ".into(),
+                units: 5,
+                nanos: 0,
+            }),
+            as_of: None,
+            ..allocation()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn an_allocation_with_several_bad_fields_is_refused_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let err = DefenceFundingServiceClient::new(server.channel().await)
+        .create_allocation(authorized(bad_allocation()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "allocation_id",
+            "allocation.label",
+            "allocation.amount.currency_code",
+            "allocation.as_of",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_allocation_write_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = allocations(server.channel().await, "instruments/-", None).await;
+    let mut c = DefenceFundingServiceClient::new(server.channel().await);
+    assert!(
+        c.create_allocation(authorized(bad_allocation()))
+            .await
+            .is_err()
+    );
+    let refused_update = c
+        .update_allocation(authorized(pb::UpdateAllocationRequest {
+            allocation: Some(pb::Allocation {
+                name: ERA_003.into(),
+                amount: Some(pb::Money {
+                    currency_code: "EUR".into(),
+                    units: -5,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["amount"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&refused_update),
+        ["allocation.amount.units"]
+    );
+    assert_eq!(
+        allocations(server.channel().await, "instruments/-", None).await,
+        before
+    );
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn each_allocation_write_adds_one_dataset_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let created = create_allocation(server.channel().await, "instruments/safe", "DEF-006-TEST")
+        .await
+        .unwrap();
+    assert_eq!(version_of(&created), version + 1);
+    let mut c = DefenceFundingServiceClient::new(server.channel().await);
+    let updated = c
+        .update_allocation(authorized(pb::UpdateAllocationRequest {
+            allocation: Some(pb::Allocation {
+                name: "instruments/safe/allocations/DEF-006-TEST".into(),
+                amount: eur(6_400_000_000),
+                ..Default::default()
+            }),
+            update_mask: mask(&["amount"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&updated), version + 2);
+    let deleted = c
+        .delete_allocation(authorized(pb::DeleteAllocationRequest {
+            name: "instruments/safe/allocations/DEF-006-TEST".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(version_of(&deleted), version + 3);
+}
+
+#[tokio::test]
+async fn allocations_read_at_the_version_before_an_update_show_the_old_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let amount =
+        |all: Vec<pb::Allocation>| all.into_iter().find(|a| a.name == ERA_003).unwrap().amount;
+    let old = amount(allocations(server.channel().await, "instruments/era-loans", None).await);
+    DefenceFundingServiceClient::new(server.channel().await)
+        .update_allocation(authorized(pb::UpdateAllocationRequest {
+            allocation: Some(pb::Allocation {
+                name: ERA_003.into(),
+                amount: eur(35_000_000_000),
+                ..Default::default()
+            }),
+            update_mask: mask(&["amount"]),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        amount(allocations(server.channel().await, "instruments/era-loans", None).await),
+        eur(35_000_000_000)
+    );
+    assert_eq!(
+        amount(
+            allocations(
+                server.channel().await,
+                "instruments/era-loans",
+                Some(version)
+            )
+            .await
+        ),
         old
     );
 }
