@@ -23,7 +23,8 @@ use crate::error::status;
 pub enum Role {
     /// Reads, when reads are not open to everyone.
     Reader,
-    /// Edits data: holdings and observations.
+    /// Edits data: holdings, observations and the reference records (figures, exchange rates,
+    /// doctrines, positions, assessments, instruments and their allocations).
     Editor,
     /// Administers the server: plugin reloads.
     Admin,
