@@ -23,9 +23,9 @@ pub struct DatasetMeta {
     pub compiled: String,
 }
 
-/// Every table is shared (`Arc`), so that the snapshot after a write copies pointers and the one
-/// holding written: the reference tables never change through the API, and deep-copying them
-/// on each write was a fifth of a write's cost in the soak of issue 5.
+/// Every table is shared (`Arc`), so that the snapshot after a write copies pointers and what
+/// was written (a holding, or the one reference table an edit changed): deep-copying the
+/// reference tables on each write was a fifth of a write's cost in the soak of issue 5.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
     pub meta: DatasetMeta,

@@ -23,7 +23,8 @@ use crate::error::status;
 pub enum Role {
     /// Reads, when reads are not open to everyone.
     Reader,
-    /// Edits data: holdings and observations.
+    /// Edits data: holdings, observations and the reference records (figures, exchange rates,
+    /// doctrines, positions, assessments, instruments and their allocations).
     Editor,
     /// Administers the server: plugin reloads.
     Admin,
@@ -59,7 +60,7 @@ pub enum Requirement {
 }
 
 /// Every write and admin method with the role it needs.
-pub const WRITES: [(&str, Role); 9] = [
+pub const WRITES: &[(&str, Role)] = &[
     ("/leverage.v1.AssetService/CreateHolding", Role::Editor),
     ("/leverage.v1.AssetService/CreateObservation", Role::Editor),
     ("/leverage.v1.AssetService/UpdateHolding", Role::Editor),
@@ -72,6 +73,63 @@ pub const WRITES: [(&str, Role); 9] = [
         Role::Admin,
     ),
     ("/leverage.v1.ScoringService/ReloadPlugins", Role::Admin),
+    ("/leverage.v1.DatasetService/CreateFigure", Role::Editor),
+    ("/leverage.v1.DatasetService/UpdateFigure", Role::Editor),
+    ("/leverage.v1.DatasetService/DeleteFigure", Role::Editor),
+    (
+        "/leverage.v1.DatasetService/CreateExchangeRate",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DatasetService/UpdateExchangeRate",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DatasetService/DeleteExchangeRate",
+        Role::Editor,
+    ),
+    ("/leverage.v1.LegalRiskService/CreateDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/UpdateDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/DeleteDoctrine", Role::Editor),
+    ("/leverage.v1.LegalRiskService/CreatePosition", Role::Editor),
+    ("/leverage.v1.LegalRiskService/UpdatePosition", Role::Editor),
+    ("/leverage.v1.LegalRiskService/DeletePosition", Role::Editor),
+    (
+        "/leverage.v1.LegalRiskService/CreatePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.LegalRiskService/UpdatePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.LegalRiskService/DeletePublishedAssessment",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/CreateInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/UpdateInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/DeleteInstrument",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/CreateAllocation",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/UpdateAllocation",
+        Role::Editor,
+    ),
+    (
+        "/leverage.v1.DefenceFundingService/DeleteAllocation",
+        Role::Editor,
+    ),
 ];
 
 /// Every read method. A method in neither list needs the admin role.

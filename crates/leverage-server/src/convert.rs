@@ -10,15 +10,18 @@ pub fn date_in(field: &str, date: Option<&pb::Date>, default: Date, v: &mut Viol
     match date {
         None => default,
         Some(d) if d.year == 0 && d.month == 0 && d.day == 0 => default,
-        Some(d) => {
-            let parsed = u32::try_from(d.month)
-                .ok()
-                .zip(u32::try_from(d.day).ok())
-                .ok_or_else(|| "month and day must be positive".to_owned())
-                .and_then(|(m, day)| Date::new(d.year, m, day).map_err(|e| e.to_string()));
-            v.check(field, parsed).unwrap_or(default)
-        }
+        Some(d) => day_in(field, d, v).unwrap_or(default),
     }
+}
+
+/// A request date that must name a day that exists; `None` (and `field` named) otherwise.
+pub fn day_in(field: &str, d: &pb::Date, v: &mut Violations) -> Option<Date> {
+    let parsed = u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .ok_or_else(|| "month and day must be positive".to_owned())
+        .and_then(|(m, day)| Date::new(d.year, m, day).map_err(|e| e.to_string()));
+    v.check(field, parsed)
 }
 
 pub fn date_out(d: Date) -> pb::Date {
@@ -69,10 +72,7 @@ pub fn money_in(field: &str, m: Option<&pb::Money>, v: &mut Violations) -> Optio
     }
     let amount = m.units as f64 + f64::from(m.nanos) / 1e9;
     if amount < 0.0 {
-        v.add(
-            format!("{field}.units"),
-            "an amount of frozen assets cannot be negative",
-        );
+        v.add(format!("{field}.units"), "an amount cannot be negative");
         ok = false;
     }
     currency.filter(|_| ok).map(|c| (amount, c))

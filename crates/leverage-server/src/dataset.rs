@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use leverage_core::model::{ExchangeRate, Figure};
 use leverage_core::paging::{paginate, parse_filter};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_server::DatasetService;
@@ -11,11 +12,49 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_out};
 use crate::error;
 use crate::versions;
-use crate::{auth, dataset_versions};
+use crate::{auth, dataset_versions, edit};
 
 #[derive(Debug)]
 pub struct DatasetApi {
     pub repo: Arc<Repository>,
+}
+
+/// A figure as the API shows it.
+pub fn figure(f: &Figure) -> pb::Figure {
+    pb::Figure {
+        id: f.id.clone(),
+        category: f.category.clone(),
+        metric: f.metric.clone(),
+        area: f.area.clone(),
+        value: f.value,
+        value_high: f.value_high,
+        unit: f.unit.clone(),
+        currency_code: f.currency.map(|c| c.to_string()).unwrap_or_default(),
+        bound: convert::bound(f.bound),
+        as_of: f.as_of.map(date_out),
+        as_of_label: f.as_of_label.clone().unwrap_or_default(),
+        source: Some(convert::source(&f.source)),
+        confidence: convert::confidence(f.confidence),
+        verified: f.verified,
+        note: f.note.clone().unwrap_or_default(),
+    }
+}
+
+/// An exchange rate as the API shows it.
+pub fn exchange_rate(x: &ExchangeRate) -> pb::ExchangeRate {
+    pb::ExchangeRate {
+        id: x.id.clone(),
+        base_currency: x.base.to_string(),
+        quote_currency: x.quote.to_string(),
+        rate: x.rate,
+        as_of: Some(date_out(x.as_of)),
+        as_of_label: x.as_of_label.clone().unwrap_or_default(),
+        kind: x.kind.clone(),
+        source: Some(convert::source(&x.source)),
+        confidence: convert::confidence(x.confidence),
+        verified: x.verified,
+        note: x.note.clone().unwrap_or_default(),
+    }
 }
 
 #[tonic::async_trait]
@@ -65,26 +104,7 @@ impl DatasetService for DatasetApi {
             paginate(items, r.page_size, &r.page_token, &["figures", &r.filter])
                 .map_err(error::domain)?;
         Ok(Response::new(pb::ListFiguresResponse {
-            figures: page
-                .into_iter()
-                .map(|f| pb::Figure {
-                    id: f.id.clone(),
-                    category: f.category.clone(),
-                    metric: f.metric.clone(),
-                    area: f.area.clone(),
-                    value: f.value,
-                    value_high: f.value_high,
-                    unit: f.unit.clone(),
-                    currency_code: f.currency.map(|c| c.to_string()).unwrap_or_default(),
-                    bound: convert::bound(f.bound),
-                    as_of: f.as_of.map(date_out),
-                    as_of_label: f.as_of_label.clone().unwrap_or_default(),
-                    source: Some(convert::source(&f.source)),
-                    confidence: convert::confidence(f.confidence),
-                    verified: f.verified,
-                    note: f.note.clone().unwrap_or_default(),
-                })
-                .collect(),
+            figures: page.into_iter().map(figure).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -118,22 +138,7 @@ impl DatasetService for DatasetApi {
             paginate(items, r.page_size, &r.page_token, &["rates", &r.filter])
                 .map_err(error::domain)?;
         Ok(Response::new(pb::ListExchangeRatesResponse {
-            exchange_rates: page
-                .into_iter()
-                .map(|x| pb::ExchangeRate {
-                    id: x.id.clone(),
-                    base_currency: x.base.to_string(),
-                    quote_currency: x.quote.to_string(),
-                    rate: x.rate,
-                    as_of: Some(date_out(x.as_of)),
-                    as_of_label: x.as_of_label.clone().unwrap_or_default(),
-                    kind: x.kind.clone(),
-                    source: Some(convert::source(&x.source)),
-                    confidence: convert::confidence(x.confidence),
-                    verified: x.verified,
-                    note: x.note.clone().unwrap_or_default(),
-                })
-                .collect(),
+            exchange_rates: page.into_iter().map(exchange_rate).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -190,6 +195,78 @@ impl DatasetService for DatasetApi {
         let r = request.into_inner();
         let repo = Arc::clone(&self.repo);
         blocking(move || dataset_versions::compact(&repo, &r)).await
+    }
+
+    async fn create_figure(
+        &self,
+        request: Request<pb::CreateFigureRequest>,
+    ) -> Result<Response<pb::Figure>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Figure>(&self.repo, actor, r.figure_id, "figure_id", r.figure)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_figure(
+        &self,
+        request: Request<pb::UpdateFigureRequest>,
+    ) -> Result<Response<pb::Figure>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Figure>(&self.repo, actor, r.figure, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_figure(
+        &self,
+        request: Request<pb::DeleteFigureRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Figure>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_exchange_rate(
+        &self,
+        request: Request<pb::CreateExchangeRateRequest>,
+    ) -> Result<Response<pb::ExchangeRate>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<ExchangeRate>(
+            &self.repo,
+            actor,
+            r.exchange_rate_id,
+            "exchange_rate_id",
+            r.exchange_rate,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn update_exchange_rate(
+        &self,
+        request: Request<pb::UpdateExchangeRateRequest>,
+    ) -> Result<Response<pb::ExchangeRate>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<ExchangeRate>(&self.repo, actor, r.exchange_rate, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_exchange_rate(
+        &self,
+        request: Request<pb::DeleteExchangeRateRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<ExchangeRate>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
     }
 }
 

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
 use crate::versions;
+use crate::{auth, edit};
 
 #[derive(Debug)]
 pub struct FundingApi {
@@ -54,7 +55,8 @@ fn event(e: AccessEvent) -> i32 {
     }) as i32
 }
 
-fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
+/// An instrument as the API shows it, with its status as of `as_of`.
+pub fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
     let current = i.status_as_of(as_of);
     pb::Instrument {
         name: format!("instruments/{}", i.id),
@@ -112,10 +114,16 @@ fn instrument(i: &FundingInstrument, as_of: Date) -> pb::Instrument {
                 })
                 .collect(),
         }),
+        size_detail: i.size.as_ref().map(|s| pb::Allocation {
+            // The size is not an allocation resource, so it has no name.
+            name: String::new(),
+            ..allocation(&i.id, s)
+        }),
     }
 }
 
-fn allocation(instrument_id: &str, a: &Allocation) -> pb::Allocation {
+/// An allocation of instrument `instrument_id` as the API shows it.
+pub fn allocation(instrument_id: &str, a: &Allocation) -> pb::Allocation {
     pb::Allocation {
         name: format!("instruments/{instrument_id}/allocations/{}", a.id),
         id: a.id.clone(),
@@ -283,5 +291,77 @@ impl DefenceFundingService for FundingApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn create_instrument(
+        &self,
+        request: Request<pb::CreateInstrumentRequest>,
+    ) -> Result<Response<pb::Instrument>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<FundingInstrument>(
+            &self.repo,
+            actor,
+            r.instrument_id,
+            "instrument_id",
+            r.instrument,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn update_instrument(
+        &self,
+        request: Request<pb::UpdateInstrumentRequest>,
+    ) -> Result<Response<pb::Instrument>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<FundingInstrument>(&self.repo, actor, r.instrument, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_instrument(
+        &self,
+        request: Request<pb::DeleteInstrumentRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<FundingInstrument>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_allocation(
+        &self,
+        request: Request<pb::CreateAllocationRequest>,
+    ) -> Result<Response<pb::Allocation>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create_allocation(&self.repo, actor, r.parent, r.allocation_id, r.allocation)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_allocation(
+        &self,
+        request: Request<pb::UpdateAllocationRequest>,
+    ) -> Result<Response<pb::Allocation>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update_allocation(&self.repo, actor, r.allocation, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_allocation(
+        &self,
+        request: Request<pb::DeleteAllocationRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete_allocation(&self.repo, actor, name)
+            .await
+            .map(Response::new)
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leverage_core::legal::{self, DriverRef, RiskLevel};
-use leverage_core::model::{Action, Stance};
+use leverage_core::model::{Action, Doctrine, Position, PublishedAssessment, Stance};
 use leverage_core::paging::paginate;
 use leverage_core::{Currency, Date, Violations};
 use leverage_proto::leverage::v1 as pb;
@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{self, date_in, date_out, money};
 use crate::error;
 use crate::versions;
+use crate::{auth, edit};
 
 #[derive(Debug)]
 pub struct LegalApi {
@@ -63,6 +64,62 @@ fn level(l: RiskLevel) -> i32 {
     }) as i32
 }
 
+/// A doctrine as the API shows it.
+pub fn doctrine(d: &Doctrine) -> pb::Doctrine {
+    pb::Doctrine {
+        name: format!("doctrines/{}", d.id.to_ascii_lowercase()),
+        id: d.id.clone(),
+        display_name: d.name.clone(),
+        summary: d.summary.clone(),
+        open_question: d.open_question.clone().unwrap_or_default(),
+        jurisdictions: d.jurisdictions.iter().map(|j| j.to_string()).collect(),
+        exposure: Some(pb::ActionExposure {
+            immobilisation: d.exposure.immobilisation,
+            windfall_profits: d.exposure.windfall_profits,
+            profits_backed_loan: d.exposure.profits_backed_loan,
+            reparations_loan: d.exposure.reparations_loan,
+            confiscation: d.exposure.confiscation,
+        }),
+        weight: d.weight,
+        sources: d.sources.iter().map(convert::source).collect(),
+        confidence: convert::confidence(d.confidence),
+    }
+}
+
+/// A position as the API shows it.
+pub fn position(p: &Position) -> pb::Position {
+    pb::Position {
+        name: format!("positions/{}", p.id),
+        id: p.id.clone(),
+        jurisdictions: p.jurisdictions.iter().map(|j| j.to_string()).collect(),
+        actor: p.actor.clone(),
+        actions: p.actions.iter().map(|a| action(*a)).collect(),
+        stance: stance(p.stance),
+        doctrine_ids: p.doctrines.clone(),
+        summary: p.summary.clone(),
+        date: Some(date_out(p.date)),
+        date_label: p.date_label.clone().unwrap_or_default(),
+        source: Some(convert::source(&p.source)),
+        confidence: convert::confidence(p.confidence),
+        verified: p.verified,
+    }
+}
+
+/// A published assessment as the API shows it.
+pub fn assessment(a: &PublishedAssessment) -> pb::PublishedAssessment {
+    pb::PublishedAssessment {
+        id: a.id.clone(),
+        author: a.author.clone(),
+        date: Some(date_out(a.date)),
+        date_label: a.date_label.clone().unwrap_or_default(),
+        subject: a.subject.clone(),
+        conclusion: a.conclusion.clone(),
+        source: Some(convert::source(&a.source)),
+        confidence: convert::confidence(a.confidence),
+        verified: a.verified,
+    }
+}
+
 #[tonic::async_trait]
 impl LegalRiskService for LegalApi {
     async fn list_doctrines(
@@ -75,27 +132,7 @@ impl LegalRiskService for LegalApi {
         let (page, next_page_token, total) =
             paginate(items, r.page_size, &r.page_token, &["doctrines"]).map_err(error::domain)?;
         Ok(Response::new(pb::ListDoctrinesResponse {
-            doctrines: page
-                .into_iter()
-                .map(|d| pb::Doctrine {
-                    name: format!("doctrines/{}", d.id.to_ascii_lowercase()),
-                    id: d.id.clone(),
-                    display_name: d.name.clone(),
-                    summary: d.summary.clone(),
-                    open_question: d.open_question.clone().unwrap_or_default(),
-                    jurisdictions: d.jurisdictions.iter().map(|j| j.to_string()).collect(),
-                    exposure: Some(pb::ActionExposure {
-                        immobilisation: d.exposure.immobilisation,
-                        windfall_profits: d.exposure.windfall_profits,
-                        profits_backed_loan: d.exposure.profits_backed_loan,
-                        reparations_loan: d.exposure.reparations_loan,
-                        confiscation: d.exposure.confiscation,
-                    }),
-                    weight: d.weight,
-                    sources: d.sources.iter().map(convert::source).collect(),
-                    confidence: convert::confidence(d.confidence),
-                })
-                .collect(),
+            doctrines: page.into_iter().map(doctrine).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -138,24 +175,7 @@ impl LegalRiskService for LegalApi {
         let (page, next_page_token, total) =
             paginate(items, r.page_size, &r.page_token, &query).map_err(error::domain)?;
         Ok(Response::new(pb::ListPositionsResponse {
-            positions: page
-                .into_iter()
-                .map(|p| pb::Position {
-                    name: format!("positions/{}", p.id),
-                    id: p.id.clone(),
-                    jurisdictions: p.jurisdictions.iter().map(|j| j.to_string()).collect(),
-                    actor: p.actor.clone(),
-                    actions: p.actions.iter().map(|a| action(*a)).collect(),
-                    stance: stance(p.stance),
-                    doctrine_ids: p.doctrines.clone(),
-                    summary: p.summary.clone(),
-                    date: Some(date_out(p.date)),
-                    date_label: p.date_label.clone().unwrap_or_default(),
-                    source: Some(convert::source(&p.source)),
-                    confidence: convert::confidence(p.confidence),
-                    verified: p.verified,
-                })
-                .collect(),
+            positions: page.into_iter().map(position).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -171,20 +191,7 @@ impl LegalRiskService for LegalApi {
         let (page, next_page_token, total) =
             paginate(items, r.page_size, &r.page_token, &["assessments"]).map_err(error::domain)?;
         Ok(Response::new(pb::ListPublishedAssessmentsResponse {
-            published_assessments: page
-                .into_iter()
-                .map(|a| pb::PublishedAssessment {
-                    id: a.id.clone(),
-                    author: a.author.clone(),
-                    date: Some(date_out(a.date)),
-                    date_label: a.date_label.clone().unwrap_or_default(),
-                    subject: a.subject.clone(),
-                    conclusion: a.conclusion.clone(),
-                    source: Some(convert::source(&a.source)),
-                    confidence: convert::confidence(a.confidence),
-                    verified: a.verified,
-                })
-                .collect(),
+            published_assessments: page.into_iter().map(assessment).collect(),
             next_page_token,
             total_size: total as i32,
         }))
@@ -263,5 +270,115 @@ impl LegalRiskService for LegalApi {
             model_version: legal::MODEL_VERSION.to_owned(),
             method: legal::METHOD.to_owned(),
         }))
+    }
+
+    async fn create_doctrine(
+        &self,
+        request: Request<pb::CreateDoctrineRequest>,
+    ) -> Result<Response<pb::Doctrine>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Doctrine>(&self.repo, actor, r.doctrine_id, "doctrine_id", r.doctrine)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_doctrine(
+        &self,
+        request: Request<pb::UpdateDoctrineRequest>,
+    ) -> Result<Response<pb::Doctrine>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Doctrine>(&self.repo, actor, r.doctrine, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_doctrine(
+        &self,
+        request: Request<pb::DeleteDoctrineRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Doctrine>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_position(
+        &self,
+        request: Request<pb::CreatePositionRequest>,
+    ) -> Result<Response<pb::Position>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<Position>(&self.repo, actor, r.position_id, "position_id", r.position)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_position(
+        &self,
+        request: Request<pb::UpdatePositionRequest>,
+    ) -> Result<Response<pb::Position>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<Position>(&self.repo, actor, r.position, r.update_mask)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_position(
+        &self,
+        request: Request<pb::DeletePositionRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<Position>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_published_assessment(
+        &self,
+        request: Request<pb::CreatePublishedAssessmentRequest>,
+    ) -> Result<Response<pb::PublishedAssessment>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::create::<PublishedAssessment>(
+            &self.repo,
+            actor,
+            r.published_assessment_id,
+            "published_assessment_id",
+            r.published_assessment,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn update_published_assessment(
+        &self,
+        request: Request<pb::UpdatePublishedAssessmentRequest>,
+    ) -> Result<Response<pb::PublishedAssessment>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let r = request.into_inner();
+        edit::update::<PublishedAssessment>(
+            &self.repo,
+            actor,
+            r.published_assessment,
+            r.update_mask,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn delete_published_assessment(
+        &self,
+        request: Request<pb::DeletePublishedAssessmentRequest>,
+    ) -> Result<Response<()>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let name = request.into_inner().name;
+        edit::delete::<PublishedAssessment>(&self.repo, actor, name)
+            .await
+            .map(Response::new)
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod convert;
 pub mod dataset;
 pub mod dataset_versions;
+pub mod edit;
 pub mod error;
 pub mod funding;
 pub mod legal;

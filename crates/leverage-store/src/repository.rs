@@ -207,6 +207,20 @@ impl Repository {
             vec![Change::Delete(RecordKey::new(RecordKind::Holding, id))],
         )
     }
+
+    /// Builds a commit from the newest snapshot and writes it, both under the write lock: what
+    /// `build` checked is what the commit applies to, so a read-modify-write (a record merged
+    /// with a partial update, an allocation added to its instrument) cannot undo a write
+    /// committed meanwhile, nor a check against other records pass on data already gone.
+    /// `Err` when `build` refuses; `Ok(Err)` when the store does.
+    pub fn commit_from<T, E>(
+        &self,
+        build: impl FnOnce(&Snapshot) -> Result<(Commit, T), E>,
+    ) -> Result<Result<(Committed, T), StoreError>, E> {
+        let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let (commit, value) = build(&self.snapshot())?;
+        Ok(self.commit_in_order(&commit).map(|c| (c, value)))
+    }
 }
 
 #[cfg(test)]
