@@ -2,7 +2,7 @@
 """Check which countries may take part in SAFE (the EU's defence loans) on a date, for a
 procurement with a given share of components from outside, with the dated reasons.
 
-    python safe_eligibility.py --as-of 2025-12-02 --share 50 GB CA NO UA
+    python safe_eligibility.py --as-of 2026-03-02 --share 50 GB CA NO UA
 """
 
 import argparse

@@ -16,8 +16,10 @@ def test_uk_is_not_eligible_beyond_the_cap_on_2025_12_01(client):
 
 
 def test_canada_is_eligible_once_its_agreement_is_concluded(client):
-    after = client.check_eligibility("CA", as_of="2025-12-02")
+    # Signed and applied provisionally by 2026-02-14 (the end of negotiations on 2025-12-01
+    # did not lift the cap).
+    after = client.check_eligibility("CA", as_of="2026-02-15")
     assert after.eligibility == funding_pb2.ELIGIBILITY_ELIGIBLE
     assert after.eligible
-    before = client.check_eligibility("CA", as_of="2025-11-30")
+    before = client.check_eligibility("CA", as_of="2026-02-13")
     assert before.eligibility == funding_pb2.ELIGIBILITY_ELIGIBLE_WITHIN_CAP
