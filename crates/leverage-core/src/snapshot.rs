@@ -99,6 +99,40 @@ impl Snapshot {
         }
     }
 
+    /// This snapshot with its meta record and reference tables (everything but holdings and
+    /// their observations) replaced by `records`, in their order; the holdings are shared.
+    pub fn with_tables(&self, records: Vec<Record>) -> Snapshot {
+        let mut dataset = self.dataset.clone();
+        let (mut rates, mut figures, mut doctrines) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut positions, mut assessments, mut instruments) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for r in records {
+            match r {
+                Record::Meta(m) => dataset.meta = m,
+                Record::ExchangeRate(x) => rates.push(x),
+                Record::Figure(x) => figures.push(x),
+                Record::Doctrine(x) => doctrines.push(x),
+                Record::Position(x) => positions.push(x),
+                Record::Assessment(x) => assessments.push(x),
+                Record::Instrument(x) => instruments.push(x),
+                Record::Holding(_) | Record::Observation { .. } => {}
+            }
+        }
+        dataset.rates = rates.into();
+        dataset.figures = figures.into();
+        dataset.doctrines = doctrines.into();
+        dataset.positions = positions.into();
+        dataset.assessments = assessments.into();
+        dataset.instruments = instruments.into();
+        Snapshot {
+            holdings: Arc::clone(&self.holdings),
+            instruments: index_by_id(dataset.instruments.iter().map(|i| i.id.as_str())),
+            series: self.series.clone(),
+            dataset,
+            revision: self.revision,
+        }
+    }
+
     /// The dataset version this snapshot is.
     pub fn revision(&self) -> u64 {
         self.revision
@@ -146,6 +180,9 @@ impl Snapshot {
             *table = rows.into();
         }
         let mut instruments_moved = false;
+        // Holdings first, so that observations of a holding (re)created here find it.
+        let mut changes: Vec<_> = changes.into_iter().collect();
+        changes.sort_by_key(|(key, _, _)| key.kind == RecordKind::Observation);
         for (key, parent, after) in changes {
             let id = key.id.as_str();
             match (key.kind, after) {

@@ -475,6 +475,94 @@ impl Store {
         Ok((dataset, at))
     }
 
+    /// The records that are neither holdings nor observations (the meta record and the
+    /// reference tables) as they were at `revision`, in table order: small, and read whole.
+    pub fn load_tables_at(&self, revision: u64) -> Result<Vec<Record>, StoreError> {
+        self.check_readable(revision)?;
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, id, parent, body FROM records
+             WHERE kind NOT IN ('holding', 'observation')
+               AND since_rev <= ?1 AND (until_rev IS NULL OR until_rev > ?1) ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([revision as i64])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let (kind, id, parent, body): (String, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            out.push(decode_record(&kind, &id, &parent, &body)?);
+        }
+        Ok(out)
+    }
+
+    /// The holdings and observations changed after `revision`, each with its value at
+    /// `revision` (`None` when it did not exist then) and its holding: what turns the newest
+    /// snapshot back into the one at `revision`. `None` when more than `limit` changed, where
+    /// reading the whole revision is cheaper.
+    pub fn series_changed_since(
+        &self,
+        revision: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<Applied>>, StoreError> {
+        self.check_readable(revision)?;
+        let conn = self.conn();
+        let keys: Vec<(String, String, String)> = conn
+            .prepare_cached(
+                "SELECT kind, id, MAX(parent) FROM records
+                 WHERE kind IN ('holding', 'observation')
+                   AND (since_rev > ?1 OR (until_rev IS NOT NULL AND until_rev > ?1))
+                 GROUP BY kind, id LIMIT ?2",
+            )?
+            .query_map(params![revision as i64, limit as i64 + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        if keys.len() > limit {
+            return Ok(None);
+        }
+        let mut at = conn.prepare_cached(
+            "SELECT body FROM records WHERE kind = ?1 AND id = ?2
+               AND since_rev <= ?3 AND (until_rev IS NULL OR until_rev > ?3)",
+        )?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (kind, id, parent) in keys {
+            let Some(k) = RecordKind::parse(&kind) else {
+                continue;
+            };
+            let body: Option<String> = at
+                .query_row(params![kind, id, revision as i64], |r| r.get(0))
+                .optional()?;
+            let after = body
+                .map(|b| decode_record(&kind, &id, &parent, &b))
+                .transpose()?;
+            if k == RecordKind::Holding && after.is_some() {
+                // A holding deleted or changed since may not be in the newest snapshot with its
+                // series: give the series as it was, whole.
+                let mut series = conn.prepare_cached(
+                    "SELECT id, body FROM records
+                     WHERE parent = ?1 AND parent <> '' AND kind = 'observation'
+                       AND since_rev <= ?2 AND (until_rev IS NULL OR until_rev > ?2)",
+                )?;
+                let rows: Vec<(String, String)> = series
+                    .query_map(params![id, revision as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (oid, body) in rows {
+                    out.push(Applied {
+                        after: Some(decode_record("observation", &oid, &id, &body)?),
+                        key: RecordKey::new(RecordKind::Observation, oid),
+                        parent: id.clone(),
+                    });
+                }
+            }
+            out.push(Applied {
+                key: RecordKey::new(k, id),
+                parent,
+                after,
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// The newest dataset: what [`Store::load_at`] gives for the newest revision.
     pub fn load(&self) -> Result<Dataset, StoreError> {
         Ok(self.load_at(None)?.0)

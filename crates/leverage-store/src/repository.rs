@@ -69,14 +69,36 @@ impl Repository {
             return Ok(Arc::clone(s));
         }
         drop(past);
-        let (dataset, at) = self.store.load_at(Some(revision))?;
-        let snap = Arc::new(Snapshot::at_revision(dataset, at));
+        let snap = Arc::new(self.build_at(&now, revision)?);
         past = self.past.lock().unwrap_or_else(|p| p.into_inner());
         if past.len() == PAST_SNAPSHOTS {
             past.pop_front();
         }
         past.push_back(Arc::clone(&snap));
         Ok(snap)
+    }
+
+    /// The snapshot at an older `revision`, from the newest one: the holdings and
+    /// observations changed since are put back as they were, the small reference tables are
+    /// read whole, and every other holding is shared with the newest snapshot. So a pinned
+    /// read costs the changes since its version, not a copy of the dataset. Past a few hundred
+    /// changed series, the revision is read whole instead.
+    fn build_at(&self, newest: &Snapshot, revision: u64) -> Result<Snapshot, StoreError> {
+        let Some(changed) = self
+            .store
+            .series_changed_since(revision, INCREMENTAL_LIMIT)?
+        else {
+            let (dataset, at) = self.store.load_at(Some(revision))?;
+            return Ok(Snapshot::at_revision(dataset, at));
+        };
+        let tables = self.store.load_tables_at(revision)?;
+        let reverted = newest.with_changes(
+            revision,
+            changed
+                .iter()
+                .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
+        );
+        Ok(reverted.with_tables(tables))
     }
 
     pub fn store(&self) -> &Store {

@@ -68,7 +68,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX records_by_since ON records (since_rev);
      CREATE INDEX records_by_seq ON records (seq);
      CREATE INDEX records_by_until ON records (until_rev) WHERE until_rev IS NOT NULL;
-     CREATE INDEX records_by_parent ON records (parent) WHERE parent <> '' AND until_rev IS NULL;
+     CREATE INDEX records_by_parent ON records (parent) WHERE parent <> '';
      CREATE TABLE conflicts (
          revision INTEGER NOT NULL,
          kind TEXT NOT NULL,
