@@ -549,12 +549,12 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&report)?,
     )?;
     println!(
-        "| observations | to SERVING | RSS | correction p50 / p99 | creation p50 / p99 | pinned read, first / then | RSS after |"
+        "| observations | to SERVING | RSS | correction p50 / p99 | creation p50 / p99 | pinned read: first / again / another version | RSS after |"
     );
     println!("|---|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {:.2} s | {:.0} MB | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.1} / {:.2} ms | {:.0} MB |",
+            "| {} | {:.2} s | {:.0} MB | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.1} / {:.2} / {:.1} ms | {:.0} MB |",
             r.observations,
             r.server_start_s,
             r.server_rss_mb,
@@ -564,6 +564,7 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
             r.creation.p99_us / 1e3,
             r.pinned_first_ms,
             r.pinned_again.p50_us / 1e3,
+            r.pinned_other_ms,
             r.rss_after_mb
         );
     }

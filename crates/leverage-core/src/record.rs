@@ -260,33 +260,86 @@ impl Dataset {
     /// (what a snapshot expects); observations of a holding that is not among the records are
     /// dropped, as they are unreachable. `None` without a meta record.
     pub fn from_records(records: impl IntoIterator<Item = Record>) -> Option<Dataset> {
-        let mut meta = None;
-        let (mut rates, mut holdings, mut figures, mut doctrines) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut positions, mut assessments, mut instruments) =
-            (Vec::new(), Vec::new(), Vec::new());
-        let mut series: HashMap<String, Vec<Arc<Observation>>> = HashMap::new();
+        let mut builder = DatasetBuilder::default();
         for r in records {
-            match r {
-                Record::Meta(m) => meta = Some(m),
-                Record::ExchangeRate(r) => rates.push(r),
-                Record::Holding(h) => holdings.push(h),
-                Record::Observation {
-                    holding,
-                    observation,
-                } => series
-                    .entry(holding)
-                    .or_default()
-                    .push(Arc::new(observation)),
-                Record::Figure(r) => figures.push(r),
-                Record::Doctrine(r) => doctrines.push(r),
-                Record::Position(r) => positions.push(r),
-                Record::Assessment(r) => assessments.push(r),
-                Record::Instrument(r) => instruments.push(r),
+            builder.push(r);
+        }
+        builder.finish()
+    }
+}
+
+/// Assembles a [`Dataset`] from records one at a time, each put in its table as it comes, so
+/// that a million observations read from a store are never held twice.
+#[derive(Debug, Default)]
+pub struct DatasetBuilder {
+    meta: Option<DatasetMeta>,
+    rates: Vec<ExchangeRate>,
+    holdings: Vec<Holding>,
+    series: HashMap<String, Vec<Arc<Observation>>>,
+    figures: Vec<Figure>,
+    doctrines: Vec<Doctrine>,
+    positions: Vec<Position>,
+    assessments: Vec<PublishedAssessment>,
+    instruments: Vec<FundingInstrument>,
+}
+
+impl DatasetBuilder {
+    pub fn push(&mut self, record: Record) {
+        match record {
+            Record::Meta(m) => self.meta = Some(m),
+            Record::ExchangeRate(r) => self.rates.push(r),
+            Record::Holding(h) => self.holdings.push(h),
+            Record::Observation {
+                holding,
+                observation,
+            } => self.push_observation(&holding, observation),
+            Record::Figure(r) => self.figures.push(r),
+            Record::Doctrine(r) => self.doctrines.push(r),
+            Record::Position(r) => self.positions.push(r),
+            Record::Assessment(r) => self.assessments.push(r),
+            Record::Instrument(r) => self.instruments.push(r),
+        }
+    }
+
+    /// An observation of holding `holding` (whether or not that holding has come yet).
+    pub fn push_observation(&mut self, holding: &str, observation: Observation) {
+        let observation = Arc::new(observation);
+        match self.series.get_mut(holding) {
+            Some(series) => series.push(observation),
+            None => {
+                self.series.insert(holding.to_owned(), vec![observation]);
             }
         }
-        holdings.sort_by(|a: &Holding, b| a.id.cmp(&b.id));
-        let holdings = holdings
+    }
+
+    /// Takes in everything another builder gathered (records read in parallel).
+    pub fn merge(&mut self, other: DatasetBuilder) {
+        if other.meta.is_some() {
+            self.meta = other.meta;
+        }
+        self.rates.extend(other.rates);
+        self.holdings.extend(other.holdings);
+        for (holding, mut series) in other.series {
+            match self.series.get_mut(&holding) {
+                Some(mine) => mine.append(&mut series),
+                None => {
+                    self.series.insert(holding, series);
+                }
+            }
+        }
+        self.figures.extend(other.figures);
+        self.doctrines.extend(other.doctrines);
+        self.positions.extend(other.positions);
+        self.assessments.extend(other.assessments);
+        self.instruments.extend(other.instruments);
+    }
+
+    /// The dataset; `None` when no meta record came.
+    pub fn finish(mut self) -> Option<Dataset> {
+        self.holdings.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut series = self.series;
+        let holdings = self
+            .holdings
             .into_iter()
             .map(|mut h| {
                 h.observations = series.remove(&h.id).unwrap_or_default();
@@ -297,14 +350,14 @@ impl Dataset {
             })
             .collect();
         Some(Dataset {
-            meta: meta?,
-            rates: rates.into(),
+            meta: self.meta?,
+            rates: self.rates.into(),
             holdings,
-            figures: figures.into(),
-            doctrines: doctrines.into(),
-            positions: positions.into(),
-            assessments: assessments.into(),
-            instruments: instruments.into(),
+            figures: self.figures.into(),
+            doctrines: self.doctrines.into(),
+            positions: self.positions.into(),
+            assessments: self.assessments.into(),
+            instruments: self.instruments.into(),
         })
     }
 }

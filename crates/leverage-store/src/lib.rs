@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use leverage_core::Dataset;
 use leverage_core::model::{Audit, Holding, Observation};
-use leverage_core::record::{Record, RecordKey, RecordKind};
+use leverage_core::record::{DatasetBuilder, META_ID, Record, RecordKey, RecordKind};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use merge::{Conflict, MergePlan, MergeSource};
@@ -271,7 +271,16 @@ impl Store {
                 version: dataset.meta.version.clone(),
             });
         }
-        let stored = self.load_at(None)?.0.meta;
+        let stored = match self.live(&RecordKey::new(RecordKind::Meta, META_ID))? {
+            Some((_, Record::Meta(meta))) => meta,
+            _ => {
+                return Err(StoreError::Corrupt {
+                    kind: "meta".into(),
+                    id: META_ID.into(),
+                    reason: "the database has versions but no dataset description".into(),
+                });
+            }
+        };
         let shipped_before = self.last_shipped_meta_version()?;
         if shipped_before.as_deref() == Some(dataset.meta.version.as_str()) {
             return Ok(Opened::Reused {
@@ -455,19 +464,104 @@ impl Store {
         let at = revision.unwrap_or(newest);
         drop(conn);
         self.check_readable(at)?;
-        let conn = self.conn();
-        let mut records = Vec::new();
-        let mut stmt = conn.prepare(
-            "SELECT kind, id, parent, body FROM records
-             WHERE since_rev <= ?1 AND (until_rev IS NULL OR until_rev > ?1) ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([at as i64])?;
-        while let Some(row) = rows.next()? {
-            let (kind, id, parent, body): (String, String, String, String) =
-                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-            records.push(decode_record(&kind, &id, &parent, &body)?);
+        let mut builder = DatasetBuilder::default();
+        for r in self.load_tables_at(at)? {
+            builder.push(r);
         }
-        let dataset = Dataset::from_records(records).ok_or_else(|| StoreError::Corrupt {
+        let conn = self.conn();
+        // Holdings and observations in table order: the dataset puts them in id and date
+        // order itself, and an ORDER BY over a million rows would read them through an index.
+        // The newest revision is the rows still open, which need no range test.
+        let sql = if at == newest {
+            "SELECT kind, id, parent, body FROM records
+             WHERE until_rev IS NULL AND kind IN ('holding', 'observation')"
+        } else {
+            "SELECT kind, id, parent, body FROM records
+             WHERE kind IN ('holding', 'observation')
+               AND since_rev <= ?1 AND (until_rev IS NULL OR until_rev > ?1)"
+        };
+        let mut stmt = conn.prepare(sql)?;
+        let mut rows = if at == newest {
+            stmt.query([])?
+        } else {
+            stmt.query([at as i64])?
+        };
+        // Decoding the JSON of a million rows is most of the work: this thread reads rows and
+        // hands them in batches to decoders on the other cores, each filling a builder of its
+        // own, merged at the end. A batch is one text buffer with the rows' fields as ranges,
+        // sent back for reuse once decoded: a string per field of a million rows, allocated
+        // here and freed on another thread, cost more than the decoding saved.
+        let decoders = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(decoders * 2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
+        let full_rx = Mutex::new(full_rx);
+        let decoded: Vec<Result<DatasetBuilder, StoreError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..decoders)
+                .map(|_| {
+                    let (full_rx, empty_tx) = (&full_rx, empty_tx.clone());
+                    scope.spawn(move || {
+                        let mut part = DatasetBuilder::default();
+                        loop {
+                            let next = full_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                            let Ok(batch) = next else {
+                                return Ok(part);
+                            };
+                            for row in &batch.rows {
+                                let [kind, id, parent, body] = row.clone().map(|r| &batch.text[r]);
+                                if kind == "observation" {
+                                    part.push_observation(parent, decode(kind, id, body)?);
+                                } else {
+                                    part.push(decode_record(kind, id, parent, body)?);
+                                }
+                            }
+                            let _ = empty_tx.send(batch);
+                        }
+                    })
+                })
+                .collect();
+            drop(empty_tx);
+            let read = (|| -> Result<(), StoreError> {
+                let mut batch = Batch::default();
+                while let Some(row) = rows.next()? {
+                    let mut fields: [std::ops::Range<usize>; 4] = Default::default();
+                    for (i, field) in fields.iter_mut().enumerate() {
+                        let text = row.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?;
+                        let at = batch.text.len();
+                        batch.text.push_str(text);
+                        *field = at..batch.text.len();
+                    }
+                    batch.rows.push(fields);
+                    if batch.rows.len() == LOAD_BATCH {
+                        let mut next = empty_rx.try_recv().unwrap_or_default();
+                        next.text.clear();
+                        next.rows.clear();
+                        if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                            // A decoder failed; its error is reported below.
+                            return Ok(());
+                        }
+                    }
+                }
+                let _ = full_tx.send(batch);
+                Ok(())
+            })();
+            drop(full_tx);
+            let mut out: Vec<_> = workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(StoreError::Invalid("a decoder thread panicked".into()))
+                    })
+                })
+                .collect();
+            if let Err(e) = read {
+                out.push(Err(e));
+            }
+            out
+        });
+        for part in decoded {
+            builder.merge(part?);
+        }
+        let dataset = builder.finish().ok_or_else(|| StoreError::Corrupt {
             kind: "meta".into(),
             id: "dataset".into(),
             reason: format!("no dataset description at revision {at}"),
@@ -481,8 +575,11 @@ impl Store {
         self.check_readable(revision)?;
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
+            // The kinds named, so that the (kind, id) index finds these few hundred rows
+            // rather than a scan in `seq` order through a million observations.
             "SELECT kind, id, parent, body FROM records
-             WHERE kind NOT IN ('holding', 'observation')
+             WHERE kind IN ('meta', 'exchange_rate', 'figure', 'doctrine', 'position',
+                            'assessment', 'instrument')
                AND since_rev <= ?1 AND (until_rev IS NULL OR until_rev > ?1) ORDER BY seq",
         )?;
         let mut rows = stmt.query([revision as i64])?;
@@ -508,9 +605,15 @@ impl Store {
         let conn = self.conn();
         let keys: Vec<(String, String, String)> = conn
             .prepare_cached(
-                "SELECT kind, id, MAX(parent) FROM records
-                 WHERE kind IN ('holding', 'observation')
-                   AND (since_rev > ?1 OR (until_rev IS NOT NULL AND until_rev > ?1))
+                // Two indexed ranges (rows opened after the revision, rows closed after it)
+                // rather than one OR, which would read the whole table; `+kind` keeps SQLite
+                // from choosing the (kind, id) index, which would walk every observation.
+                "SELECT kind, id, MAX(parent) FROM (
+                     SELECT kind, id, parent FROM records WHERE since_rev > ?1
+                     UNION ALL
+                     SELECT kind, id, parent FROM records
+                     WHERE until_rev IS NOT NULL AND until_rev > ?1
+                 ) WHERE +kind IN ('holding', 'observation')
                  GROUP BY kind, id LIMIT ?2",
             )?
             .query_map(params![revision as i64, limit as i64 + 1], |r| {
@@ -846,6 +949,16 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Rows handed to a decoder at a time when a revision is read whole.
+const LOAD_BATCH: usize = 2048;
+
+/// Rows read for a decoder: their fields (kind, id, parent, body) as ranges of one text.
+#[derive(Debug, Default)]
+struct Batch {
+    text: String,
+    rows: Vec<[std::ops::Range<usize>; 4]>,
 }
 
 /// The changes that create `holding` with its observations, each a record of its own.
