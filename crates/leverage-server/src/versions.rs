@@ -99,49 +99,85 @@ where
             Ok(v) => v,
             Err(status) => return Box::pin(std::future::ready(Ok(status.into_http()))),
         };
+        let write = is_write(path);
+        let newest = self.repo.snapshot();
+        match pinned {
+            // The common case, the newest version: no detour, the call proceeds at once.
+            None => {}
+            Some(v) if v == newest.revision() => {}
+            Some(v) => return self.call_at_version(request, v, write),
+        }
+        request.extensions_mut().insert(Pinned(Arc::clone(&newest)));
+        let call = self.inner.call(request);
+        let repo = Arc::clone(&self.repo);
+        Box::pin(async move {
+            let mut response = call.await?;
+            let served = if write { repo.snapshot() } else { newest };
+            name_version(&mut response, &served);
+            Ok(response)
+        })
+    }
+}
+
+impl<S> Versioned<S> {
+    /// A call pinned to an older version: its snapshot is read from the database (off the
+    /// async workers) before the call proceeds.
+    fn call_at_version<B, R>(
+        &mut self,
+        mut request: http::Request<B>,
+        version: u64,
+        write: bool,
+    ) -> <Self as tower::Service<http::Request<B>>>::Future
+    where
+        S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+        R: Default + Send + 'static,
+        S::Error: Send + 'static,
+    {
         // The ready service is the one to call (tower's contract); a clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let repo = Arc::clone(&self.repo);
-        let write = matches!(
-            crate::auth::requirement(path),
-            crate::auth::Requirement::Role(_)
-        );
         Box::pin(async move {
-            let snapshot = match pinned {
-                None => repo.snapshot(),
-                Some(v) if v == repo.snapshot().revision() => repo.snapshot(),
-                // An older version is read from the database: off the async workers.
-                Some(v) => {
-                    let repo = Arc::clone(&repo);
-                    let read = tokio::task::spawn_blocking(move || repo.snapshot_at(v)).await;
-                    match read {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => return Ok(error::store(e).into_http()),
-                        Err(e) => {
-                            return Ok(error::internal(format!(
-                                "reading dataset version {v} did not complete: {e}"
-                            ))
-                            .into_http());
-                        }
-                    }
+            let read = {
+                let repo = Arc::clone(&repo);
+                tokio::task::spawn_blocking(move || repo.snapshot_at(version)).await
+            };
+            let snapshot = match read {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Ok(error::store(e).into_http()),
+                Err(e) => {
+                    return Ok(error::internal(format!(
+                        "reading dataset version {version} did not complete: {e}"
+                    ))
+                    .into_http());
                 }
             };
             request
                 .extensions_mut()
                 .insert(Pinned(Arc::clone(&snapshot)));
             let mut response = inner.call(request).await?;
-            // A write's reply names the version that holds it (or a later one), so that the
-            // client can read it back at that version anywhere.
-            let served = if write {
-                repo.snapshot().revision()
-            } else {
-                snapshot.revision()
-            };
-            if let Ok(value) = http::HeaderValue::from_str(&served.to_string()) {
-                response.headers_mut().insert(DATASET_VERSION_HEADER, value);
-            }
+            let served = if write { repo.snapshot() } else { snapshot };
+            name_version(&mut response, &served);
             Ok(response)
         })
     }
+}
+
+/// Names on a reply the version that served it. A write's reply names the newest version,
+/// which holds the write, so that the client can read it back at that version anywhere.
+fn name_version<R>(response: &mut http::Response<R>, served: &Snapshot) {
+    if let Ok(value) = http::HeaderValue::try_from(served.revision().to_string()) {
+        response.headers_mut().insert(DATASET_VERSION_HEADER, value);
+    }
+}
+
+/// Whether a method writes (or administers), found once per method in a set built once.
+fn is_write(path: &str) -> bool {
+    static WRITES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    WRITES
+        .get_or_init(|| crate::auth::WRITES.iter().map(|(p, _)| *p).collect())
+        .contains(path)
 }
