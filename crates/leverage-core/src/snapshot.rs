@@ -1,7 +1,7 @@
 //! An immutable, indexed view of the dataset. Reads are answered from a snapshot; a write
 //! builds a new one, so reads never wait on writes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::dataset::Dataset;
@@ -180,6 +180,9 @@ impl Snapshot {
             *table = rows.into();
         }
         let mut instruments_moved = false;
+        // Per holding: the observation ids changed, and their new values.
+        let mut series_changes: HashMap<String, (HashSet<String>, Vec<Arc<Observation>>)> =
+            HashMap::new();
         // Holdings first, so that observations of a holding (re)created here find it.
         let mut changes: Vec<_> = changes.into_iter().collect();
         changes.sort_by_key(|(key, _, _)| key.kind == RecordKind::Observation);
@@ -200,13 +203,14 @@ impl Snapshot {
                     };
                 }
                 (RecordKind::Observation, after) => {
-                    if let Some(h) = touched(&mut holdings, self, parent) {
-                        h.observations.retain(|o| o.id != id);
+                    // Gathered per holding and applied once below: one pass over the series
+                    // and one sort, however many of its observations changed.
+                    if touched(&mut holdings, self, parent).is_some() {
+                        let entry = series_changes.entry(parent.to_owned()).or_default();
+                        entry.0.insert(id.to_owned());
                         if let Some(Record::Observation { observation, .. }) = after {
-                            h.observations.push(Arc::new(observation.clone()));
+                            entry.1.push(Arc::new(observation.clone()));
                         }
-                        h.observations
-                            .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
                     }
                 }
                 (RecordKind::ExchangeRate, after) => {
@@ -266,7 +270,15 @@ impl Snapshot {
             dataset,
             revision,
         };
-        for (id, holding) in holdings {
+        for (id, mut holding) in holdings {
+            if let (Some(h), Some((changed, added))) =
+                (holding.as_mut(), series_changes.remove(&id))
+            {
+                h.observations.retain(|o| !changed.contains(&o.id));
+                h.observations.extend(added);
+                h.observations
+                    .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
+            }
             next = next.with_holding(&id, holding);
         }
         next.revision = revision;
