@@ -182,7 +182,7 @@ fn holding(
     let audit = Audit {
         created_by: "leverage-bench".into(),
         create_time: now,
-        updated_by: String::new(),
+        updated_by: Default::default(),
         update_time: 0,
     };
     let n = config.observations_per_holding;
@@ -203,7 +203,7 @@ fn holding(
             source: Source {
                 publisher: PUBLISHER.into(),
                 title: Some(NOTE.into()),
-                url: String::new(),
+                url: Default::default(),
                 ..Source::default()
             },
             confidence: Confidence::Medium,

@@ -354,9 +354,9 @@ impl Row<'_> {
     fn source(&mut self) -> Option<Source> {
         let publisher = self.required("publisher")?;
         Some(Source {
-            publisher,
-            title: self.optional("title"),
-            url: self.optional("url").unwrap_or_default(),
+            publisher: publisher.into(),
+            title: self.optional("title").map(Into::into),
+            url: self.optional("url").unwrap_or_default().into(),
             published: self.date("published", false),
             retrieved: self.date("retrieved", false),
             import_id: None,
@@ -489,11 +489,11 @@ fn read_observations_csv(file: &str, text: &str) -> Result<Vec<FileRecord>, Vec<
                 currency: currency?,
                 bound,
                 as_of: as_of?,
-                as_of_label: row.optional("as_of_label"),
+                as_of_label: row.optional("as_of_label").map(Into::into),
                 source: source?,
                 confidence: confidence?,
                 verified: verified?,
-                note: row.optional("note"),
+                note: row.optional("note").map(Into::into),
                 audit: Default::default(),
             },
         })
@@ -757,7 +757,7 @@ mod tests {
         };
         assert_eq!(usd.id, "ecb-2026-12-02-usd");
         assert_eq!((usd.base.as_str(), usd.rate), ("EUR", 1.1612));
-        assert_eq!(usd.source.publisher, "European Central Bank");
+        assert_eq!(&*usd.source.publisher, "European Central Bank");
         let history = "Date,USD,GBP,\n2026-12-02,1.1612,0.8801,\n2026-12-01,1.16,N/A,\n";
         assert_eq!(read("eurofxref-hist.csv", history).unwrap().len(), 3);
         let bad = "Date,USD\n2026-13-01,1.1\n2026-12-01,abc\n";

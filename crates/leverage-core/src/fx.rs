@@ -200,7 +200,7 @@ impl<'a> Converter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Confidence, Source};
+    use crate::model::{Confidence, Source, Text};
 
     fn rate(id: &str, base: &str, quote: &str, rate: f64, as_of: &str) -> ExchangeRate {
         ExchangeRate {
@@ -214,7 +214,7 @@ mod tests {
             source: Source {
                 publisher: "test".into(),
                 title: None,
-                url: String::new(),
+                url: Text::default(),
                 ..Source::default()
             },
             confidence: Confidence::High,

@@ -18,6 +18,7 @@ pub mod fx;
 pub mod paging;
 pub mod record;
 pub mod snapshot;
+pub mod text;
 
 pub use error::{DomainError, FieldViolation, Violations};
 pub use snapshot::Snapshot;

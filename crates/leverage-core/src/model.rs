@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::text::Text;
+
 use crate::codes::{Currency, Jurisdiction};
 use crate::date::Date;
 
@@ -23,13 +25,18 @@ pub enum Confidence {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// Who published it, e.g. "Euroclear (FY2024 release, via The Strategist)".
-    pub publisher: String,
+    #[serde(deserialize_with = "crate::text::shared")]
+    pub publisher: Text,
     /// The page's title, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    #[serde(
+        deserialize_with = "crate::text::shared_optional",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub title: Option<Text>,
     /// Address of the page read; empty when the figure is derived.
-    #[serde(default)]
-    pub url: String,
+    #[serde(deserialize_with = "crate::text::shared", default)]
+    pub url: Text,
     /// The date of the document itself (a release, a judgment), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<Date>,
@@ -38,8 +45,12 @@ pub struct Source {
     pub retrieved: Option<Date>,
     /// The import that brought the record into this database (set by the store, never read
     /// from a file: an export leaves it out, so a file means the same wherever it is loaded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import_id: Option<String>,
+    #[serde(
+        deserialize_with = "crate::text::shared_optional",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub import_id: Option<Text>,
 }
 
 /// How a published number bounds the true value ("more than 58 bn", "up to 16 bn").
@@ -140,14 +151,22 @@ pub struct Observation {
     /// The day the figure describes. A figure published for a month or a quarter is dated on
     /// its last day, and `as_of_label` keeps the published precision.
     pub as_of: Date,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_of_label: Option<String>,
+    #[serde(
+        deserialize_with = "crate::text::shared_optional",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub as_of_label: Option<Text>,
     pub source: Source,
     pub confidence: Confidence,
     /// True when the figure was read in a source page; false when derived or recalled.
     pub verified: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[serde(
+        deserialize_with = "crate::text::shared_optional",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub note: Option<Text>,
     #[serde(default, skip_serializing_if = "Audit::is_embedded")]
     pub audit: Audit,
 }
@@ -162,12 +181,13 @@ impl Observation {
 /// Who wrote a record and when. Records of the embedded dataset carry `dataset`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audit {
-    pub created_by: String,
+    #[serde(deserialize_with = "crate::text::shared")]
+    pub created_by: Text,
     /// Seconds since the Unix epoch; 0 for embedded records.
     #[serde(default)]
     pub create_time: i64,
-    #[serde(default)]
-    pub updated_by: String,
+    #[serde(deserialize_with = "crate::text::shared", default)]
+    pub updated_by: Text,
     #[serde(default)]
     pub update_time: i64,
 }
@@ -175,9 +195,9 @@ pub struct Audit {
 impl Default for Audit {
     fn default() -> Self {
         Self {
-            created_by: Audit::EMBEDDED.to_owned(),
+            created_by: Audit::EMBEDDED.into(),
             create_time: 0,
-            updated_by: String::new(),
+            updated_by: Text::default(),
             update_time: 0,
         }
     }
@@ -186,7 +206,7 @@ impl Default for Audit {
 impl Audit {
     pub const EMBEDDED: &'static str = "dataset";
     pub fn is_embedded(&self) -> bool {
-        self.created_by == Self::EMBEDDED && self.updated_by.is_empty()
+        &*self.created_by == Self::EMBEDDED && self.updated_by.is_empty()
     }
 }
 
@@ -255,8 +275,8 @@ impl Holding {
         let mut latest: Option<(&str, i64)> = None;
         for o in &self.observations {
             for (by, at) in [
-                (o.audit.created_by.as_str(), o.audit.create_time),
-                (o.audit.updated_by.as_str(), o.audit.update_time),
+                (&*o.audit.created_by, o.audit.create_time),
+                (&*o.audit.updated_by, o.audit.update_time),
             ] {
                 if at > latest.map_or(self.audit.update_time, |l| l.1) && !by.is_empty() {
                     latest = Some((by, at));

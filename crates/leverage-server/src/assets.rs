@@ -131,12 +131,12 @@ pub fn observation(holding_id: &str, o: &Observation) -> pb::Observation {
             .map(|h| money(convert::scaled(h, o.scale), o.currency)),
         bound: convert::bound(o.bound),
         as_of: Some(date_out(o.as_of)),
-        as_of_label: o.as_of_label.clone().unwrap_or_default(),
+        as_of_label: o.as_of_label.as_deref().unwrap_or_default().to_owned(),
         source: Some(convert::source(&o.source)),
         confidence: convert::confidence(o.confidence),
         verified: o.verified,
-        note: o.note.clone().unwrap_or_default(),
-        created_by: o.audit.created_by.clone(),
+        note: o.note.as_deref().unwrap_or_default().to_owned(),
+        created_by: o.audit.created_by.to_string(),
         create_time: convert::timestamp(o.audit.create_time),
     }
 }
@@ -164,7 +164,7 @@ pub fn holding(h: &Holding, current: Option<&Observation>, full: bool) -> pb::Ho
         } else {
             Vec::new()
         },
-        created_by: h.audit.created_by.clone(),
+        created_by: h.audit.created_by.to_string(),
         create_time: convert::timestamp(h.audit.create_time),
         updated_by: h.last_change().0.to_owned(),
         update_time: convert::timestamp(h.last_change().1),
@@ -233,13 +233,17 @@ fn observation_in(
         currency,
         bound,
         as_of,
-        as_of_label: Some(o.as_of_label.clone()).filter(|l| !l.is_empty()),
+        as_of_label: Some(o.as_of_label.as_str())
+            .filter(|l| !l.is_empty())
+            .map(Into::into),
         source: convert::source_in(&f("source"), source, v),
         confidence,
         verified: o.verified,
-        note: Some(o.note.clone()).filter(|n| !n.is_empty()),
+        note: Some(o.note.as_str())
+            .filter(|n| !n.is_empty())
+            .map(Into::into),
         audit: Audit {
-            created_by: actor.to_owned(),
+            created_by: actor.into(),
             create_time: convert::now_seconds(),
             ..Audit::default()
         },
@@ -591,9 +595,9 @@ impl AssetService for Assets {
             instrument,
             observations,
             audit: Audit {
-                created_by: actor.clone(),
+                created_by: actor.as_str().into(),
                 create_time: now,
-                updated_by: String::new(),
+                updated_by: Default::default(),
                 update_time: 0,
             },
             series_changed: None,
@@ -718,7 +722,7 @@ impl AssetService for Assets {
                 "a located holding needs a jurisdiction",
             ));
         }
-        updated.audit.updated_by = actor.clone();
+        updated.audit.updated_by = actor.as_str().into();
         updated.audit.update_time = convert::now_seconds();
         self.write(move |repo| repo.update_holding(&updated))
             .await?;
@@ -819,7 +823,7 @@ impl AssetService for Assets {
         corrected.audit = Audit {
             created_by: current.audit.created_by.clone(),
             create_time: current.audit.create_time,
-            updated_by: actor.clone(),
+            updated_by: actor.as_str().into(),
             update_time: convert::now_seconds(),
         };
         let record = Record::Observation {

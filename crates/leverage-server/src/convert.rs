@@ -84,25 +84,18 @@ pub fn jurisdiction_in(field: &str, code: &str, v: &mut Violations) -> Option<Ju
 
 pub fn source(s: &model::Source) -> pb::Source {
     pb::Source {
-        publisher: s.publisher.clone(),
-        title: s.title.clone().unwrap_or_default(),
-        url: s.url.clone(),
+        publisher: s.publisher.to_string(),
+        title: s.title.as_deref().unwrap_or_default().to_owned(),
+        url: s.url.to_string(),
         published: s.published.map(date_out),
         retrieved: s.retrieved.map(date_out),
-        import_id: s.import_id.clone().unwrap_or_default(),
+        import_id: s.import_id.as_deref().unwrap_or_default().to_owned(),
     }
 }
 
-/// [`source`] for a source the caller no longer needs: its strings move into the reply.
+/// [`source`] for a source the caller no longer needs.
 pub fn source_owned(s: model::Source) -> pb::Source {
-    pb::Source {
-        publisher: s.publisher,
-        title: s.title.unwrap_or_default(),
-        url: s.url,
-        published: s.published.map(date_out),
-        retrieved: s.retrieved.map(date_out),
-        import_id: s.import_id.unwrap_or_default(),
-    }
+    source(&s)
 }
 
 /// A source from a request. Its dates are optional; a date that is set must exist (named
@@ -114,9 +107,9 @@ pub fn source_in(field: &str, s: Option<&pb::Source>, v: &mut Violations) -> mod
             .map(|d| date_in(&format!("{field}.{name}"), Some(d), Date::today(), v))
     };
     model::Source {
-        publisher: s.publisher,
-        title: Some(s.title).filter(|t| !t.is_empty()),
-        url: s.url,
+        publisher: s.publisher.into(),
+        title: Some(s.title).filter(|t| !t.is_empty()).map(Into::into),
+        url: s.url.into(),
         published: optional_date("published", s.published.as_ref(), v),
         retrieved: optional_date("retrieved", s.retrieved.as_ref(), v),
         import_id: None,

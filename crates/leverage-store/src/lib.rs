@@ -921,9 +921,9 @@ impl Store {
     /// Adds many new holdings (with their observations) in one revision: all or none. For
     /// bulk loads such as synthetic benchmark data.
     pub fn create_holdings(&self, holdings: &[Holding]) -> Result<u64, StoreError> {
-        let actor = holdings
-            .first()
-            .map_or(Audit::EMBEDDED.to_owned(), |h| h.audit.created_by.clone());
+        let actor = holdings.first().map_or(Audit::EMBEDDED.to_owned(), |h| {
+            h.audit.created_by.to_string()
+        });
         let changes = holdings.iter().flat_map(creation_of).collect();
         let summary = match holdings {
             [one] => format!("create holdings/{}", one.id),

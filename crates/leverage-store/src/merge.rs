@@ -73,7 +73,7 @@ impl Store {
             let mut record = incoming.clone();
             if let MergeSource::Import { import_id } = source {
                 for s in record.sources_mut() {
-                    s.import_id = Some(import_id.clone());
+                    s.import_id = Some(import_id.as_str().into());
                 }
             }
             match self.live(&key)? {

@@ -300,7 +300,7 @@ mod tests {
             r.snapshot().holding(&holding.id).is_some_and(|h| {
                 h.observations
                     .iter()
-                    .any(|o| o.id == "test-obs-1" && o.audit.created_by == "alice")
+                    .any(|o| o.id == "test-obs-1" && &*o.audit.created_by == "alice")
             })
         };
         assert!(seen(&repo));
@@ -451,8 +451,7 @@ mod tests {
             "in as-of order, then by id"
         );
         assert_eq!(
-            first_now.observations[1].audit.created_by.as_str(),
-            "dora",
+            &*first_now.observations[1].audit.created_by, "dora",
             "an observation carries its own author"
         );
         // The holdings a write did not touch are shared with the snapshot before it.

@@ -157,7 +157,7 @@ mod tests {
         let ids: Vec<&str> = d.holdings.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["kept", "mine"]);
         assert_eq!(d.holdings[0].observations[0].value, 1.5);
-        assert_eq!(d.holdings[1].audit.updated_by, "bob");
+        assert_eq!(&*d.holdings[1].audit.updated_by, "bob");
         assert_eq!(d.figures[0].id, "F-1");
         let (origin, _) = store
             .live(&RecordKey::new(RecordKind::Holding, "mine"))
