@@ -22,16 +22,39 @@ pub type Conversion = (f64, Vec<RateUse>);
 /// Currencies through which a cross rate may be formed, in order of preference.
 const PIVOTS: [&str; 2] = ["EUR", "USD"];
 
+/// One rate applied to one leg of a conversion, borrowed until a route is chosen.
+#[derive(Clone, Copy)]
+struct Leg<'a> {
+    rate: &'a ExchangeRate,
+    factor: f64,
+    /// The rate is dated after the as-of date (no rate was in force on it).
+    later: bool,
+}
+
+impl Leg<'_> {
+    fn use_of(self, from: Currency, to: Currency, as_of: Date) -> RateUse {
+        RateUse {
+            rate_id: self.rate.id.clone(),
+            factor: self.factor,
+            note: self.later.then(|| {
+                format!(
+                    "no {from}/{to} rate on or before {as_of}; used the nearest later one, of {}",
+                    self.rate.as_of
+                )
+            }),
+        }
+    }
+}
+
 /// Chooses the rate in force for a pair on a date: the latest observation on or before the
 /// date (higher confidence first on the same day); when there is none, the earliest after it,
-/// flagged as such, so that old figures can still be converted, transparently. Returns the use
-/// and the rate's date and confidence, by which routes are compared.
+/// flagged as such, so that old figures can still be converted, transparently.
 fn direct<'a>(
     rates: &'a [ExchangeRate],
     from: Currency,
     to: Currency,
     as_of: Date,
-) -> Option<(RateUse, Date, Confidence)> {
+) -> Option<Leg<'a>> {
     let candidates = rates.iter().filter_map(|r| {
         if r.base == from && r.quote == to {
             Some((r, r.rate))
@@ -56,37 +79,26 @@ fn direct<'a>(
         }
     }
     match (before, after) {
-        (Some((r, factor)), _) => Some((
-            RateUse {
-                rate_id: r.id.clone(),
-                factor,
-                note: None,
-            },
-            r.as_of,
-            r.confidence,
-        )),
-        (None, Some((r, factor))) => Some((
-            RateUse {
-                rate_id: r.id.clone(),
-                factor,
-                note: Some(format!(
-                    "no {from}/{to} rate on or before {as_of}; used the nearest later one, of {}",
-                    r.as_of
-                )),
-            },
-            r.as_of,
-            r.confidence,
-        )),
+        (Some((rate, factor)), _) => Some(Leg {
+            rate,
+            factor,
+            later: false,
+        }),
+        (None, Some((rate, factor))) => Some(Leg {
+            rate,
+            factor,
+            later: true,
+        }),
         (None, None) => None,
     }
 }
 
-/// A way to convert: one rate, or two through a pivot currency.
-struct Route {
-    legs: Vec<(RateUse, Date, Confidence)>,
+/// A way to convert: one rate, or two through a pivot currency (with the pivot).
+struct Route<'a> {
+    legs: Vec<(Leg<'a>, Currency, Currency)>,
 }
 
-impl Route {
+impl Route<'_> {
     /// How good a route is, best highest: every leg in force on the date (none taken from
     /// after it), then the staleness of its oldest leg, then its weakest confidence, then
     /// fewer legs. So a fresh ECB cross rate through EUR beats a direct rate implied a year
@@ -100,9 +112,9 @@ impl Route {
         std::cmp::Reverse<usize>,
     ) {
         (
-            self.legs.iter().all(|l| l.0.note.is_none()),
-            self.legs.iter().map(|l| l.1).min(),
-            self.legs.iter().map(|l| l.2).min(),
+            self.legs.iter().all(|(l, _, _)| !l.later),
+            self.legs.iter().map(|(l, _, _)| l.rate.as_of).min(),
+            self.legs.iter().map(|(l, _, _)| l.rate.confidence).min(),
             std::cmp::Reverse(self.legs.len()),
         )
     }
@@ -121,9 +133,11 @@ pub fn convert(
     if from == to {
         return Ok((amount, Vec::new()));
     }
-    let mut routes: Vec<Route> = Vec::new();
+    let mut routes: Vec<Route<'_>> = Vec::new();
     if let Some(leg) = direct(rates, from, to, as_of) {
-        routes.push(Route { legs: vec![leg] });
+        routes.push(Route {
+            legs: vec![(leg, from, to)],
+        });
     }
     for pivot in PIVOTS {
         let Ok(pivot) = Currency::parse(pivot) else {
@@ -136,7 +150,9 @@ pub fn convert(
             direct(rates, from, pivot, as_of),
             direct(rates, pivot, to, as_of),
         ) {
-            routes.push(Route { legs: vec![a, b] });
+            routes.push(Route {
+                legs: vec![(a, from, pivot), (b, pivot, to)],
+            });
         }
     }
     // The first best route: direct before EUR before USD when they rank the same.
@@ -149,7 +165,11 @@ pub fn convert(
                 "the dataset has no exchange rate from {from} to {to}, directly or through EUR or USD"
             ))
         })?;
-    let used: Vec<RateUse> = best.legs.into_iter().map(|l| l.0).collect();
+    let used: Vec<RateUse> = best
+        .legs
+        .into_iter()
+        .map(|(leg, a, b)| leg.use_of(a, b, as_of))
+        .collect();
     Ok((used.iter().fold(amount, |v, r| v * r.factor), used))
 }
 

@@ -102,19 +102,15 @@ pub fn assets_at_stake(
     currency: Currency,
 ) -> Result<Vec<(Jurisdiction, f64)>, DomainError> {
     let mut out: Vec<(Jurisdiction, f64)> = Vec::new();
+    // Rates chosen once per currency, not once per holding.
+    let mut converter = fx::Converter::new(&snap.dataset().rates, currency, as_of);
     for (h, o) in snap.holdings_as_of(as_of, |h| {
         h.kind == HoldingKind::Located && h.owner_kind == OwnerKind::CentralBank
     }) {
         let (Some(j), Some(o)) = (h.jurisdiction, o) else {
             continue;
         };
-        let (v, _) = fx::convert(
-            &snap.dataset().rates,
-            o.amount(),
-            o.currency,
-            currency,
-            as_of,
-        )?;
+        let (v, _) = converter.convert(o.amount(), o.currency)?;
         match out.iter_mut().find(|(k, _)| *k == j) {
             Some((_, total)) => *total += v,
             None => out.push((j, v)),
