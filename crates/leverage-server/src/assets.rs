@@ -24,17 +24,13 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// Runs a write on tokio's blocking threads: it waits for SQLite to reach the disk, which
-    /// on the server's own worker would stall every other call meanwhile.
+    /// Runs a write off the async workers (it waits for SQLite to reach the disk).
     async fn write<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Repository) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
         let repo = Arc::clone(&self.repo);
-        tokio::task::spawn_blocking(move || op(&repo))
-            .await
-            .map_err(|e| Status::internal(format!("the write did not complete: {e}")))?
-            .map_err(error::store)
+        crate::off_the_workers(move || op(&repo).map_err(error::store)).await
     }
 }
 

@@ -93,11 +93,6 @@ pub fn source(s: &model::Source) -> pb::Source {
     }
 }
 
-/// [`source`] for a source the caller no longer needs.
-pub fn source_owned(s: model::Source) -> pb::Source {
-    source(&s)
-}
-
 /// A source from a request. Its dates are optional; a date that is set must exist (named
 /// under `field`). The import id is the store's to set, so a request's is ignored.
 pub fn source_in(field: &str, s: Option<&pb::Source>, v: &mut Violations) -> model::Source {

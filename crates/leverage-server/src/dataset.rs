@@ -270,12 +270,9 @@ impl DatasetService for DatasetApi {
     }
 }
 
-/// Runs store work off the async workers: it reads or writes SQLite.
+/// Store work off the async workers, its result as the reply.
 async fn blocking<T: Send + 'static>(
     op: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<Response<T>, Status> {
-    tokio::task::spawn_blocking(op)
-        .await
-        .map_err(|e| error::internal(format!("the call did not complete: {e}")))?
-        .map(Response::new)
+    crate::off_the_workers(op).await.map(Response::new)
 }

@@ -227,8 +227,8 @@ pub async fn delete<R: Reference>(
     .await
 }
 
-/// Runs a write on tokio's blocking threads (it waits for SQLite to reach the disk): `build`
-/// makes the commit from the newest snapshot, under the repository's write lock.
+/// Runs a write off the async workers (it waits for SQLite to reach the disk): `build` makes
+/// the commit from the newest snapshot, under the repository's write lock.
 async fn write<T: Send + 'static>(
     repo: &Arc<Repository>,
     actor: String,
@@ -236,16 +236,15 @@ async fn write<T: Send + 'static>(
 ) -> Result<T, Status> {
     let repo = Arc::clone(repo);
     let by = actor.clone();
-    let (committed, (summary, value)) = tokio::task::spawn_blocking(move || {
+    let (committed, (summary, value)) = crate::off_the_workers(move || {
         repo.commit_from(|snap| {
             let (commit, value) = build(snap, by)?;
             let summary = commit.summary.clone();
             Ok::<_, Status>((commit, (summary, value)))
-        })
+        })?
+        .map_err(error::store)
     })
-    .await
-    .map_err(|e| error::internal(format!("the write did not complete: {e}")))??
-    .map_err(error::store)?;
+    .await?;
     tracing::info!(%actor, change = %summary, version = committed.revision, "dataset edited");
     Ok(value)
 }

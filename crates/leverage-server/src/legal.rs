@@ -257,7 +257,7 @@ impl LegalRiskService for LegalApi {
                                 title: d.title,
                                 contribution: d.contribution,
                                 explanation: d.explanation,
-                                sources: d.sources.into_iter().map(convert::source_owned).collect(),
+                                sources: d.sources.iter().map(convert::source).collect(),
                                 date: d.date.map(date_out),
                             }
                         })

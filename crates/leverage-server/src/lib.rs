@@ -250,6 +250,16 @@ pub async fn serve(
     Ok(())
 }
 
+/// Runs store work (SQLite reads and fsynced writes) on tokio's blocking threads: on the
+/// server's own worker it would stall every other call meanwhile.
+pub(crate) async fn off_the_workers<T: Send + 'static>(
+    op: impl FnOnce() -> Result<T, tonic::Status> + Send + 'static,
+) -> Result<T, tonic::Status> {
+    tokio::task::spawn_blocking(op)
+        .await
+        .map_err(|e| error::internal(format!("the store work did not complete: {e}")))?
+}
+
 /// Accepted connections with Nagle's algorithm off: a gRPC reply is written in pieces (headers,
 /// data, trailers), and with Nagle on the last piece waits for the client's delayed ACK, which
 /// added 40 ms to every call whose reply did not fill a segment (measured in issue 4).
