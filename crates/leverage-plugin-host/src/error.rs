@@ -50,7 +50,6 @@ impl fmt::Display for BuildInfo {
 /// Why a plugin file was not loaded. Each message names the exact cause and, once the header
 /// could be read, how the plugin was built.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum RefuseReason {
     /// The file could not be read or copied.
     #[error("cannot read or copy the file: {error}")]
@@ -224,7 +223,6 @@ pub enum RefuseReason {
 
 /// Why a call failed as a whole. Per-row problems are [`RowError`]s instead.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum HostError {
     /// No plugin with this id is loaded.
     #[error("no plugin with id `{0}` is loaded")]
@@ -331,7 +329,6 @@ pub enum HostError {
 
 /// Why one row has no score.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum RowError {
     /// The plugin rejected the row (e.g. an input out of range).
     #[error("the plugin could not score this row: {message}")]

@@ -12,10 +12,9 @@ use std::task::{Context, Poll};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tonic::{Code, Status};
-use tonic_types::ErrorDetails;
+use tonic::Status;
 
-use crate::error::status;
+use crate::error::Refusal;
 
 /// What a token may do. Each role includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -345,16 +344,14 @@ impl AccessPolicy {
             })
         })?;
         if principal.role < needed {
-            return Err(status(
-                Code::PermissionDenied,
-                "ROLE_TOO_WEAK",
-                format!(
+            return Err(Refusal::RoleTooWeak {
+                why: format!(
                     "{path} needs the {needed:?} role; {} has {:?}",
                     principal.name, principal.role
                 )
                 .to_lowercase(),
-                ErrorDetails::new(),
-            ));
+            }
+            .into_status());
         }
         Ok(Some(principal))
     }
@@ -388,12 +385,10 @@ impl AccessPolicy {
 }
 
 fn unauthenticated(why: &str) -> Status {
-    status(
-        Code::Unauthenticated,
-        "TOKEN_MISSING_OR_INVALID",
-        why.to_owned(),
-        ErrorDetails::new(),
-    )
+    Refusal::Unauthenticated {
+        why: why.to_owned(),
+    }
+    .into_status()
 }
 
 fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
@@ -482,6 +477,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Code;
 
     fn headers(token: Option<&str>) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

@@ -11,6 +11,7 @@ pub mod dataset_versions;
 pub mod edit;
 pub mod error;
 pub mod funding;
+pub mod health;
 pub mod legal;
 pub mod limits;
 pub mod metrics;
@@ -42,8 +43,13 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Calls in progress at once; more are refused with RESOURCE_EXHAUSTED.
     pub max_concurrent_calls: usize,
-    /// Longest any call may run (until its response starts), whatever the client asks.
+    /// Sweeps in progress at once (each also counts as a call); more are refused with
+    /// RESOURCE_EXHAUSTED.
+    pub max_concurrent_sweeps: usize,
+    /// Longest a unary call may run, whatever the client asks.
     pub max_call_duration: Duration,
+    /// Longest a server stream (a sweep, an export) may run, from the call to its last message.
+    pub max_stream_duration: Duration,
     /// After the drain, how long calls in flight may take to finish before the server stops
     /// anyway.
     pub shutdown_grace: Duration,
@@ -54,7 +60,9 @@ impl Default for Limits {
         Self {
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_calls: 1024,
+            max_concurrent_sweeps: 8,
             max_call_duration: Duration::from_secs(120),
+            max_stream_duration: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -106,15 +114,7 @@ pub async fn serve(
     state: ServerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    for name in SERVICES {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
-    health
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
+    let (reporter, health_service) = tonic_health::server::health_reporter();
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(leverage_proto::FILE_DESCRIPTOR_SET)
@@ -136,9 +136,22 @@ pub async fn serve(
         metrics_listener,
         web,
     } = state;
+    let health = health::Health::new(reporter);
+    health.start(&plugins, &repo).await;
+    let stop_watching = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(
+        health
+            .clone()
+            .watch_store(Arc::clone(&repo), Arc::clone(&stop_watching)),
+    );
     let metrics = metrics::Metrics::default();
-    let scoring =
-        scoring::ScoringApi::new(Arc::clone(&repo), plugins, max_plugin_call, metrics.clone());
+    let scoring = scoring::ScoringApi::new(
+        Arc::clone(&repo),
+        plugins,
+        max_plugin_call,
+        metrics.clone(),
+        health.clone(),
+    );
     let metrics_stop = Arc::new(tokio::sync::Notify::new());
     if let Some(listener) = metrics_listener {
         let (metrics, repo, stop) = (
@@ -154,7 +167,6 @@ pub async fn serve(
         });
     }
     let draining = Arc::new(tokio::sync::Notify::new());
-    let reporter = health.clone();
     let drained = Arc::clone(&draining);
     let signal = async move {
         shutdown.await;
@@ -162,14 +174,7 @@ pub async fn serve(
             drain_ms = drain.as_millis() as u64,
             "shutting down: health is NOT_SERVING"
         );
-        for name in SERVICES {
-            reporter
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
-        }
-        reporter
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
+        health.drain().await;
         tokio::time::sleep(drain).await;
         tracing::info!("no longer accepting connections; finishing calls in flight");
         drained.notify_one();
@@ -188,11 +193,15 @@ pub async fn serve(
     tracing::info!(address = ?listener.local_addr().ok(), ?limits, web, "serving");
     let server = builder
         .accept_http1(web)
-        .timeout(limits.max_call_duration)
         .trace_fn(|req| tracing::debug_span!("grpc", method = %req.uri().path()))
         .layer(web::WebLayer { enabled: web })
         .layer(access_log::AccessLogLayer { metrics })
-        .layer(limits::ShedLayer::new(limits.max_concurrent_calls))
+        .layer(limits::CallLimitsLayer::new(limits::CallLimits {
+            max_concurrent_calls: limits.max_concurrent_calls,
+            max_concurrent_sweeps: limits.max_concurrent_sweeps,
+            max_call: limits.max_call_duration,
+            max_stream: limits.max_stream_duration,
+        }))
         .layer(auth::AccessLayer {
             policy: Arc::new(access),
         })
@@ -247,6 +256,7 @@ pub async fn serve(
         }
     }
     metrics_stop.notify_one();
+    stop_watching.notify_one();
     Ok(())
 }
 

@@ -11,20 +11,18 @@ use std::time::Duration;
 
 use leverage_core::scenario::{Context, INPUT_CATALOG, Lever, Scenario, ScenarioInput};
 use leverage_core::{Date, DomainError, Snapshot, Violations};
-use leverage_plugin_host::{
-    HostError, PluginHost, PluginMetadata, PluginState, RowError, RowResult,
-};
+use leverage_plugin_host::{PluginHost, PluginMetadata, PluginState, RowResult};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_server::ScoringService;
 use leverage_store::Repository;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::ErrorDetails;
+use tonic::{Request, Response, Status};
 
 use crate::auth;
 use crate::convert::{date_in, date_out};
-use crate::error;
+use crate::error::{self, Refusal};
+use crate::health::Health;
 use crate::legal::action_in;
 use crate::metrics::Metrics;
 use crate::versions;
@@ -36,6 +34,10 @@ pub const MAX_SWEEP_POINTS: u64 = 1_000_000;
 const DEFAULT_CHUNK: usize = 1000;
 const MAX_CHUNK: usize = 10_000;
 
+/// The service's name, as health and reflection know it.
+pub const SERVICE_NAME: &str =
+    <leverage_proto::leverage::v1::scoring_service_server::ScoringServiceServer<ScoringApi> as tonic::server::NamedService>::NAME;
+
 #[derive(Debug)]
 pub struct ScoringApi {
     pub repo: Arc<Repository>,
@@ -43,6 +45,7 @@ pub struct ScoringApi {
     /// Longest a plugin call may run, whatever the client's deadline.
     pub max_call: Duration,
     metrics: Metrics,
+    health: Health,
     contexts: Mutex<Vec<CachedContext>>,
     calls: Arc<CallCounts>,
 }
@@ -66,12 +69,14 @@ impl ScoringApi {
         host: PluginHost,
         max_call: Duration,
         metrics: Metrics,
+        health: Health,
     ) -> Self {
         Self {
             repo,
             host,
             max_call,
             metrics,
+            health,
             contexts: Mutex::new(Vec::new()),
             calls: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -100,18 +105,16 @@ impl ScoringApi {
         let id = plugin_id(field, name)?;
         match self.host.state(id) {
             None => Err(error::not_found(name)),
-            Some(PluginState::Disabled { reason }) => Err(error::status(
-                Code::FailedPrecondition,
-                "PLUGIN_DISABLED",
-                format!("{name} is disabled: {reason}"),
-                ErrorDetails::new(),
-            )),
-            Some(PluginState::Refused { reason }) => Err(error::status(
-                Code::FailedPrecondition,
-                "PLUGIN_REFUSED",
-                format!("{name} was refused: {reason}"),
-                ErrorDetails::new(),
-            )),
+            Some(PluginState::Disabled { reason }) => Err(Refusal::PluginDisabled {
+                name: name.to_owned(),
+                reason,
+            }
+            .into_status()),
+            Some(PluginState::Refused { reason }) => Err(Refusal::PluginRefused {
+                name: name.to_owned(),
+                reason: reason.to_string(),
+            }
+            .into_status()),
             Some(PluginState::Ready) => {
                 self.host.metadata(id).ok_or_else(|| error::not_found(name))
             }
@@ -125,7 +128,7 @@ impl ScoringApi {
             .metadata()
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_grpc_timeout);
+            .and_then(crate::limits::parse_grpc_timeout);
         match client {
             Some(d) => d
                 .saturating_sub((d / 10).min(Duration::from_millis(50)))
@@ -207,14 +210,17 @@ impl ScoringApi {
                 .host
                 .score(&meta.id, rows.clone(), valid.len(), deadline, cancel)
                 .await;
-            let failure = scored.as_ref().err().map(failure_kind);
+            let failure = scored.as_ref().err().map(error::host_failure_kind);
             self.metrics.record_plugin(
                 &meta.id,
                 valid.len(),
                 failure,
                 started.elapsed().as_secs_f64(),
             );
-            scored.map_err(host_status)?
+            if scored.is_err() {
+                self.health.refresh_plugins(&self.host).await;
+            }
+            scored.map_err(error::host)?
         };
         count_calls(&self.calls, meta, valid.len());
         let width = INPUT_CATALOG.len();
@@ -229,13 +235,8 @@ impl ScoringApi {
                 Err(e) => Err(error::domain(e.clone())),
                 Ok(_) => match scored.next() {
                     Some(((Ok(score), s), row)) => Ok(self.result(meta, &version, s, row, &score)),
-                    Some(((Err(e), _), _)) => Err(row_status(&meta.id, &e)),
-                    None => Err(error::status(
-                        Code::Internal,
-                        "PLUGIN_RESULT_MISSING",
-                        "the plugin host returned fewer rows than scenarios",
-                        ErrorDetails::new(),
-                    )),
+                    Some(((Err(e), _), _)) => Err(error::row(&meta.id, &e)),
+                    None => Err(Refusal::PluginResultMissing.into_status()),
                 },
             });
         }
@@ -252,21 +253,6 @@ fn plugin_id<'a>(field: &str, name: &'a str) -> Result<&'a str, Status> {
                 format!("{name:?} is not a plugin name (plugins/{{id}})"),
             )
         })
-}
-
-/// Parses a `grpc-timeout` header value: digits and one unit of H, M, S, m, u, n.
-fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
 }
 
 /// Reads a scenario; bad fields are named under `prefix`.
@@ -330,69 +316,6 @@ fn lever_in(field: &str, value: i32, v: &mut Violations) -> Option<Lever> {
     })
 }
 
-/// The status of a call that failed as a whole.
-pub fn host_status(e: HostError) -> Status {
-    let (code, reason) = match &e {
-        HostError::UnknownPlugin(_) => (Code::NotFound, "RESOURCE_NOT_FOUND"),
-        HostError::Disabled { .. } => (Code::FailedPrecondition, "PLUGIN_DISABLED"),
-        HostError::DeadlineExceeded { .. } => (Code::DeadlineExceeded, "PLUGIN_DEADLINE_EXCEEDED"),
-        HostError::Cancelled { .. } => (Code::Cancelled, "PLUGIN_CALL_CANCELLED"),
-        HostError::Panicked { .. } => (Code::Internal, "PLUGIN_PANICKED"),
-        HostError::PluginFailed { .. } => (Code::Internal, "PLUGIN_FAILED"),
-        HostError::Overloaded(_) => (Code::ResourceExhausted, "PLUGIN_POOL_EXHAUSTED"),
-        HostError::WorkerCrashed { .. } => (Code::Internal, "PLUGIN_CRASHED"),
-        HostError::SandboxUnavailable { .. } => (Code::Unavailable, "PLUGIN_SANDBOX_UNAVAILABLE"),
-        _ => (Code::Internal, "PLUGIN_HOST_FAILURE"),
-    };
-    if code == Code::Internal {
-        tracing::error!(error = %e, "plugin call failed");
-    } else {
-        tracing::warn!(error = %e, "plugin call failed");
-    }
-    error::status(code, reason, e.to_string(), ErrorDetails::new())
-}
-
-/// A short name for the kind of a failed plugin call, for metrics.
-fn failure_kind(e: &HostError) -> &'static str {
-    match e {
-        HostError::DeadlineExceeded { .. } => "deadline_exceeded",
-        HostError::Cancelled { .. } => "cancelled",
-        HostError::Panicked { .. } => "panicked",
-        HostError::PluginFailed { .. } => "failed",
-        HostError::Overloaded(_) => "overloaded",
-        HostError::WorkerCrashed { .. } => "crashed",
-        HostError::Disabled { .. } => "disabled",
-        _ => "other",
-    }
-}
-
-/// The status of one row that failed.
-fn row_status(plugin: &str, e: &RowError) -> Status {
-    match e {
-        RowError::Plugin { message } => error::status(
-            Code::InvalidArgument,
-            "PLUGIN_REJECTED_SCENARIO",
-            format!("plugin {plugin} could not score this scenario: {message}"),
-            ErrorDetails::new(),
-        ),
-        RowError::NotRun => error::status(
-            Code::Aborted,
-            "PLUGIN_CALL_STOPPED",
-            e.to_string(),
-            ErrorDetails::new(),
-        ),
-        other => {
-            tracing::error!(plugin, error = %other, "plugin output refused");
-            error::status(
-                Code::Internal,
-                "PLUGIN_OUTPUT_INVALID",
-                format!("plugin {plugin}: {other}"),
-                ErrorDetails::new(),
-            )
-        }
-    }
-}
-
 fn score_error(status: &Status) -> pb::ScoreError {
     use tonic_types::StatusExt;
     let details = status.get_error_details();
@@ -418,6 +341,17 @@ fn score_error(status: &Status) -> pb::ScoreError {
     }
 }
 
+/// A plugin's id, or for a file refused before its id was known, the file's stem.
+pub(crate) fn plugin_id_of(status: &leverage_plugin_host::PluginStatus) -> String {
+    status.id.clone().unwrap_or_else(|| {
+        status
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().trim_start_matches("lib").to_owned())
+            .unwrap_or_default()
+    })
+}
+
 fn plugin_message(
     status: &leverage_plugin_host::PluginStatus,
     calls: &HashMap<(String, String), i64>,
@@ -427,12 +361,7 @@ fn plugin_message(
         PluginState::Disabled { reason } => (pb::PluginState::Disabled, reason.clone()),
         PluginState::Refused { reason } => (pb::PluginState::Refused, reason.to_string()),
     };
-    let stem = status
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().trim_start_matches("lib").to_owned())
-        .unwrap_or_default();
-    let id = status.id.clone().unwrap_or(stem);
+    let id = plugin_id_of(status);
     let mut p = pb::Plugin {
         name: format!("plugins/{id}"),
         id,
@@ -557,7 +486,7 @@ impl ScoringService for ScoringApi {
         let mut results = self.batch(&snap, &meta, &[Ok(scenario)], deadline).await?;
         let result = results
             .pop()
-            .unwrap_or_else(|| Err(Status::internal("no outcome")))?;
+            .unwrap_or_else(|| Err(Refusal::PluginResultMissing.into_status()))?;
         Ok(Response::new(pb::ScoreScenarioResponse {
             result: Some(result),
         }))
@@ -700,6 +629,7 @@ impl ScoringService for ScoringApi {
         let component_names: Vec<String> = meta.components.iter().map(|c| c.name.clone()).collect();
         let calls = Arc::clone(&self.calls);
         let metrics = self.metrics.clone();
+        let health = self.health.clone();
         tracing::info!(plugin = %meta.id, points = total, chunk, "sweep started");
         tokio::spawn(async move {
             let width = INPUT_CATALOG.len();
@@ -731,7 +661,7 @@ impl ScoringService for ScoringApi {
                 let started = std::time::Instant::now();
                 let scored = tokio::select! {
                     r = host.score(&meta.id, rows, n, deadline, Arc::clone(&cancel)) => {
-                        let failure = r.as_ref().err().map(failure_kind);
+                        let failure = r.as_ref().err().map(error::host_failure_kind);
                         metrics.record_plugin(&meta.id, n, failure, started.elapsed().as_secs_f64());
                         r
                     }
@@ -744,7 +674,8 @@ impl ScoringService for ScoringApi {
                 let scored: Vec<RowResult> = match scored {
                     Ok(s) => s,
                     Err(e) => {
-                        let _ = tx.send(Err(host_status(e))).await;
+                        health.refresh_plugins(&host).await;
+                        let _ = tx.send(Err(error::host(e))).await;
                         return;
                     }
                 };
@@ -765,7 +696,7 @@ impl ScoringService for ScoringApi {
                             lever_values,
                             score: 0.0,
                             components: Vec::new(),
-                            error: Some(score_error(&row_status(&meta.id, &e))),
+                            error: Some(score_error(&error::row(&meta.id, &e))),
                         },
                     })
                     .collect();
@@ -801,8 +732,9 @@ impl ScoringService for ScoringApi {
         let host = self.host.clone();
         let report = tokio::task::spawn_blocking(move || host.reload_dir())
             .await
-            .map_err(|e| Status::internal(format!("reload task failed: {e}")))?
-            .map_err(host_status)?;
+            .map_err(|e| error::internal(format!("the reload task did not complete: {e}")))?
+            .map_err(error::host)?;
+        self.health.refresh_plugins(&self.host).await;
         tracing::info!(actor = %actor, added = ?report.added, replaced = ?report.replaced, removed = ?report.removed, refused = report.refused.len(), "plugins reloaded");
         Ok(Response::new(pb::ReloadPluginsResponse {
             loaded: report.added,
@@ -838,17 +770,4 @@ fn outcomes(results: Vec<Result<pb::ScoreResult, Status>>) -> Vec<pb::ScenarioOu
             }),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeouts_parse() {
-        assert_eq!(parse_grpc_timeout("500m"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_grpc_timeout("x"), None);
-        assert_eq!(parse_grpc_timeout(""), None);
-    }
 }

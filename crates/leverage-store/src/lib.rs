@@ -241,6 +241,19 @@ impl Store {
         head(&self.conn())
     }
 
+    /// Reads the newest revision through a connection of its own, opened for this probe: unlike
+    /// the long-lived connection, whose page cache can hide a damaged or vanished file, it reads
+    /// the file as it is now. For health checks.
+    pub fn probe(&self) -> Result<u64, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(1))?;
+        head(&conn)
+    }
+
     /// The oldest revision that can still be read (1 until a compaction).
     pub fn oldest(&self) -> Result<u64, StoreError> {
         let conn = self.conn();

@@ -151,9 +151,17 @@ struct ServeArgs {
     /// Calls in progress at once; more are refused at once with RESOURCE_EXHAUSTED.
     #[arg(long, env = "LEVERAGE_MAX_CONCURRENT_CALLS", default_value_t = 1024)]
     max_concurrent_calls: usize,
-    /// Longest any call may run before its response starts, in milliseconds.
+    /// Sweeps in progress at once (each also counts as a call); more are refused at once with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "LEVERAGE_MAX_CONCURRENT_SWEEPS", default_value_t = 8)]
+    max_concurrent_sweeps: usize,
+    /// Longest a unary call may run, in milliseconds; it then ends with DEADLINE_EXCEEDED.
     #[arg(long, env = "LEVERAGE_MAX_CALL_MS", default_value_t = 120_000)]
     max_call_ms: u64,
+    /// Longest a server stream (a sweep, an export) may run, to its last message, in
+    /// milliseconds; it then ends with DEADLINE_EXCEEDED.
+    #[arg(long, env = "LEVERAGE_MAX_STREAM_MS", default_value_t = 600_000)]
+    max_stream_ms: u64,
     /// After the drain, how long calls in flight may take to finish, in milliseconds.
     #[arg(long, env = "LEVERAGE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     shutdown_grace_ms: u64,
@@ -499,7 +507,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_message_bytes: args.max_message_bytes,
             max_concurrent_calls: args.max_concurrent_calls.max(1),
+            max_concurrent_sweeps: args.max_concurrent_sweeps.max(1),
             max_call_duration: Duration::from_millis(args.max_call_ms),
+            max_stream_duration: Duration::from_millis(args.max_stream_ms),
             shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
         },
         tls,
