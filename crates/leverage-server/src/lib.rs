@@ -15,6 +15,7 @@ pub mod health;
 pub mod legal;
 pub mod limits;
 pub mod metrics;
+pub mod reply_cache;
 pub mod scoring;
 pub mod versions;
 pub mod web;
@@ -50,6 +51,8 @@ pub struct Limits {
     pub max_call_duration: Duration,
     /// Longest a server stream (a sweep, an export) may run, from the call to its last message.
     pub max_stream_duration: Duration,
+    /// Memory for the encoded replies of repeated reads (`reply_cache`); 0 turns it off.
+    pub reply_cache_bytes: usize,
     /// After the drain, how long calls in flight may take to finish before the server stops
     /// anyway.
     pub shutdown_grace: Duration,
@@ -63,6 +66,7 @@ impl Default for Limits {
             max_concurrent_sweeps: 8,
             max_call_duration: Duration::from_secs(120),
             max_stream_duration: Duration::from_secs(600),
+            reply_cache_bytes: 64 << 20,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -180,7 +184,16 @@ pub async fn serve(
         drained.notify_one();
     };
 
+    // Every service takes the same message limits; the generated servers share no trait to
+    // set them through, hence a macro.
     let size = limits.max_message_bytes;
+    macro_rules! sized {
+        ($service:expr) => {
+            $service
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size)
+        };
+    }
     let mut builder = Server::builder();
     if let Some(tls) = tls {
         let mut config =
@@ -196,54 +209,32 @@ pub async fn serve(
         .trace_fn(|req| tracing::debug_span!("grpc", method = %req.uri().path()))
         .layer(web::WebLayer { enabled: web })
         .layer(access_log::AccessLogLayer { metrics })
-        .layer(limits::CallLimitsLayer::new(limits::CallLimits {
-            max_concurrent_calls: limits.max_concurrent_calls,
-            max_concurrent_sweeps: limits.max_concurrent_sweeps,
-            max_call: limits.max_call_duration,
-            max_stream: limits.max_stream_duration,
-        }))
+        .layer(limits::CallLimitsLayer::new(&limits))
         .layer(auth::AccessLayer {
             policy: Arc::new(access),
         })
         .layer(versions::VersionLayer {
             repo: Arc::clone(&repo),
         })
+        .layer(reply_cache::ReplyCacheLayer::new(limits.reply_cache_bytes))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(
-            AssetServiceServer::new(assets::Assets {
+        .add_service(sized!(AssetServiceServer::new(assets::Assets {
+            repo: Arc::clone(&repo),
+        })))
+        .add_service(sized!(DatasetServiceServer::new(dataset::DatasetApi {
+            repo: Arc::clone(&repo),
+        })))
+        .add_service(sized!(LegalRiskServiceServer::new(legal::LegalApi {
+            repo: Arc::clone(&repo),
+        })))
+        .add_service(sized!(DefenceFundingServiceServer::new(
+            funding::FundingApi {
                 repo: Arc::clone(&repo),
-            })
-            .max_decoding_message_size(size)
-            .max_encoding_message_size(size),
-        )
-        .add_service(
-            DatasetServiceServer::new(dataset::DatasetApi {
-                repo: Arc::clone(&repo),
-            })
-            .max_decoding_message_size(size)
-            .max_encoding_message_size(size),
-        )
-        .add_service(
-            LegalRiskServiceServer::new(legal::LegalApi {
-                repo: Arc::clone(&repo),
-            })
-            .max_decoding_message_size(size)
-            .max_encoding_message_size(size),
-        )
-        .add_service(
-            DefenceFundingServiceServer::new(funding::FundingApi {
-                repo: Arc::clone(&repo),
-            })
-            .max_decoding_message_size(size)
-            .max_encoding_message_size(size),
-        )
-        .add_service(
-            ScoringServiceServer::new(scoring)
-                .max_decoding_message_size(size)
-                .max_encoding_message_size(size),
-        )
+            }
+        )))
+        .add_service(sized!(ScoringServiceServer::new(scoring)))
         .serve_with_incoming_shutdown(incoming(listener), signal);
     let grace = limits.shutdown_grace;
     tokio::select! {

@@ -27,6 +27,7 @@ use tokio::time::Sleep;
 use tonic::Status;
 use tonic::body::Body;
 
+use crate::Limits;
 use crate::auth::{Requirement, requirement};
 use crate::error::{self, Refusal};
 
@@ -62,15 +63,6 @@ pub(crate) fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// The limits this layer applies.
-#[derive(Clone, Copy, Debug)]
-pub struct CallLimits {
-    pub max_concurrent_calls: usize,
-    pub max_concurrent_sweeps: usize,
-    pub max_call: Duration,
-    pub max_stream: Duration,
-}
-
 #[derive(Clone, Debug)]
 pub struct CallLimitsLayer {
     shared: Arc<Shared>,
@@ -78,17 +70,17 @@ pub struct CallLimitsLayer {
 
 #[derive(Debug)]
 struct Shared {
-    limits: CallLimits,
+    limits: Limits,
     calls: Arc<Semaphore>,
     sweeps: Arc<Semaphore>,
     tally: ShedTally,
 }
 
 impl CallLimitsLayer {
-    pub fn new(limits: CallLimits) -> Self {
+    pub fn new(limits: &Limits) -> Self {
         Self {
             shared: Arc::new(Shared {
-                limits,
+                limits: *limits,
                 calls: Arc::new(Semaphore::new(limits.max_concurrent_calls)),
                 sweeps: Arc::new(Semaphore::new(limits.max_concurrent_sweeps)),
                 tally: ShedTally::new(Duration::from_secs(1)),
@@ -179,9 +171,9 @@ impl Shared {
     fn deadline(&self, path: &str, headers: &http::HeaderMap) -> (Instant, Refusal) {
         let stream = STREAMING_METHODS.contains(&path);
         let cap = if stream {
-            self.limits.max_stream
+            self.limits.max_stream_duration
         } else {
-            self.limits.max_call
+            self.limits.max_call_duration
         };
         let client = headers
             .get("grpc-timeout")

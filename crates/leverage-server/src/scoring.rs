@@ -82,17 +82,28 @@ impl ScoringApi {
         }
     }
 
-    /// The dataset context as of a date, derived once per snapshot and date.
+    /// The dataset context as of a date, derived once per snapshot and date. Derived outside
+    /// the cache's lock, so that a miss does not hold up calls for other dates; two calls
+    /// missing on the same date at once both derive it, and the second result is dropped.
     fn context(&self, snap: &Arc<Snapshot>, as_of: Date) -> Result<Arc<Context>, Status> {
-        let mut cache = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, _, c)) = cache
-            .iter()
-            .find(|(s, d, _)| Arc::ptr_eq(s, snap) && *d == as_of)
-        {
-            return Ok(Arc::clone(c));
+        let cached = |cache: &[CachedContext]| {
+            cache
+                .iter()
+                .find(|(s, d, _)| Arc::ptr_eq(s, snap) && *d == as_of)
+                .map(|(_, _, c)| Arc::clone(c))
+        };
+        if let Some(c) = cached(&self.contexts.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(c);
         }
         let ctx = Arc::new(Context::derive(snap, as_of).map_err(error::domain)?);
-        cache.retain(|(s, _, _)| Arc::ptr_eq(s, snap));
+        let mut cache = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cached(&cache) {
+            return Ok(c);
+        }
+        // Contexts of older snapshots go, but not the newest one's: a read pinned to an old
+        // version must not cost every other caller its warm cache.
+        let newest = self.repo.snapshot();
+        cache.retain(|(s, _, _)| Arc::ptr_eq(s, snap) || Arc::ptr_eq(s, &newest));
         if cache.len() >= 64 {
             cache.remove(0);
         }

@@ -28,6 +28,11 @@ pub fn snapshot_of<T>(request: &tonic::Request<T>, repo: &Repository) -> Arc<Sna
         .unwrap_or_else(|| repo.snapshot())
 }
 
+/// The version of the snapshot the layer resolved for this call, if it went through the layer.
+pub fn pinned_revision<B>(request: &http::Request<B>) -> Option<u64> {
+    request.extensions().get::<Pinned>().map(|p| p.0.revision())
+}
+
 /// The snapshot a call reads, carried in its extensions.
 #[derive(Clone, Debug)]
 struct Pinned(Arc<Snapshot>);

@@ -162,6 +162,10 @@ struct ServeArgs {
     /// milliseconds; it then ends with DEADLINE_EXCEEDED.
     #[arg(long, env = "LEVERAGE_MAX_STREAM_MS", default_value_t = 600_000)]
     max_stream_ms: u64,
+    /// Memory for the encoded replies of repeated reads, in MiB (kept per dataset version and
+    /// request; a write never leaves one stale); 0 turns the cache off.
+    #[arg(long, env = "LEVERAGE_REPLY_CACHE_MB", default_value_t = 64)]
+    reply_cache_mb: usize,
     /// After the drain, how long calls in flight may take to finish, in milliseconds.
     #[arg(long, env = "LEVERAGE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     shutdown_grace_ms: u64,
@@ -510,6 +514,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_concurrent_sweeps: args.max_concurrent_sweeps.max(1),
             max_call_duration: Duration::from_millis(args.max_call_ms),
             max_stream_duration: Duration::from_millis(args.max_stream_ms),
+            reply_cache_bytes: args.reply_cache_mb << 20,
             shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
         },
         tls,
