@@ -36,10 +36,14 @@ mod check;
 mod elf;
 mod error;
 mod host;
+mod inprocess;
+mod instance;
 mod library;
+mod load;
 mod plugin;
 mod pool;
 mod sandbox;
+mod sync;
 mod wire;
 mod worker;
 

@@ -1,23 +1,19 @@
-//! One loaded version of a plugin: its resolved inputs, its health, how it runs (in this process,
-//! with its instances; or sandboxed, with its worker processes), and the call itself (gather the
-//! inputs, call `score_batch`, check every output).
+//! One loaded version of a plugin, whichever way it runs: its metadata and resolved inputs, its
+//! health (panics, crashes, stuck calls, disabled), and the checks of every call's request and
+//! outputs. The backends (`inprocess`, `sandbox`) build on this; it knows nothing of them.
 
 use std::path::PathBuf;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use leverage_plugin_api::PluginMetadata;
-use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+use leverage_plugin_api::abi::status;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
-use crate::library::{OpenedPlugin, VTable};
-use crate::sandbox::SandboxPool;
+use crate::sync::lock;
 
 /// Bytes the host lends a plugin for one error message.
 pub(crate) const ERROR_CAPACITY: usize = 1024;
-/// Idle instances kept per plugin; more are destroyed when returned.
-const MAX_IDLE: usize = 64;
 
 /// A scored row: the score and each component, in the order of the plugin's metadata.
 ///
@@ -82,123 +78,11 @@ pub(crate) struct Limits {
     pub(crate) max_stuck_calls: u32,
 }
 
-/// An instance handle; destroyed on drop.
-#[derive(Debug)]
-pub(crate) struct Instance {
-    handle: NonNull<PluginInstance>,
-    destroy: leverage_plugin_api::abi::DestroyFn,
-    score_batch: leverage_plugin_api::abi::ScoreBatchFn,
-    /// The buffer lent for error messages, allocated once per instance rather than per call.
-    message: Box<[u8]>,
-    /// Scratch buffers for the call's inputs, outputs and row statuses, reused across calls.
-    inputs: Vec<f64>,
-    outputs: Vec<f64>,
-    row_status: Vec<i32>,
-}
-
-// SAFETY: the ABI requires instances to be usable from any thread, one thread at a time (the SDK
-// enforces `ScoringPlugin: Send`); `Instance` is only ever used through `&mut`/by value, so no two
-// threads touch one handle at once.
-unsafe impl Send for Instance {}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        // SAFETY: the handle came from this plugin's `create` and is destroyed exactly once,
-        // here; the shim catches any panic in the plugin's destructor.
-        unsafe { (self.destroy)(self.handle.as_ptr()) };
-    }
-}
-
-impl Instance {
-    /// The input buffer: fill it with `n_rows × n_inputs` values before [`Instance::call`].
-    pub(crate) fn inputs_mut(&mut self) -> &mut Vec<f64> {
-        &mut self.inputs
-    }
-
-    /// The outputs of the last call: `n_rows × width`.
-    pub(crate) fn outputs(&self) -> &[f64] {
-        &self.outputs
-    }
-
-    /// The row statuses of the last call.
-    pub(crate) fn row_status(&self) -> &[i32] {
-        &self.row_status
-    }
-
-    /// Calls `score_batch` on the inputs in the buffer; returns its status and message.
-    pub(crate) fn call(
-        &mut self,
-        n_rows: usize,
-        n_inputs: usize,
-        width: usize,
-        cancel: &AtomicBool,
-    ) -> (i32, String) {
-        self.outputs.clear();
-        self.row_status.clear();
-        if n_rows.checked_mul(n_inputs) != Some(self.inputs.len()) {
-            return (
-                status::INVALID_ARGUMENT,
-                format!(
-                    "{} inputs for {n_rows} rows of {n_inputs}",
-                    self.inputs.len()
-                ),
-            );
-        }
-        self.outputs.resize(n_rows * width, f64::NAN);
-        self.row_status.resize(n_rows, status::NOT_RUN);
-        let mut error = ErrorBuffer {
-            ptr: self.message.as_mut_ptr(),
-            capacity: self.message.len(),
-            len: 0,
-        };
-        // SAFETY: buffers are sized as `ScoreBatchFn` requires (`n_rows × n_inputs` inputs,
-        // checked above, `n_rows × width` outputs, `n_rows` statuses) and live across the call;
-        // the instance is ours alone (`&mut self`); `AtomicBool` has the size, alignment and
-        // representation of `AtomicU8`.
-        let code = unsafe {
-            (self.score_batch)(
-                self.handle.as_ptr(),
-                self.inputs.as_ptr(),
-                n_rows,
-                n_inputs,
-                self.outputs.as_mut_ptr(),
-                width,
-                self.row_status.as_mut_ptr(),
-                std::ptr::from_ref(cancel).cast::<AtomicU8>(),
-                &mut error,
-            )
-        };
-        (code, read_message(&self.message, &error))
-    }
-}
-
-/// Whether an instance may be used again after its call returned `code`: not after a panic, nor
-/// after an unknown status, which may hide a broken instance.
-pub(crate) fn keeps_instance(code: i32) -> bool {
-    matches!(
-        code,
-        status::OK | status::CANCELLED | status::INVALID_ARGUMENT | status::ERROR
-    )
-}
-
 #[derive(Debug, Default)]
 struct Health {
     disabled: Option<String>,
     panics: u32,
     crashes: u32,
-}
-
-/// How a plugin runs.
-#[derive(Debug)]
-enum Backend {
-    /// Loaded into this process.
-    InProcess {
-        vtable: VTable,
-        config: String,
-        idle: Mutex<Vec<Instance>>,
-    },
-    /// In worker processes.
-    Sandboxed(SandboxPool),
 }
 
 /// One loaded version of a plugin.
@@ -212,7 +96,6 @@ pub(crate) struct Plugin {
     input_columns: Vec<usize>,
     catalog_width: usize,
     limits: Limits,
-    backend: Backend,
     health: Mutex<Health>,
     /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
     disabled: AtomicBool,
@@ -235,12 +118,6 @@ impl StuckCalls {
     fn ended(&self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Plugin code never runs under these locks; poisoning can only come from a bug in the
-    // host's bookkeeping, which leaves the data consistent.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Resolves each declared input to its column in the catalog.
@@ -267,50 +144,15 @@ pub(crate) fn resolve_inputs(
 }
 
 impl Plugin {
-    /// Resolves the inputs and creates a first instance, which proves the configuration.
+    /// A plugin whose file at `path` has `content_hash`, built as `build` and described by
+    /// `metadata`, with its inputs resolved against `catalog`.
     pub(crate) fn new(
-        opened: OpenedPlugin,
-        path: PathBuf,
-        content_hash: u64,
-        catalog: &[String],
-        config: String,
-        limits: Limits,
-    ) -> Result<Plugin, RefuseReason> {
-        let input_columns = resolve_inputs(&opened.metadata, catalog)?;
-        let plugin = Plugin {
-            path,
-            content_hash,
-            build: opened.build,
-            metadata: Arc::new(opened.metadata),
-            input_columns,
-            catalog_width: catalog.len(),
-            limits,
-            backend: Backend::InProcess {
-                vtable: opened.vtable,
-                config,
-                idle: Mutex::new(Vec::new()),
-            },
-            health: Mutex::new(Health::default()),
-            disabled: AtomicBool::new(false),
-            stuck_calls: StuckCalls::default(),
-        };
-        let instance = plugin
-            .create_instance()
-            .map_err(|(status, message)| RefuseReason::ConfigRejected { status, message })?;
-        plugin.recycle(instance);
-        Ok(plugin)
-    }
-
-    /// A plugin served by worker processes: `metadata` and `build` are what its worker reported
-    /// (and the worker already created an instance with its configuration).
-    pub(crate) fn sandboxed(
         path: PathBuf,
         content_hash: u64,
         build: BuildInfo,
         metadata: Arc<PluginMetadata>,
         catalog: &[String],
         limits: Limits,
-        pool: SandboxPool,
     ) -> Result<Plugin, RefuseReason> {
         Ok(Plugin {
             path,
@@ -320,19 +162,10 @@ impl Plugin {
             metadata,
             catalog_width: catalog.len(),
             limits,
-            backend: Backend::Sandboxed(pool),
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
             stuck_calls: StuckCalls::default(),
         })
-    }
-
-    /// The worker processes, if the plugin is sandboxed.
-    pub(crate) fn sandbox(&self) -> Option<&SandboxPool> {
-        match &self.backend {
-            Backend::Sandboxed(pool) => Some(pool),
-            Backend::InProcess { .. } => None,
-        }
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -368,6 +201,11 @@ impl Plugin {
         }
     }
 
+    /// Whether the plugin was disabled (its backend then releases what it keeps for calls).
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled.load(Ordering::Acquire)
+    }
+
     /// Fails if the plugin is disabled.
     pub(crate) fn ensure_ready(&self) -> Result<(), HostError> {
         if !self.disabled.load(Ordering::Acquire) {
@@ -392,79 +230,6 @@ impl Plugin {
             )));
         }
         Ok(())
-    }
-
-    fn create_instance(&self) -> Result<Instance, (i32, String)> {
-        let Backend::InProcess { vtable, config, .. } = &self.backend else {
-            return Err((
-                status::ERROR,
-                "a sandboxed plugin has no instance in this process".to_owned(),
-            ));
-        };
-        let mut message = [0u8; ERROR_CAPACITY];
-        let mut error = ErrorBuffer {
-            ptr: message.as_mut_ptr(),
-            capacity: message.len(),
-            len: 0,
-        };
-        let mut handle = std::ptr::null_mut();
-        // SAFETY: the configuration view, the output slot and the error buffer all outlive the
-        // call, as `CreateFn` requires.
-        let code = unsafe { (vtable.create)(StrView::borrowed(config), &mut handle, &mut error) };
-        match (code, NonNull::new(handle)) {
-            (status::OK, Some(handle)) => Ok(Instance {
-                handle,
-                destroy: vtable.destroy,
-                score_batch: vtable.score_batch,
-                message: vec![0; ERROR_CAPACITY].into_boxed_slice(),
-                inputs: Vec::new(),
-                outputs: Vec::new(),
-                row_status: Vec::new(),
-            }),
-            (status::OK, None) => Err((code, "create returned OK without an instance".to_owned())),
-            (code, _) => Err((code, read_message(&message, &error))),
-        }
-    }
-
-    /// An idle instance, or a new one (`create`'s status and message if that fails).
-    pub(crate) fn take_instance(&self) -> Result<Instance, (i32, String)> {
-        let idle = match &self.backend {
-            Backend::InProcess { idle, .. } => lock(idle).pop(),
-            Backend::Sandboxed(_) => None,
-        };
-        match idle {
-            Some(instance) => Ok(instance),
-            None => self.create_instance(),
-        }
-    }
-
-    /// Scores `n_rows` catalog rows in this process. Returns the instance used if it may be
-    /// reused (the caller passes it to [`Plugin::recycle`] unless the call was abandoned
-    /// meanwhile).
-    pub(crate) fn execute(
-        &self,
-        rows: &[f64],
-        n_rows: usize,
-        cancel: &AtomicBool,
-    ) -> (Result<Vec<RowResult>, HostError>, Option<Instance>) {
-        if let Err(error) = self.ensure_ready() {
-            return (Err(error), None);
-        }
-        let mut instance = match self.take_instance() {
-            Ok(instance) => instance,
-            Err((status, message)) => return (Err(self.create_failed(status, message)), None),
-        };
-        let inputs = instance.inputs_mut();
-        inputs.clear();
-        self.gather(rows, n_rows, inputs);
-        let (code, message) = instance.call(
-            n_rows,
-            self.n_inputs(),
-            self.metadata.output_width(),
-            cancel,
-        );
-        let result = self.outcome(code, message, instance.outputs(), instance.row_status());
-        (result, keeps_instance(code).then_some(instance))
     }
 
     /// The error of a call for which no instance could be created.
@@ -552,20 +317,6 @@ impl Plugin {
             .collect()
     }
 
-    /// Returns an instance for reuse.
-    pub(crate) fn recycle(&self, instance: Instance) {
-        if self.disabled.load(Ordering::Acquire) {
-            return;
-        }
-        let Backend::InProcess { idle, .. } = &self.backend else {
-            return;
-        };
-        let mut idle = lock(idle);
-        if idle.len() < MAX_IDLE {
-            idle.push(instance);
-        }
-    }
-
     /// Counts a panic or a worker crash; returns (failures so far, whether this one disabled
     /// the plugin).
     fn record_failure(&self, crash: bool, message: &str) -> (u32, bool) {
@@ -594,7 +345,7 @@ impl Plugin {
         }
         drop(health);
         if disabled {
-            self.disable_cleanup();
+            tracing::error!(plugin = self.id(), "plugin disabled");
         }
         (failures, disabled)
     }
@@ -627,8 +378,9 @@ impl Plugin {
     }
 
     /// A call was abandoned while running: its instance may be stuck (it will be destroyed, not
-    /// reused, when the call returns). Too many at once disables the plugin.
-    pub(crate) fn note_stuck_call(&self) {
+    /// reused, when the call returns). Too many at once disables the plugin; returns whether this
+    /// one did.
+    pub(crate) fn note_stuck_call(&self) -> bool {
         let stuck = self.stuck_calls.stuck();
         let limit = self.limits.max_stuck_calls;
         tracing::warn!(
@@ -646,31 +398,17 @@ impl Plugin {
                 ));
                 self.disabled.store(true, Ordering::Release);
                 drop(health);
-                self.disable_cleanup();
+                tracing::error!(plugin = self.id(), "plugin disabled");
+                return true;
             }
         }
+        false
     }
 
     /// An abandoned call finally returned.
     pub(crate) fn stuck_call_ended(&self) {
         self.stuck_calls.ended();
     }
-
-    fn disable_cleanup(&self) {
-        tracing::error!(plugin = self.id(), "plugin disabled");
-        match &self.backend {
-            Backend::InProcess { idle, .. } => drop(std::mem::take(&mut *lock(idle))),
-            Backend::Sandboxed(pool) => pool.shutdown(),
-        }
-    }
-}
-
-fn read_message(buffer: &[u8], error: &ErrorBuffer) -> String {
-    if error.len == 0 {
-        return String::new();
-    }
-    let written = buffer.get(..error.len).unwrap_or(buffer);
-    String::from_utf8_lossy(written).into_owned()
 }
 
 #[cfg(test)]
