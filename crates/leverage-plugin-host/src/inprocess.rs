@@ -258,3 +258,123 @@ impl Drop for AbandonOnDrop {
         self.abandon();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicPtr, AtomicUsize};
+
+    use leverage_plugin_api::PluginMetadata;
+    use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+    use leverage_plugin_api::info::ComponentInfo;
+
+    use super::*;
+    use crate::error::BuildInfo;
+    use crate::plugin::Limits;
+
+    /// The backend whose instances the fake plugin's `destroy` looks at.
+    static BACKEND: AtomicPtr<InProcess> = AtomicPtr::new(std::ptr::null_mut());
+    static DESTROYED: AtomicUsize = AtomicUsize::new(0);
+    static DESTROYED_UNDER_LOCK: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn create(
+        _config: StrView,
+        instance_out: *mut *mut PluginInstance,
+        _error: *mut ErrorBuffer,
+    ) -> i32 {
+        // SAFETY: the host passes a valid output slot.
+        unsafe { *instance_out = Box::into_raw(Box::new(0u8)).cast() };
+        status::OK
+    }
+
+    /// A destructor that re-enters the host: it asks for the lock of the instances it came
+    /// from, which it would find held if the host destroyed instances under it.
+    unsafe extern "C" fn destroy(instance: *mut PluginInstance) {
+        // SAFETY: `create` made it from a box.
+        drop(unsafe { Box::from_raw(instance.cast::<u8>()) });
+        DESTROYED.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the test keeps the backend alive and in place while instances are destroyed.
+        if let Some(backend) = unsafe { BACKEND.load(Ordering::SeqCst).as_ref() }
+            && backend.idle.try_lock().is_err()
+        {
+            DESTROYED_UNDER_LOCK.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    unsafe extern "C" fn score_batch(
+        _instance: *mut PluginInstance,
+        _inputs: *const f64,
+        _rows: usize,
+        _cols: usize,
+        _outputs: *mut f64,
+        _out_cols: usize,
+        _row_status: *mut i32,
+        _cancel: *const std::sync::atomic::AtomicU8,
+        _error: *mut ErrorBuffer,
+    ) -> i32 {
+        status::OK
+    }
+
+    fn plugin() -> Plugin {
+        let score = ComponentInfo {
+            name: "score".to_owned(),
+            unit: String::new(),
+            description: String::new(),
+            min: 0.0,
+            max: 1.0,
+        };
+        let metadata = PluginMetadata {
+            id: "fake".to_owned(),
+            name: "fake".to_owned(),
+            version: "1".to_owned(),
+            description: String::new(),
+            build_id: String::new(),
+            inputs: Vec::new(),
+            components: Vec::new(),
+            score,
+            parameters: Vec::new(),
+        };
+        let build = BuildInfo {
+            abi_major: 1,
+            abi_minor: 0,
+            api_version: String::new(),
+            rustc_version: String::new(),
+            panic_strategy: leverage_plugin_api::abi::PANIC_UNWIND,
+        };
+        let limits = Limits {
+            max_panics: 1,
+            max_stuck_calls: 1,
+        };
+        Plugin::new("fake.so".into(), 0, build, Arc::new(metadata), &[], limits)
+            .expect("no inputs to resolve")
+    }
+
+    #[test]
+    fn plugin_destructors_never_run_under_the_idle_lock() {
+        let vtable = VTable {
+            create,
+            destroy,
+            score_batch,
+        };
+        let backend = InProcess::new(vtable, String::new()).expect("created");
+        BACKEND.store(std::ptr::from_ref(&backend).cast_mut(), Ordering::SeqCst);
+        let plugin = plugin();
+        // More instances than are kept idle: the surplus is destroyed when returned.
+        let instances: Vec<Instance> = (0..MAX_IDLE + 3)
+            .map(|_| backend.take_instance().expect("created"))
+            .collect();
+        for instance in instances {
+            backend.recycle(&plugin, instance);
+        }
+        assert_eq!(DESTROYED.load(Ordering::SeqCst), 3);
+        // Disabling releases the idle ones.
+        assert!(plugin.note_stuck_call(), "one stuck call disables it");
+        backend.release();
+        assert_eq!(DESTROYED.load(Ordering::SeqCst), MAX_IDLE + 3);
+        // An instance returned after the plugin was disabled is destroyed, not kept.
+        let late = Instance::create(&vtable, "").expect("created");
+        backend.recycle(&plugin, late);
+        assert_eq!(DESTROYED.load(Ordering::SeqCst), MAX_IDLE + 4);
+        BACKEND.store(std::ptr::null_mut(), Ordering::SeqCst);
+        assert_eq!(DESTROYED_UNDER_LOCK.load(Ordering::SeqCst), 0);
+    }
+}
