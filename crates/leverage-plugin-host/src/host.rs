@@ -1,6 +1,6 @@
 //! The plugin host: a directory of plugins, loaded, checked, called and reloaded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -40,7 +40,22 @@ pub struct HostOptions {
     pub copy_dir: Option<PathBuf>,
     /// Which plugin files run in worker processes instead of this one, and how. Default: none.
     pub sandbox: SandboxOptions,
+    /// File names of trusted plugins whose calls through [`PluginHost::score`] run on the
+    /// calling thread instead of the host's pool; [`INLINE_ALL`] (`*`) names every file. Default:
+    /// none.
+    ///
+    /// It saves the hop to a pool thread and back (two thread wake-ups), which is most of a
+    /// small call's cost. The price is containment: nothing bounds an inline call. Its
+    /// deadline is not enforced (the call returns when the plugin does; `cancel` still works if
+    /// the plugin honours it), and a plugin that hangs holds the calling thread — in an async
+    /// server, a runtime worker — for good. A panic is still caught and counted. Choose it only
+    /// for plugins trusted to return promptly. Chosen by file name, like sandbox mode, and
+    /// ignored for a sandboxed file (its calls go to its worker processes).
+    pub inline: BTreeSet<String>,
 }
+
+/// [`HostOptions::inline`] entry that runs every in-process plugin on the calling thread.
+pub const INLINE_ALL: &str = "*";
 
 impl Default for HostOptions {
     fn default() -> Self {
@@ -53,6 +68,7 @@ impl Default for HostOptions {
             configs: HashMap::new(),
             copy_dir: None,
             sandbox: SandboxOptions::default(),
+            inline: BTreeSet::new(),
         }
     }
 }
@@ -83,6 +99,8 @@ pub struct PluginStatus {
     pub panics: u32,
     /// Whether the file runs (or, if refused, would run) in worker processes.
     pub sandboxed: bool,
+    /// Whether its calls run on the calling thread ([`HostOptions::inline`]).
+    pub inline: bool,
     /// Crashes of the loaded version's worker processes so far (sandboxed plugins only).
     pub crashes: u32,
     /// The pids of the loaded version's live worker processes (sandboxed plugins only).
@@ -170,7 +188,10 @@ struct Loaded {
 
 #[derive(Debug)]
 enum Backend {
+    /// Called on the host's pool.
     InProcess(Arc<InProcess>),
+    /// Called on the calling thread ([`HostOptions::inline`]).
+    Inline(Arc<InProcess>),
     Sandboxed(SandboxPool),
 }
 
@@ -178,7 +199,7 @@ impl Loaded {
     fn sandbox(&self) -> Option<&SandboxPool> {
         match &self.backend {
             Backend::Sandboxed(pool) => Some(pool),
-            Backend::InProcess(_) => None,
+            Backend::InProcess(_) | Backend::Inline(_) => None,
         }
     }
 }
@@ -258,6 +279,7 @@ impl PluginHost {
                     state: plugin.state(),
                     panics: plugin.panics(),
                     sandboxed: sandbox.is_some(),
+                    inline: matches!(loaded.backend, Backend::Inline(_)),
                     crashes: plugin.crashes(),
                     worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
                 });
@@ -273,6 +295,7 @@ impl PluginHost {
                     },
                     panics: 0,
                     sandboxed: self.sandboxes(path),
+                    inline: !self.sandboxes(path) && self.inlines(path),
                     crashes: 0,
                     worker_pids: Vec::new(),
                 });
@@ -441,6 +464,14 @@ impl PluginHost {
         Ok((next, report))
     }
 
+    /// Whether the calls of the in-process plugin at `path` run on the calling thread.
+    fn inlines(&self, path: &Path) -> bool {
+        let inline = &self.inner.options.inline;
+        path.file_name().is_some_and(|name| {
+            inline.contains(INLINE_ALL) || inline.contains(name.to_string_lossy().as_ref())
+        })
+    }
+
     /// Whether the file at `path` is to run in worker processes.
     fn sandboxes(&self, path: &Path) -> bool {
         path.file_name()
@@ -466,7 +497,12 @@ impl PluginHost {
             (plugin, Backend::Sandboxed(pool))
         } else {
             let (plugin, backend) = inprocess::load(&request, sandbox)?;
-            (plugin, Backend::InProcess(Arc::new(backend)))
+            let backend = Arc::new(backend);
+            if self.inlines(path) {
+                (plugin, Backend::Inline(backend))
+            } else {
+                (plugin, Backend::InProcess(backend))
+            }
         };
         Ok(Loaded {
             plugin: Arc::new(plugin),
@@ -570,7 +606,10 @@ fn admit(
 impl PluginHost {
     fn ready_plugin(&self, plugin_id: &str) -> Result<Arc<Loaded>, HostError> {
         let loaded = self
-            .registry()
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
             .plugins
             .get(plugin_id)
             .cloned()
@@ -596,6 +635,9 @@ impl PluginHost {
     /// `SIGKILL` and reaped, and the next call starts a fresh one. A worker that dies during
     /// the call fails it with [`HostError::WorkerCrashed`], naming the signal or exit status.
     ///
+    /// A plugin file listed in [`HostOptions::inline`] is called on the calling thread instead,
+    /// within this call: no pool hop, and no deadline (see there for what that gives up).
+    ///
     /// Must be awaited inside a Tokio runtime with the time driver enabled (for the deadline).
     pub async fn score(
         &self,
@@ -617,12 +659,14 @@ impl PluginHost {
                 let pool = &self.inner.pool;
                 inprocess::score(plugin, backend, pool, rows, n_rows, deadline, cancel).await
             }
+            Backend::Inline(backend) => backend.score_blocking(&plugin, &rows, n_rows, &cancel),
         }
     }
 
-    /// Scores on the calling thread, with no deadline (for the CLI and benchmarks). Same
-    /// checks and panic policy as [`PluginHost::score`]; `cancel` may be set from another
-    /// thread. A sandboxed plugin's call is sent to a worker process and waited for (setting
+    /// Scores on the calling thread, with no deadline, whatever [`HostOptions::inline`] says
+    /// (for the CLI, benchmarks, and callers that bound the call themselves). Same checks and
+    /// panic policy as [`PluginHost::score`]; `cancel` may be set from another thread. Nothing
+    /// contains a plugin that hangs: the calling thread waits for it. A sandboxed plugin's call is sent to a worker process and waited for (setting
     /// `cancel` kills that worker).
     pub fn score_blocking(
         &self,
@@ -636,7 +680,9 @@ impl PluginHost {
         plugin.check_request(rows, n_rows)?;
         match &loaded.backend {
             Backend::Sandboxed(pool) => sandbox::score_blocking(plugin, pool, rows, n_rows, cancel),
-            Backend::InProcess(backend) => backend.score_blocking(plugin, rows, n_rows, cancel),
+            Backend::InProcess(backend) | Backend::Inline(backend) => {
+                backend.score_blocking(plugin, rows, n_rows, cancel)
+            }
         }
     }
 }

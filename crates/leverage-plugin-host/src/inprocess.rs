@@ -263,13 +263,9 @@ impl Drop for AbandonOnDrop {
 mod tests {
     use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
-    use leverage_plugin_api::PluginMetadata;
     use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
-    use leverage_plugin_api::info::ComponentInfo;
 
     use super::*;
-    use crate::error::BuildInfo;
-    use crate::plugin::Limits;
 
     /// The backend whose instances the fake plugin's `destroy` looks at.
     static BACKEND: AtomicPtr<InProcess> = AtomicPtr::new(std::ptr::null_mut());
@@ -314,40 +310,6 @@ mod tests {
         status::OK
     }
 
-    fn plugin() -> Plugin {
-        let score = ComponentInfo {
-            name: "score".to_owned(),
-            unit: String::new(),
-            description: String::new(),
-            min: 0.0,
-            max: 1.0,
-        };
-        let metadata = PluginMetadata {
-            id: "fake".to_owned(),
-            name: "fake".to_owned(),
-            version: "1".to_owned(),
-            description: String::new(),
-            build_id: String::new(),
-            inputs: Vec::new(),
-            components: Vec::new(),
-            score,
-            parameters: Vec::new(),
-        };
-        let build = BuildInfo {
-            abi_major: 1,
-            abi_minor: 0,
-            api_version: String::new(),
-            rustc_version: String::new(),
-            panic_strategy: leverage_plugin_api::abi::PANIC_UNWIND,
-        };
-        let limits = Limits {
-            max_panics: 1,
-            max_stuck_calls: 1,
-        };
-        Plugin::new("fake.so".into(), 0, build, Arc::new(metadata), &[], limits)
-            .expect("no inputs to resolve")
-    }
-
     #[test]
     fn plugin_destructors_never_run_under_the_idle_lock() {
         let vtable = VTable {
@@ -357,7 +319,7 @@ mod tests {
         };
         let backend = InProcess::new(vtable, String::new()).expect("created");
         BACKEND.store(std::ptr::from_ref(&backend).cast_mut(), Ordering::SeqCst);
-        let plugin = plugin();
+        let plugin = crate::plugin::for_tests(0);
         // More instances than are kept idle: the surplus is destroyed when returned.
         let instances: Vec<Instance> = (0..MAX_IDLE + 3)
             .map(|_| backend.take_instance().expect("created"))

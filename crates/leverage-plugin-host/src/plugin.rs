@@ -94,6 +94,8 @@ pub(crate) struct Plugin {
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
+    /// The declared range of the score, then of each component.
+    output_ranges: Vec<(f64, f64)>,
     catalog_width: usize,
     limits: Limits,
     health: Mutex<Health>,
@@ -159,6 +161,10 @@ impl Plugin {
             content_hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
+            output_ranges: std::iter::once(&metadata.score)
+                .chain(&metadata.components)
+                .map(|spec| (spec.min, spec.max))
+                .collect(),
             metadata,
             catalog_width: catalog.len(),
             limits,
@@ -196,6 +202,7 @@ impl Plugin {
 
     /// Appends the declared columns of `n_rows` catalog rows to `out`, row by row.
     pub(crate) fn gather(&self, rows: &[f64], n_rows: usize, out: &mut Vec<f64>) {
+        out.reserve(n_rows * self.input_columns.len());
         for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
             out.extend(self.input_columns.iter().map(|&column| row[column]));
         }
@@ -268,31 +275,13 @@ impl Plugin {
         let width = self.metadata.output_width();
         let values: Arc<[f64]> = outputs.into();
         let first_failed = row_status.iter().position(|s| *s == status::ERROR);
-        let specs: Vec<_> = std::iter::once(&self.metadata.score)
-            .chain(&self.metadata.components)
-            .collect();
         row_status
             .iter()
             .zip(values.chunks_exact(width))
             .enumerate()
             .map(|(row, (&code, row_values))| match code {
                 status::OK => {
-                    for (value, spec) in row_values.iter().zip(&specs) {
-                        if !value.is_finite() {
-                            return Err(RowError::NotFinite {
-                                name: spec.name.clone(),
-                                value: *value,
-                            });
-                        }
-                        if *value < spec.min || *value > spec.max {
-                            return Err(RowError::OutOfRange {
-                                name: spec.name.clone(),
-                                value: *value,
-                                min: spec.min,
-                                max: spec.max,
-                            });
-                        }
-                    }
+                    self.check_outputs(row_values)?;
                     Ok(RowScore {
                         score: row_values[0],
                         values: Arc::clone(&values),
@@ -315,6 +304,32 @@ impl Plugin {
                 other => Err(RowError::UnknownStatus { status: other }),
             })
             .collect()
+    }
+
+    /// Checks one row's score and components: finite, within the declared ranges.
+    fn check_outputs(&self, row_values: &[f64]) -> Result<(), RowError> {
+        for (i, (&value, &(min, max))) in row_values.iter().zip(&self.output_ranges).enumerate() {
+            // The declared bounds are finite, so this also rules out NaN and the infinities.
+            if value >= min && value <= max {
+                continue;
+            }
+            let spec = match i {
+                0 => &self.metadata.score,
+                _ => &self.metadata.components[i - 1],
+            };
+            let name = spec.name.clone();
+            return Err(if value.is_finite() {
+                RowError::OutOfRange {
+                    name,
+                    value,
+                    min,
+                    max,
+                }
+            } else {
+                RowError::NotFinite { name, value }
+            });
+        }
+        Ok(())
     }
 
     /// Counts a panic or a worker crash; returns (failures so far, whether this one disabled
@@ -411,6 +426,47 @@ impl Plugin {
     }
 }
 
+/// A plugin with no inputs and `n` components, each in [0, 1], disabled at its first panic or
+/// stuck call.
+#[cfg(test)]
+pub(crate) fn for_tests(n: usize) -> Plugin {
+    let score = leverage_plugin_api::info::ComponentInfo {
+        name: "score".to_owned(),
+        unit: String::new(),
+        description: String::new(),
+        min: 0.0,
+        max: 1.0,
+    };
+    let metadata = PluginMetadata {
+        id: "m".to_owned(),
+        name: "m".to_owned(),
+        version: "1".to_owned(),
+        description: String::new(),
+        build_id: String::new(),
+        inputs: Vec::new(),
+        components: (0..n)
+            .map(|i| leverage_plugin_api::info::ComponentInfo {
+                name: format!("c{i}"),
+                ..score.clone()
+            })
+            .collect(),
+        score,
+        parameters: Vec::new(),
+    };
+    let build = BuildInfo {
+        abi_major: 1,
+        abi_minor: 0,
+        api_version: String::new(),
+        rustc_version: String::new(),
+        panic_strategy: leverage_plugin_api::abi::PANIC_UNWIND,
+    };
+    let limits = Limits {
+        max_panics: 1,
+        max_stuck_calls: 1,
+    };
+    Plugin::new("m.so".into(), 0, build, Arc::new(metadata), &[], limits).expect("no inputs")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +509,51 @@ mod tests {
         assert_eq!(calls.stuck(), 1);
         calls.ended();
         assert_eq!(calls.stuck(), 1);
+    }
+
+    #[test]
+    fn rows_keep_their_components_however_many_there_are() {
+        for n in [0, 2, 9] {
+            let plugin = crate::plugin::for_tests(n);
+            let width = n + 1;
+            let outputs: Vec<f64> = (0..2 * width).map(|i| i as f64 / 100.0).collect();
+            let rows = plugin
+                .outcome(status::OK, String::new(), &outputs, &[status::OK; 2])
+                .expect("scored");
+            for (row, result) in rows.iter().enumerate() {
+                let score = result.as_ref().expect("in range");
+                assert_eq!(score.score, outputs[row * width]);
+                assert_eq!(
+                    score.components(),
+                    &outputs[row * width + 1..(row + 1) * width]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_output_is_checked_against_its_own_range() {
+        let plugin = crate::plugin::for_tests(7);
+        let width = 8;
+        let mut outputs = vec![0.5; 4 * width];
+        outputs[width + 3] = 1.5;
+        outputs[2 * width] = f64::NAN;
+        outputs[4 * width - 1] = f64::NEG_INFINITY;
+        let rows = plugin
+            .outcome(status::OK, String::new(), &outputs, &[status::OK; 4])
+            .expect("called");
+        assert!(rows[0].is_ok());
+        assert_eq!(
+            rows[1],
+            Err(RowError::OutOfRange {
+                name: "c2".to_owned(),
+                value: 1.5,
+                min: 0.0,
+                max: 1.0
+            })
+        );
+        assert!(matches!(&rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
+        assert!(matches!(&rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
     }
 
     #[test]
