@@ -93,9 +93,6 @@ pub mod status {
     pub const NOT_RUN: i32 = 5;
 }
 
-/// The entry function every plugin exports as [`ENTRY_SYMBOL`].
-pub type EntryFn = unsafe extern "C" fn() -> *const PluginHeader;
-
 /// A borrowed UTF-8 string or byte view: `len` bytes at `ptr`. `ptr` may be null only if `len`
 /// is 0. Views in metadata and headers point to memory that lives as long as the library.
 #[repr(C)]
@@ -274,48 +271,83 @@ pub struct PluginInstance {
     _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
-/// Writes the plugin's [`RawMetadata`] into `out`. Returns [`status::OK`] or
-/// [`status::PANIC`]/[`status::INVALID_ARGUMENT`].
-pub type MetadataFn = unsafe extern "C" fn(out: *mut RawMetadata) -> i32;
+/// Declares the function types of the ABI and, from the very same tokens, [`SIGNATURES`]: what
+/// the [layout fingerprint](LAYOUT_FINGERPRINT) hashes of them. A signature cannot change
+/// without its fingerprint input changing with it. Each entry: the alias, the name hashed, and
+/// the signature (parameter names are documentation, not part of the type, and not hashed).
+macro_rules! abi_functions {
+    ($(
+        $(#[$attr:meta])*
+        $alias:ident = $key:literal fn(
+            $($arg0:ident: $ty0:ty $(, $arg:ident: $ty:ty)* $(,)?)?
+        ) $(-> $ret:ty)?;
+    )*) => {
+        $(
+            $(#[$attr])*
+            pub type $alias = unsafe extern "C" fn($($arg0: $ty0 $(, $arg: $ty)*)?) $(-> $ret)?;
+        )*
 
-/// Creates an instance from UTF-8 configuration text (`key = value` lines). On success writes the
-/// handle to `*instance_out` and returns [`status::OK`]; otherwise writes a message (e.g. the
-/// unknown keys) to `error` and returns [`status::ERROR`] or [`status::PANIC`].
-pub type CreateFn = unsafe extern "C" fn(
-    config: StrView,
-    instance_out: *mut *mut PluginInstance,
-    error: *mut ErrorBuffer,
-) -> i32;
+        /// Each function type as the pieces of `name(type,type,…)->type`, from the tokens that
+        /// declare it.
+        const SIGNATURES: &[&[&str]] = &[$(
+            &[
+                $key,
+                "(",
+                $(stringify!($ty0), $(",", stringify!($ty),)*)?
+                ")",
+                $("->", stringify!($ret),)?
+            ],
+        )*];
+    };
+}
 
-/// Destroys an instance created by [`CreateFn`]. Called exactly once per instance, also after a
-/// panic.
-pub type DestroyFn = unsafe extern "C" fn(instance: *mut PluginInstance);
+abi_functions! {
+    /// The entry function every plugin exports as [`ENTRY_SYMBOL`].
+    EntryFn = "entry" fn() -> *const PluginHeader;
 
-/// Scores `rows` scenarios.
-///
-/// * `inputs`: `rows × cols` `f64`, row-major, `cols` = number of declared inputs, in declared
-///   order.
-/// * `outputs`: `rows × out_cols` `f64`, row-major, `out_cols` = 1 + number of components: the
-///   score, then each component in declared order.
-/// * `row_status`: `rows` `i32`, one [`status`] per row ([`status::OK`], [`status::ERROR`] or
-///   [`status::NOT_RUN`]).
-/// * `cancel`: a byte the host may set to non-zero at any time; the plugin reads it with atomic
-///   loads and stops early when it is set. May be null (never cancelled).
-/// * `error`: receives the message of the lowest failing row, or of a batch failure.
-///
-/// Returns [`status::OK`] (every row has a status), [`status::CANCELLED`], [`status::PANIC`] or
-/// [`status::INVALID_ARGUMENT`].
-pub type ScoreBatchFn = unsafe extern "C" fn(
-    instance: *mut PluginInstance,
-    inputs: *const f64,
-    rows: usize,
-    cols: usize,
-    outputs: *mut f64,
-    out_cols: usize,
-    row_status: *mut i32,
-    cancel: *const AtomicU8,
-    error: *mut ErrorBuffer,
-) -> i32;
+    /// Writes the plugin's [`RawMetadata`] into `out`. Returns [`status::OK`] or
+    /// [`status::PANIC`]/[`status::INVALID_ARGUMENT`].
+    MetadataFn = "metadata" fn(out: *mut RawMetadata) -> i32;
+
+    /// Creates an instance from UTF-8 configuration text (`key = value` lines). On success writes
+    /// the handle to `*instance_out` and returns [`status::OK`]; otherwise writes a message (e.g.
+    /// the unknown keys) to `error` and returns [`status::ERROR`] or [`status::PANIC`].
+    CreateFn = "create" fn(
+        config: StrView,
+        instance_out: *mut *mut PluginInstance,
+        error: *mut ErrorBuffer,
+    ) -> i32;
+
+    /// Destroys an instance created by [`CreateFn`]. Called exactly once per instance, also after a
+    /// panic.
+    DestroyFn = "destroy" fn(instance: *mut PluginInstance);
+
+    /// Scores `rows` scenarios.
+    ///
+    /// * `inputs`: `rows × cols` `f64`, row-major, `cols` = number of declared inputs, in declared
+    ///   order.
+    /// * `outputs`: `rows × out_cols` `f64`, row-major, `out_cols` = 1 + number of components: the
+    ///   score, then each component in declared order.
+    /// * `row_status`: `rows` `i32`, one [`status`] per row ([`status::OK`], [`status::ERROR`] or
+    ///   [`status::NOT_RUN`]).
+    /// * `cancel`: a byte the host may set to non-zero at any time; the plugin reads it with atomic
+    ///   loads and stops early when it is set. May be null (never cancelled).
+    /// * `error`: receives the message of the lowest failing row, or of a batch failure.
+    ///
+    /// Returns [`status::OK`] (every row has a status), [`status::CANCELLED`], [`status::PANIC`] or
+    /// [`status::INVALID_ARGUMENT`].
+    ScoreBatchFn = "score_batch" fn(
+        instance: *mut PluginInstance,
+        inputs: *const f64,
+        rows: usize,
+        cols: usize,
+        outputs: *mut f64,
+        out_cols: usize,
+        row_status: *mut i32,
+        cancel: *const AtomicU8,
+        error: *mut ErrorBuffer,
+    ) -> i32;
+}
 
 /// The table of functions. Entries are `Option` so that a null pointer from a foreign plugin is
 /// representable (and refused) rather than undefined behaviour.
@@ -394,13 +426,15 @@ pub const fn layout_fingerprint_for_minor(minor: u16) -> Option<u64> {
 /// value and is refused instead of misread.
 pub const LAYOUT_FINGERPRINT: u64 = layout_fingerprint();
 
-/// The function signatures of the vtable, spelled out so that a changed signature changes the
-/// fingerprint. Keep in step with the type aliases above.
-const SIGNATURES: &str = "entry()->*const PluginHeader;\
-metadata(*mut RawMetadata)->i32;\
-create(StrView,*mut *mut PluginInstance,*mut ErrorBuffer)->i32;\
-destroy(*mut PluginInstance);\
-score_batch(*mut PluginInstance,*const f64,usize,usize,*mut f64,usize,*mut i32,*const AtomicU8,*mut ErrorBuffer)->i32";
+// The fingerprint of this ABI version, recorded. A change to a function type (or a field, size
+// or constant the fingerprint covers) stops the build here: such a change is a new ABI version
+// (see the versioning rules at the top), and only once it is one may this value be updated.
+// Recorded for 64-bit little-endian targets, the ones plugins are built for.
+#[cfg(all(target_pointer_width = "64", target_endian = "little"))]
+const _: () = assert!(
+    LAYOUT_FINGERPRINT == 0xcbe5_2f3c_1d1f_888f,
+    "the ABI layout changed: bump ABI_MAJOR, or ABI_MINOR with LAYOUTS, then record the value"
+);
 
 /// FNV-1a, 64 bit, usable in const context.
 #[derive(Clone, Copy)]
@@ -428,6 +462,27 @@ impl Fnv {
 
     const fn str(self, text: &str) -> Fnv {
         self.bytes(text.as_bytes()).word(text.len() as u64)
+    }
+
+    /// Hashes `signatures` as one string, the signatures joined by `;` (what fingerprints of
+    /// ABI 1.0 hashed, spelled out by hand then).
+    const fn signatures(self, signatures: &[&[&str]]) -> Fnv {
+        let (mut h, mut len) = (self, 0);
+        let mut i = 0;
+        while i < signatures.len() {
+            if i > 0 {
+                h = h.bytes(b";");
+                len += 1;
+            }
+            let mut j = 0;
+            while j < signatures[i].len() {
+                h = h.bytes(signatures[i][j].as_bytes());
+                len += signatures[i][j].len();
+                j += 1;
+            }
+            i += 1;
+        }
+        h.word(len as u64)
     }
 }
 
@@ -462,7 +517,7 @@ const fn layout_fingerprint() -> u64 {
         .word(status::CANCELLED as u64)
         .word(status::INVALID_ARGUMENT as u64)
         .word(status::NOT_RUN as u64)
-        .str(SIGNATURES);
+        .signatures(SIGNATURES);
     h = hash_layout!(h, StrView { ptr, len });
     h = hash_layout!(h, RawInput { name, unit });
     h = hash_layout!(
@@ -571,6 +626,22 @@ mod tests {
     #[test]
     fn rustc_version_was_recorded_by_the_build_script() {
         assert!(RUSTC_VERSION.starts_with("rustc "), "{RUSTC_VERSION}");
+    }
+
+    #[test]
+    fn signatures_are_read_from_the_declarations() {
+        let joined: Vec<String> = SIGNATURES.iter().map(|pieces| pieces.concat()).collect();
+        // What ABI 1.0's fingerprint hashed, when it was a hand-kept string: the declarations
+        // give it back piece for piece, so plugins already built keep loading.
+        assert_eq!(
+            joined.join(";"),
+            "entry()->*const PluginHeader;\
+             metadata(*mut RawMetadata)->i32;\
+             create(StrView,*mut *mut PluginInstance,*mut ErrorBuffer)->i32;\
+             destroy(*mut PluginInstance);\
+             score_batch(*mut PluginInstance,*const f64,usize,usize,*mut f64,usize,*mut i32,\
+             *const AtomicU8,*mut ErrorBuffer)->i32"
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use leverage_plugin_api::PluginMetadata;
 
 use crate::error::{BuildInfo, RefuseReason};
-use crate::host::{default_copy_dir, load_plugin, owned_catalog};
+use crate::inprocess::{self, InProcess};
+use crate::load::{LoadRequest, content_hash, default_copy_dir, owned_catalog};
 use crate::plugin::{Limits, Plugin, RowResult};
 use crate::sandbox::{SandboxOptions, WorkerCommand};
 
@@ -106,16 +107,17 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         worker_command: options.worker_command.clone(),
         ..SandboxOptions::default()
     };
-    let plugin = match load_plugin(
+    let request = LoadRequest {
         path,
-        &bytes,
-        &catalog,
-        &config_for,
+        bytes: &bytes,
+        content_hash: content_hash(&bytes),
+        catalog: &catalog,
+        config_for: &config_for,
         limits,
-        &default_copy_dir(),
-        &sandbox,
-    ) {
-        Ok(plugin) => Arc::new(plugin),
+        copy_dir: &default_copy_dir(),
+    };
+    let plugin = match inprocess::load(&request, &sandbox) {
+        Ok((plugin, backend)) => (Arc::new(plugin), Arc::new(backend)),
         Err(failure) => {
             report.build = failure.build;
             report.metadata = failure.metadata.map(Arc::new);
@@ -131,8 +133,8 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
             return report;
         }
     };
-    report.build = Some(plugin.build.clone());
-    report.metadata = Some(Arc::clone(&plugin.metadata));
+    report.build = Some(plugin.0.build.clone());
+    report.metadata = Some(Arc::clone(&plugin.0.metadata));
 
     let width = catalog.len();
     if options.sample_rows.is_empty() || !options.sample_rows.len().is_multiple_of(width) {
@@ -192,7 +194,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
 
 /// Scores rows `start..start + n` on a thread of its own, bounded by `deadline`.
 fn run(
-    plugin: &Arc<Plugin>,
+    (plugin, backend): &(Arc<Plugin>, Arc<InProcess>),
     rows: &Arc<Vec<f64>>,
     width: usize,
     start: usize,
@@ -203,12 +205,13 @@ fn run(
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let spawned = {
-        let (plugin, rows, cancel) = (Arc::clone(plugin), Arc::clone(rows), Arc::clone(&cancel));
+        let (plugin, backend) = (Arc::clone(plugin), Arc::clone(backend));
+        let (rows, cancel) = (Arc::clone(rows), Arc::clone(&cancel));
         std::thread::Builder::new()
             .name("leverage-plugin-check".to_owned())
             .spawn(move || {
                 let slice = &rows[start * width..(start + n) * width];
-                let (result, _instance) = plugin.execute(slice, n, &cancel);
+                let (result, _instance) = backend.execute(&plugin, slice, n, &cancel);
                 let _ = tx.send(result);
             })
     };

@@ -1,21 +1,20 @@
 //! The plugin host: a directory of plugins, loaded, checked, called and reloaded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use leverage_plugin_api::PluginMetadata;
-use tokio::sync::oneshot;
 
-use crate::elf::check_elf_extent;
 use crate::error::{BuildInfo, HostError, RefuseReason};
-use crate::library;
+use crate::inprocess::{self, InProcess};
+use crate::load::{LoadFailure, LoadRequest, content_hash, default_copy_dir, owned_catalog};
 use crate::plugin::{Limits, Plugin, PluginState, RowResult};
-use crate::pool::{Abandoned, CallState, Fate, WorkerPool};
-use crate::sandbox::{self, SandboxOptions};
+use crate::pool::WorkerPool;
+use crate::sandbox::{self, SandboxOptions, SandboxPool};
 
 /// How the host loads and runs plugins.
 #[derive(Clone, Debug)]
@@ -41,7 +40,22 @@ pub struct HostOptions {
     pub copy_dir: Option<PathBuf>,
     /// Which plugin files run in worker processes instead of this one, and how. Default: none.
     pub sandbox: SandboxOptions,
+    /// File names of trusted plugins whose calls through [`PluginHost::score`] run on the
+    /// calling thread instead of the host's pool; [`INLINE_ALL`] (`*`) names every file. Default:
+    /// none.
+    ///
+    /// It saves the hop to a pool thread and back (two thread wake-ups), which is most of a
+    /// small call's cost. The price is containment: nothing bounds an inline call. Its
+    /// deadline is not enforced (the call returns when the plugin does; `cancel` still works if
+    /// the plugin honours it), and a plugin that hangs holds the calling thread — in an async
+    /// server, a runtime worker — for good. A panic is still caught and counted. Choose it only
+    /// for plugins trusted to return promptly. Chosen by file name, like sandbox mode, and
+    /// ignored for a sandboxed file (its calls go to its worker processes).
+    pub inline: BTreeSet<String>,
 }
+
+/// [`HostOptions::inline`] entry that runs every in-process plugin on the calling thread.
+pub const INLINE_ALL: &str = "*";
 
 impl Default for HostOptions {
     fn default() -> Self {
@@ -54,6 +68,7 @@ impl Default for HostOptions {
             configs: HashMap::new(),
             copy_dir: None,
             sandbox: SandboxOptions::default(),
+            inline: BTreeSet::new(),
         }
     }
 }
@@ -84,6 +99,8 @@ pub struct PluginStatus {
     pub panics: u32,
     /// Whether the file runs (or, if refused, would run) in worker processes.
     pub sandboxed: bool,
+    /// Whether its calls run on the calling thread ([`HostOptions::inline`]).
+    pub inline: bool,
     /// Crashes of the loaded version's worker processes so far (sandboxed plugins only).
     pub crashes: u32,
     /// The pids of the loaded version's live worker processes (sandboxed plugins only).
@@ -134,7 +151,7 @@ struct FileEntry {
 
 #[derive(Debug, Default)]
 struct Registry {
-    plugins: BTreeMap<String, Arc<Plugin>>,
+    plugins: BTreeMap<String, Arc<Loaded>>,
     files: BTreeMap<PathBuf, FileEntry>,
 }
 
@@ -162,126 +179,29 @@ pub struct PluginHost {
     inner: Arc<Inner>,
 }
 
-/// Why a file failed to load, with what was learned before (for `check`).
+/// One loaded plugin version and the backend that runs it.
 #[derive(Debug)]
-pub(crate) struct LoadFailure {
-    pub(crate) reason: RefuseReason,
-    pub(crate) build: Option<BuildInfo>,
-    pub(crate) metadata: Option<PluginMetadata>,
+struct Loaded {
+    plugin: Arc<Plugin>,
+    backend: Backend,
 }
 
-impl From<RefuseReason> for Box<LoadFailure> {
-    fn from(reason: RefuseReason) -> Self {
-        Box::new(LoadFailure {
-            reason,
-            build: None,
-            metadata: None,
-        })
-    }
+#[derive(Debug)]
+enum Backend {
+    /// Called on the host's pool.
+    InProcess(Arc<InProcess>),
+    /// Called on the calling thread ([`HostOptions::inline`]).
+    Inline(Arc<InProcess>),
+    Sandboxed(SandboxPool),
 }
 
-static COPY_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// The default directory for private copies of plugin files.
-pub(crate) fn default_copy_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("leverage-plugins-{}", std::process::id()))
-}
-
-/// FNV-1a over the file, to tell whether a reload has anything new to load.
-pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// Writes `bytes` (the content of `path`) to a new file of its own in `copy_dir`, after
-/// checking that the loader can map it without faulting on its structure
-/// ([`check_elf_extent`]).
-pub(crate) fn private_copy(
-    path: &Path,
-    bytes: &[u8],
-    copy_dir: &Path,
-) -> Result<PathBuf, RefuseReason> {
-    check_elf_extent(bytes).map_err(|problem| RefuseReason::Damaged { problem })?;
-    let io = |error: std::io::Error| RefuseReason::Io {
-        error: error.to_string(),
-    };
-    fs::create_dir_all(copy_dir).map_err(io)?;
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "plugin".into(), |name| name.to_string_lossy());
-    let copy = copy_dir.join(format!(
-        "{}-{}-{file_name}",
-        std::process::id(),
-        COPY_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&copy, bytes).map_err(io)?;
-    Ok(copy)
-}
-
-/// Copies `bytes` (the content of `path`) to a unique file, loads it there, checks it and
-/// creates a first instance with the configuration `config_for` gives for its id.
-///
-/// The copy gives every load a path of its own: `dlopen` returns the already-loaded library for
-/// a path it has seen, and a build tool rewriting the original in place would corrupt a mapped
-/// library. Before this process loads the copy, a worker process loads it first when `sandbox`
-/// asks for the pre-load check ([`sandbox::preload`]): a file that crashes the loader kills that
-/// worker, not this process.
-pub(crate) fn load_plugin(
-    path: &Path,
-    bytes: &[u8],
-    catalog: &[String],
-    config_for: &dyn Fn(&str) -> String,
-    limits: Limits,
-    copy_dir: &Path,
-    sandbox: &SandboxOptions,
-) -> Result<Plugin, Box<LoadFailure>> {
-    let copy = private_copy(path, bytes, copy_dir)?;
-    let opened = sandbox::preload(&copy, catalog, sandbox).and_then(|()| {
-        library::open(&copy).map_err(|failure| {
-            Box::new(LoadFailure {
-                reason: failure.reason,
-                build: failure.build,
-                metadata: None,
-            })
-        })
-    });
-    // The mapping stays valid once loaded (Unix keeps an unlinked file's pages); other systems
-    // lock a loaded file, so the copy stays.
-    if cfg!(unix) || opened.is_err() {
-        let _ = fs::remove_file(&copy);
-    }
-    let opened = opened?;
-    let build = opened.build.clone();
-    let metadata = opened.metadata.clone();
-    Plugin::new(
-        opened,
-        path.to_path_buf(),
-        content_hash(bytes),
-        catalog,
-        config_for(&metadata.id),
-        limits,
-    )
-    .map_err(|reason| {
-        Box::new(LoadFailure {
-            reason,
-            build: Some(build),
-            metadata: Some(metadata),
-        })
-    })
-}
-
-/// Checks the catalog: non-empty unique names.
-pub(crate) fn owned_catalog(catalog: &[&str]) -> Result<Vec<String>, HostError> {
-    for (i, name) in catalog.iter().enumerate() {
-        if name.trim().is_empty() {
-            return Err(HostError::Catalog(format!("entry {i} is empty")));
-        }
-        if catalog[..i].contains(name) {
-            return Err(HostError::Catalog(format!("`{name}` appears twice")));
+impl Loaded {
+    fn sandbox(&self) -> Option<&SandboxPool> {
+        match &self.backend {
+            Backend::Sandboxed(pool) => Some(pool),
+            Backend::InProcess(_) | Backend::Inline(_) => None,
         }
     }
-    Ok(catalog.iter().map(|name| (*name).to_owned()).collect())
 }
 
 impl PluginHost {
@@ -345,12 +265,12 @@ impl PluginHost {
         let registry = self.registry();
         let mut list = Vec::new();
         for (path, entry) in &registry.files {
-            let plugin = entry
+            let loaded = entry
                 .loaded
                 .as_ref()
                 .and_then(|id| registry.plugins.get(id));
-            if let Some(plugin) = plugin {
-                let sandbox = plugin.sandbox();
+            if let Some(loaded) = loaded {
+                let (plugin, sandbox) = (&loaded.plugin, loaded.sandbox());
                 list.push(PluginStatus {
                     path: path.clone(),
                     id: Some(plugin.id().to_owned()),
@@ -359,6 +279,7 @@ impl PluginHost {
                     state: plugin.state(),
                     panics: plugin.panics(),
                     sandboxed: sandbox.is_some(),
+                    inline: matches!(loaded.backend, Backend::Inline(_)),
                     crashes: plugin.crashes(),
                     worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
                 });
@@ -374,6 +295,7 @@ impl PluginHost {
                     },
                     panics: 0,
                     sandboxed: self.sandboxes(path),
+                    inline: !self.sandboxes(path) && self.inlines(path),
                     crashes: 0,
                     worker_pids: Vec::new(),
                 });
@@ -387,7 +309,7 @@ impl PluginHost {
         self.registry()
             .plugins
             .get(plugin_id)
-            .map(|plugin| Arc::clone(&plugin.metadata))
+            .map(|loaded| Arc::clone(&loaded.plugin.metadata))
     }
 
     /// The state of a loaded plugin.
@@ -395,25 +317,34 @@ impl PluginHost {
         self.registry()
             .plugins
             .get(plugin_id)
-            .map(|plugin| plugin.state())
+            .map(|loaded| loaded.plugin.state())
     }
 
     /// Looks at the directory again and loads what changed: new files, files whose content
     /// changed (loaded from a fresh private copy, then swapped in atomically: calls already
     /// running finish on the old version), removed files. Unchanged files are not reloaded.
     pub fn reload_dir(&self) -> Result<ReloadReport, HostError> {
-        let _serial = self
-            .inner
-            .reload_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let old = self.registry();
-        let (next, report) = self.scan(&old)?;
-        *self
-            .inner
-            .registry
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        let (report, retired) = {
+            let _serial = self
+                .inner
+                .reload_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let old = self.registry();
+            let (next, report) = self.scan(&old)?;
+            let retired = std::mem::replace(
+                &mut *self
+                    .inner
+                    .registry
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner),
+                Arc::new(next),
+            );
+            (report, retired)
+        };
+        // Dropping the last hold on a replaced version destroys its idle instances: plugin code,
+        // so not under either lock above.
+        drop(retired);
         for id in &report.added {
             tracing::info!(plugin = %id, "plugin loaded");
         }
@@ -502,12 +433,12 @@ impl PluginHost {
                 continue;
             }
             match self.load(&path, &bytes) {
-                Ok(plugin) => {
+                Ok(loaded) => {
                     admit(
                         &mut next,
                         &mut report,
                         path,
-                        Arc::new(plugin),
+                        Arc::new(loaded),
                         None,
                         Some(previous_plugin),
                     );
@@ -533,37 +464,50 @@ impl PluginHost {
         Ok((next, report))
     }
 
+    /// Whether the calls of the in-process plugin at `path` run on the calling thread.
+    fn inlines(&self, path: &Path) -> bool {
+        let inline = &self.inner.options.inline;
+        path.file_name().is_some_and(|name| {
+            inline.contains(INLINE_ALL) || inline.contains(name.to_string_lossy().as_ref())
+        })
+    }
+
     /// Whether the file at `path` is to run in worker processes.
     fn sandboxes(&self, path: &Path) -> bool {
         path.file_name()
             .is_some_and(|name| self.inner.options.sandbox.covers(&name.to_string_lossy()))
     }
 
-    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Plugin, Box<LoadFailure>> {
+    /// Loads the file at `path` (content `bytes`) with the backend its name calls for.
+    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Loaded, Box<LoadFailure>> {
         let inner = &self.inner;
         let config_for = |id: &str| inner.options.configs.get(id).cloned().unwrap_or_default();
-        if self.sandboxes(path) {
-            return sandbox::load(
-                path,
-                bytes,
-                content_hash(bytes),
-                &inner.catalog,
-                &config_for,
-                inner.limits,
-                &inner.copy_dir,
-                &inner.options.sandbox,
-                inner.options.max_queued_calls,
-            );
-        }
-        load_plugin(
+        let request = LoadRequest {
             path,
             bytes,
-            &inner.catalog,
-            &config_for,
-            inner.limits,
-            &inner.copy_dir,
-            &inner.options.sandbox,
-        )
+            content_hash: content_hash(bytes),
+            catalog: &inner.catalog,
+            config_for: &config_for,
+            limits: inner.limits,
+            copy_dir: &inner.copy_dir,
+        };
+        let sandbox = &inner.options.sandbox;
+        let (plugin, backend) = if self.sandboxes(path) {
+            let (plugin, pool) = sandbox::load(&request, sandbox, inner.options.max_queued_calls)?;
+            (plugin, Backend::Sandboxed(pool))
+        } else {
+            let (plugin, backend) = inprocess::load(&request, sandbox)?;
+            let backend = Arc::new(backend);
+            if self.inlines(path) {
+                (plugin, Backend::Inline(backend))
+            } else {
+                (plugin, Backend::InProcess(backend))
+            }
+        };
+        Ok(Loaded {
+            plugin: Arc::new(plugin),
+            backend,
+        })
     }
 }
 
@@ -575,7 +519,7 @@ fn refuse(
     hash: Option<u64>,
     reason: RefuseReason,
     build: Option<BuildInfo>,
-    previous_plugin: Option<Arc<Plugin>>,
+    previous_plugin: Option<Arc<Loaded>>,
 ) {
     report.refused.push(Refusal {
         path: path.clone(),
@@ -612,15 +556,16 @@ fn admit(
     next: &mut Registry,
     report: &mut ReloadReport,
     path: PathBuf,
-    plugin: Arc<Plugin>,
+    loaded: Arc<Loaded>,
     refusal: Option<RefuseReason>,
-    replacing: Option<Option<Arc<Plugin>>>,
+    replacing: Option<Option<Arc<Loaded>>>,
 ) {
+    let plugin = &loaded.plugin;
     let id = plugin.id().to_owned();
     if let Some(other) = next.plugins.get(&id) {
         let reason = RefuseReason::DuplicateId {
             id,
-            other: other.path.clone(),
+            other: other.plugin.path.clone(),
         };
         report.refused.push(Refusal {
             path: path.clone(),
@@ -639,9 +584,9 @@ fn admit(
     }
     match replacing {
         None => report.unchanged.push(id.clone()),
-        Some(Some(old)) if old.id() == id => report.replaced.push(Replaced {
+        Some(Some(old)) if old.plugin.id() == id => report.replaced.push(Replaced {
             id: id.clone(),
-            old_version: old.metadata.version.clone(),
+            old_version: old.plugin.metadata.version.clone(),
             new_version: plugin.metadata.version.clone(),
         }),
         Some(_) => report.added.push(id.clone()),
@@ -655,19 +600,22 @@ fn admit(
             build: Some(plugin.build.clone()),
         },
     );
-    next.plugins.insert(id, plugin);
+    next.plugins.insert(id, loaded);
 }
 
 impl PluginHost {
-    fn ready_plugin(&self, plugin_id: &str) -> Result<Arc<Plugin>, HostError> {
-        let plugin = self
-            .registry()
+    fn ready_plugin(&self, plugin_id: &str) -> Result<Arc<Loaded>, HostError> {
+        let loaded = self
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
             .plugins
             .get(plugin_id)
             .cloned()
             .ok_or_else(|| HostError::UnknownPlugin(plugin_id.to_owned()))?;
-        plugin.ensure_ready()?;
-        Ok(plugin)
+        loaded.plugin.ensure_ready()?;
+        Ok(loaded)
     }
 
     /// Scores `n_rows` scenarios with plugin `plugin_id`.
@@ -687,6 +635,9 @@ impl PluginHost {
     /// `SIGKILL` and reaped, and the next call starts a fresh one. A worker that dies during
     /// the call fails it with [`HostError::WorkerCrashed`], naming the signal or exit status.
     ///
+    /// A plugin file listed in [`HostOptions::inline`] is called on the calling thread instead,
+    /// within this call: no pool hop, and no deadline (see there for what that gives up).
+    ///
     /// Must be awaited inside a Tokio runtime with the time driver enabled (for the deadline).
     pub async fn score(
         &self,
@@ -696,72 +647,26 @@ impl PluginHost {
         deadline: Duration,
         cancel: Arc<AtomicBool>,
     ) -> Result<Vec<RowResult>, HostError> {
-        let plugin = self.ready_plugin(plugin_id)?;
+        let loaded = self.ready_plugin(plugin_id)?;
+        let plugin = Arc::clone(&loaded.plugin);
         plugin.check_request(&rows, n_rows)?;
-        if plugin.sandbox().is_some() {
-            return sandbox::score(plugin, rows, n_rows, deadline, cancel).await;
-        }
-        let call = Arc::new(CallState::default());
-        let (tx, rx) = oneshot::channel();
-        let job = {
-            let (plugin, call, cancel) =
-                (Arc::clone(&plugin), Arc::clone(&call), Arc::clone(&cancel));
-            Box::new(move || {
-                if !call.start() {
-                    return Fate::Continue;
-                }
-                let (result, instance) = plugin.execute(&rows, n_rows, &cancel);
-                if call.finish() {
-                    if let Some(instance) = instance {
-                        plugin.recycle(instance);
-                    }
-                    let _ = tx.send(result);
-                    Fate::Continue
-                } else {
-                    // Abandoned while running: a replacement thread took over this one's place.
-                    drop(instance);
-                    plugin.stuck_call_ended();
-                    Fate::Retire
-                }
-            })
-        };
-        self.inner.pool.submit(job).map_err(HostError::Overloaded)?;
-        let mut guard = AbandonOnDrop {
-            call,
-            cancel,
-            plugin,
-            pool: self.inner.pool.clone(),
-            armed: true,
-        };
-        match tokio::time::timeout(deadline, rx).await {
-            Ok(Ok(result)) => {
-                guard.armed = false;
-                result
+        match &loaded.backend {
+            Backend::Sandboxed(pool) => {
+                sandbox::score(plugin, pool, rows, n_rows, deadline, cancel).await
             }
-            Ok(Err(_)) => {
-                guard.armed = false;
-                Err(HostError::Internal(
-                    "the worker dropped the call without a result".to_owned(),
-                ))
+            Backend::InProcess(backend) => {
+                let backend = Arc::clone(backend);
+                let pool = &self.inner.pool;
+                inprocess::score(plugin, backend, pool, rows, n_rows, deadline, cancel).await
             }
-            Err(_elapsed) => {
-                guard.abandon();
-                tracing::warn!(
-                    plugin = plugin_id,
-                    ?deadline,
-                    "plugin call exceeded its deadline"
-                );
-                Err(HostError::DeadlineExceeded {
-                    id: plugin_id.to_owned(),
-                    deadline,
-                })
-            }
+            Backend::Inline(backend) => backend.score_blocking(&plugin, &rows, n_rows, &cancel),
         }
     }
 
-    /// Scores on the calling thread, with no deadline (for the CLI and benchmarks). Same
-    /// checks and panic policy as [`PluginHost::score`]; `cancel` may be set from another
-    /// thread. A sandboxed plugin's call is sent to a worker process and waited for (setting
+    /// Scores on the calling thread, with no deadline, whatever [`HostOptions::inline`] says
+    /// (for the CLI, benchmarks, and callers that bound the call themselves). Same checks and
+    /// panic policy as [`PluginHost::score`]; `cancel` may be set from another thread. Nothing
+    /// contains a plugin that hangs: the calling thread waits for it. A sandboxed plugin's call is sent to a worker process and waited for (setting
     /// `cancel` kills that worker).
     pub fn score_blocking(
         &self,
@@ -770,70 +675,21 @@ impl PluginHost {
         n_rows: usize,
         cancel: &AtomicBool,
     ) -> Result<Vec<RowResult>, HostError> {
-        let plugin = self.ready_plugin(plugin_id)?;
+        let loaded = self.ready_plugin(plugin_id)?;
+        let plugin = &loaded.plugin;
         plugin.check_request(rows, n_rows)?;
-        if plugin.sandbox().is_some() {
-            return sandbox::score_blocking(&plugin, rows, n_rows, cancel);
+        match &loaded.backend {
+            Backend::Sandboxed(pool) => sandbox::score_blocking(plugin, pool, rows, n_rows, cancel),
+            Backend::InProcess(backend) | Backend::Inline(backend) => {
+                backend.score_blocking(plugin, rows, n_rows, cancel)
+            }
         }
-        let (result, instance) = plugin.execute(rows, n_rows, cancel);
-        if let Some(instance) = instance {
-            plugin.recycle(instance);
-        }
-        result
-    }
-}
-
-/// Abandons a call nobody will wait for: sets the cancel flag, and if the call is running,
-/// replaces its thread and counts it as stuck.
-struct AbandonOnDrop {
-    call: Arc<CallState>,
-    cancel: Arc<AtomicBool>,
-    plugin: Arc<Plugin>,
-    pool: WorkerPool,
-    armed: bool,
-}
-
-impl AbandonOnDrop {
-    fn abandon(&mut self) {
-        if !std::mem::replace(&mut self.armed, false) {
-            return;
-        }
-        self.cancel.store(true, Ordering::Release);
-        if self.call.abandon() == Abandoned::WhileRunning {
-            self.pool.replace_abandoned_worker();
-            self.plugin.note_stuck_call();
-        }
-    }
-}
-
-impl Drop for AbandonOnDrop {
-    fn drop(&mut self) {
-        self.abandon();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_catalog_with_empty_or_repeated_names_is_refused() {
-        assert!(owned_catalog(&["a", "b"]).is_ok());
-        assert!(matches!(
-            owned_catalog(&["a", " "]),
-            Err(HostError::Catalog(_))
-        ));
-        assert!(matches!(
-            owned_catalog(&["a", "a"]),
-            Err(HostError::Catalog(_))
-        ));
-    }
-
-    #[test]
-    fn content_hash_tells_files_apart() {
-        assert_eq!(content_hash(b"plugin"), content_hash(b"plugin"));
-        assert_ne!(content_hash(b"plugin v1"), content_hash(b"plugin v2"));
-    }
 
     #[test]
     fn reload_report_changed_ignores_unchanged_and_refused() {

@@ -4,7 +4,7 @@
 //! PluginHost::load_dir_with(dir, &catalog, options)   every *.so, each checked, refusals listed
 //!   .plugins()                                        loaded (Ready | Disabled) and Refused, with reasons
 //!   .score(id, rows, n_rows, deadline, cancel).await  bounded pool, deadline, checked outputs
-//!   .score_blocking(id, &rows, n_rows, &cancel)       same, on the calling thread
+//!   .score_blocking(id, &rows, n_rows, &cancel)       same, on the calling thread, no deadline
 //!   .reload_dir()                                     load what changed, swap atomically
 //! check_plugin(path, &catalog, &options)              everything `leverage plugin check` reports
 //! ```
@@ -36,16 +36,22 @@ mod check;
 mod elf;
 mod error;
 mod host;
+mod inprocess;
+mod instance;
 mod library;
+mod load;
 mod plugin;
 mod pool;
 mod sandbox;
+mod sync;
 mod wire;
 mod worker;
 
 pub use check::{CheckOptions, CheckReport, check_plugin};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
-pub use host::{HostOptions, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced};
+pub use host::{
+    HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced,
+};
 pub use leverage_plugin_api::PluginMetadata;
 pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
 pub use plugin::{PluginState, RowResult, RowScore};

@@ -1,23 +1,19 @@
-//! One loaded version of a plugin: its resolved inputs, its health, how it runs (in this process,
-//! with its instances; or sandboxed, with its worker processes), and the call itself (gather the
-//! inputs, call `score_batch`, check every output).
+//! One loaded version of a plugin, whichever way it runs: its metadata and resolved inputs, its
+//! health (panics, crashes, stuck calls, disabled), and the checks of every call's request and
+//! outputs. The backends (`inprocess`, `sandbox`) build on this; it knows nothing of them.
 
 use std::path::PathBuf;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use leverage_plugin_api::PluginMetadata;
-use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+use leverage_plugin_api::abi::status;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
-use crate::library::{OpenedPlugin, VTable};
-use crate::sandbox::SandboxPool;
+use crate::sync::lock;
 
 /// Bytes the host lends a plugin for one error message.
 pub(crate) const ERROR_CAPACITY: usize = 1024;
-/// Idle instances kept per plugin; more are destroyed when returned.
-const MAX_IDLE: usize = 64;
 
 /// A scored row: the score and each component, in the order of the plugin's metadata.
 ///
@@ -82,123 +78,11 @@ pub(crate) struct Limits {
     pub(crate) max_stuck_calls: u32,
 }
 
-/// An instance handle; destroyed on drop.
-#[derive(Debug)]
-pub(crate) struct Instance {
-    handle: NonNull<PluginInstance>,
-    destroy: leverage_plugin_api::abi::DestroyFn,
-    score_batch: leverage_plugin_api::abi::ScoreBatchFn,
-    /// The buffer lent for error messages, allocated once per instance rather than per call.
-    message: Box<[u8]>,
-    /// Scratch buffers for the call's inputs, outputs and row statuses, reused across calls.
-    inputs: Vec<f64>,
-    outputs: Vec<f64>,
-    row_status: Vec<i32>,
-}
-
-// SAFETY: the ABI requires instances to be usable from any thread, one thread at a time (the SDK
-// enforces `ScoringPlugin: Send`); `Instance` is only ever used through `&mut`/by value, so no two
-// threads touch one handle at once.
-unsafe impl Send for Instance {}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        // SAFETY: the handle came from this plugin's `create` and is destroyed exactly once,
-        // here; the shim catches any panic in the plugin's destructor.
-        unsafe { (self.destroy)(self.handle.as_ptr()) };
-    }
-}
-
-impl Instance {
-    /// The input buffer: fill it with `n_rows × n_inputs` values before [`Instance::call`].
-    pub(crate) fn inputs_mut(&mut self) -> &mut Vec<f64> {
-        &mut self.inputs
-    }
-
-    /// The outputs of the last call: `n_rows × width`.
-    pub(crate) fn outputs(&self) -> &[f64] {
-        &self.outputs
-    }
-
-    /// The row statuses of the last call.
-    pub(crate) fn row_status(&self) -> &[i32] {
-        &self.row_status
-    }
-
-    /// Calls `score_batch` on the inputs in the buffer; returns its status and message.
-    pub(crate) fn call(
-        &mut self,
-        n_rows: usize,
-        n_inputs: usize,
-        width: usize,
-        cancel: &AtomicBool,
-    ) -> (i32, String) {
-        self.outputs.clear();
-        self.row_status.clear();
-        if n_rows.checked_mul(n_inputs) != Some(self.inputs.len()) {
-            return (
-                status::INVALID_ARGUMENT,
-                format!(
-                    "{} inputs for {n_rows} rows of {n_inputs}",
-                    self.inputs.len()
-                ),
-            );
-        }
-        self.outputs.resize(n_rows * width, f64::NAN);
-        self.row_status.resize(n_rows, status::NOT_RUN);
-        let mut error = ErrorBuffer {
-            ptr: self.message.as_mut_ptr(),
-            capacity: self.message.len(),
-            len: 0,
-        };
-        // SAFETY: buffers are sized as `ScoreBatchFn` requires (`n_rows × n_inputs` inputs,
-        // checked above, `n_rows × width` outputs, `n_rows` statuses) and live across the call;
-        // the instance is ours alone (`&mut self`); `AtomicBool` has the size, alignment and
-        // representation of `AtomicU8`.
-        let code = unsafe {
-            (self.score_batch)(
-                self.handle.as_ptr(),
-                self.inputs.as_ptr(),
-                n_rows,
-                n_inputs,
-                self.outputs.as_mut_ptr(),
-                width,
-                self.row_status.as_mut_ptr(),
-                std::ptr::from_ref(cancel).cast::<AtomicU8>(),
-                &mut error,
-            )
-        };
-        (code, read_message(&self.message, &error))
-    }
-}
-
-/// Whether an instance may be used again after its call returned `code`: not after a panic, nor
-/// after an unknown status, which may hide a broken instance.
-pub(crate) fn keeps_instance(code: i32) -> bool {
-    matches!(
-        code,
-        status::OK | status::CANCELLED | status::INVALID_ARGUMENT | status::ERROR
-    )
-}
-
 #[derive(Debug, Default)]
 struct Health {
     disabled: Option<String>,
     panics: u32,
     crashes: u32,
-}
-
-/// How a plugin runs.
-#[derive(Debug)]
-enum Backend {
-    /// Loaded into this process.
-    InProcess {
-        vtable: VTable,
-        config: String,
-        idle: Mutex<Vec<Instance>>,
-    },
-    /// In worker processes.
-    Sandboxed(SandboxPool),
 }
 
 /// One loaded version of a plugin.
@@ -210,9 +94,10 @@ pub(crate) struct Plugin {
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
+    /// The declared range of the score, then of each component.
+    output_ranges: Vec<(f64, f64)>,
     catalog_width: usize,
     limits: Limits,
-    backend: Backend,
     health: Mutex<Health>,
     /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
     disabled: AtomicBool,
@@ -235,12 +120,6 @@ impl StuckCalls {
     fn ended(&self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Plugin code never runs under these locks; poisoning can only come from a bug in the
-    // host's bookkeeping, which leaves the data consistent.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Resolves each declared input to its column in the catalog.
@@ -267,72 +146,32 @@ pub(crate) fn resolve_inputs(
 }
 
 impl Plugin {
-    /// Resolves the inputs and creates a first instance, which proves the configuration.
+    /// A plugin whose file at `path` has `content_hash`, built as `build` and described by
+    /// `metadata`, with its inputs resolved against `catalog`.
     pub(crate) fn new(
-        opened: OpenedPlugin,
-        path: PathBuf,
-        content_hash: u64,
-        catalog: &[String],
-        config: String,
-        limits: Limits,
-    ) -> Result<Plugin, RefuseReason> {
-        let input_columns = resolve_inputs(&opened.metadata, catalog)?;
-        let plugin = Plugin {
-            path,
-            content_hash,
-            build: opened.build,
-            metadata: Arc::new(opened.metadata),
-            input_columns,
-            catalog_width: catalog.len(),
-            limits,
-            backend: Backend::InProcess {
-                vtable: opened.vtable,
-                config,
-                idle: Mutex::new(Vec::new()),
-            },
-            health: Mutex::new(Health::default()),
-            disabled: AtomicBool::new(false),
-            stuck_calls: StuckCalls::default(),
-        };
-        let instance = plugin
-            .create_instance()
-            .map_err(|(status, message)| RefuseReason::ConfigRejected { status, message })?;
-        plugin.recycle(instance);
-        Ok(plugin)
-    }
-
-    /// A plugin served by worker processes: `metadata` and `build` are what its worker reported
-    /// (and the worker already created an instance with its configuration).
-    pub(crate) fn sandboxed(
         path: PathBuf,
         content_hash: u64,
         build: BuildInfo,
         metadata: Arc<PluginMetadata>,
         catalog: &[String],
         limits: Limits,
-        pool: SandboxPool,
     ) -> Result<Plugin, RefuseReason> {
         Ok(Plugin {
             path,
             content_hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
+            output_ranges: std::iter::once(&metadata.score)
+                .chain(&metadata.components)
+                .map(|spec| (spec.min, spec.max))
+                .collect(),
             metadata,
             catalog_width: catalog.len(),
             limits,
-            backend: Backend::Sandboxed(pool),
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
             stuck_calls: StuckCalls::default(),
         })
-    }
-
-    /// The worker processes, if the plugin is sandboxed.
-    pub(crate) fn sandbox(&self) -> Option<&SandboxPool> {
-        match &self.backend {
-            Backend::Sandboxed(pool) => Some(pool),
-            Backend::InProcess { .. } => None,
-        }
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -363,9 +202,15 @@ impl Plugin {
 
     /// Appends the declared columns of `n_rows` catalog rows to `out`, row by row.
     pub(crate) fn gather(&self, rows: &[f64], n_rows: usize, out: &mut Vec<f64>) {
+        out.reserve(n_rows * self.input_columns.len());
         for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
             out.extend(self.input_columns.iter().map(|&column| row[column]));
         }
+    }
+
+    /// Whether the plugin was disabled (its backend then releases what it keeps for calls).
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled.load(Ordering::Acquire)
     }
 
     /// Fails if the plugin is disabled.
@@ -392,79 +237,6 @@ impl Plugin {
             )));
         }
         Ok(())
-    }
-
-    fn create_instance(&self) -> Result<Instance, (i32, String)> {
-        let Backend::InProcess { vtable, config, .. } = &self.backend else {
-            return Err((
-                status::ERROR,
-                "a sandboxed plugin has no instance in this process".to_owned(),
-            ));
-        };
-        let mut message = [0u8; ERROR_CAPACITY];
-        let mut error = ErrorBuffer {
-            ptr: message.as_mut_ptr(),
-            capacity: message.len(),
-            len: 0,
-        };
-        let mut handle = std::ptr::null_mut();
-        // SAFETY: the configuration view, the output slot and the error buffer all outlive the
-        // call, as `CreateFn` requires.
-        let code = unsafe { (vtable.create)(StrView::borrowed(config), &mut handle, &mut error) };
-        match (code, NonNull::new(handle)) {
-            (status::OK, Some(handle)) => Ok(Instance {
-                handle,
-                destroy: vtable.destroy,
-                score_batch: vtable.score_batch,
-                message: vec![0; ERROR_CAPACITY].into_boxed_slice(),
-                inputs: Vec::new(),
-                outputs: Vec::new(),
-                row_status: Vec::new(),
-            }),
-            (status::OK, None) => Err((code, "create returned OK without an instance".to_owned())),
-            (code, _) => Err((code, read_message(&message, &error))),
-        }
-    }
-
-    /// An idle instance, or a new one (`create`'s status and message if that fails).
-    pub(crate) fn take_instance(&self) -> Result<Instance, (i32, String)> {
-        let idle = match &self.backend {
-            Backend::InProcess { idle, .. } => lock(idle).pop(),
-            Backend::Sandboxed(_) => None,
-        };
-        match idle {
-            Some(instance) => Ok(instance),
-            None => self.create_instance(),
-        }
-    }
-
-    /// Scores `n_rows` catalog rows in this process. Returns the instance used if it may be
-    /// reused (the caller passes it to [`Plugin::recycle`] unless the call was abandoned
-    /// meanwhile).
-    pub(crate) fn execute(
-        &self,
-        rows: &[f64],
-        n_rows: usize,
-        cancel: &AtomicBool,
-    ) -> (Result<Vec<RowResult>, HostError>, Option<Instance>) {
-        if let Err(error) = self.ensure_ready() {
-            return (Err(error), None);
-        }
-        let mut instance = match self.take_instance() {
-            Ok(instance) => instance,
-            Err((status, message)) => return (Err(self.create_failed(status, message)), None),
-        };
-        let inputs = instance.inputs_mut();
-        inputs.clear();
-        self.gather(rows, n_rows, inputs);
-        let (code, message) = instance.call(
-            n_rows,
-            self.n_inputs(),
-            self.metadata.output_width(),
-            cancel,
-        );
-        let result = self.outcome(code, message, instance.outputs(), instance.row_status());
-        (result, keeps_instance(code).then_some(instance))
     }
 
     /// The error of a call for which no instance could be created.
@@ -503,31 +275,13 @@ impl Plugin {
         let width = self.metadata.output_width();
         let values: Arc<[f64]> = outputs.into();
         let first_failed = row_status.iter().position(|s| *s == status::ERROR);
-        let specs: Vec<_> = std::iter::once(&self.metadata.score)
-            .chain(&self.metadata.components)
-            .collect();
         row_status
             .iter()
             .zip(values.chunks_exact(width))
             .enumerate()
             .map(|(row, (&code, row_values))| match code {
                 status::OK => {
-                    for (value, spec) in row_values.iter().zip(&specs) {
-                        if !value.is_finite() {
-                            return Err(RowError::NotFinite {
-                                name: spec.name.clone(),
-                                value: *value,
-                            });
-                        }
-                        if *value < spec.min || *value > spec.max {
-                            return Err(RowError::OutOfRange {
-                                name: spec.name.clone(),
-                                value: *value,
-                                min: spec.min,
-                                max: spec.max,
-                            });
-                        }
-                    }
+                    self.check_outputs(row_values)?;
                     Ok(RowScore {
                         score: row_values[0],
                         values: Arc::clone(&values),
@@ -552,18 +306,30 @@ impl Plugin {
             .collect()
     }
 
-    /// Returns an instance for reuse.
-    pub(crate) fn recycle(&self, instance: Instance) {
-        if self.disabled.load(Ordering::Acquire) {
-            return;
+    /// Checks one row's score and components: finite, within the declared ranges.
+    fn check_outputs(&self, row_values: &[f64]) -> Result<(), RowError> {
+        for (i, (&value, &(min, max))) in row_values.iter().zip(&self.output_ranges).enumerate() {
+            // The declared bounds are finite, so this also rules out NaN and the infinities.
+            if value >= min && value <= max {
+                continue;
+            }
+            let spec = match i {
+                0 => &self.metadata.score,
+                _ => &self.metadata.components[i - 1],
+            };
+            let name = spec.name.clone();
+            return Err(if value.is_finite() {
+                RowError::OutOfRange {
+                    name,
+                    value,
+                    min,
+                    max,
+                }
+            } else {
+                RowError::NotFinite { name, value }
+            });
         }
-        let Backend::InProcess { idle, .. } = &self.backend else {
-            return;
-        };
-        let mut idle = lock(idle);
-        if idle.len() < MAX_IDLE {
-            idle.push(instance);
-        }
+        Ok(())
     }
 
     /// Counts a panic or a worker crash; returns (failures so far, whether this one disabled
@@ -594,7 +360,7 @@ impl Plugin {
         }
         drop(health);
         if disabled {
-            self.disable_cleanup();
+            tracing::error!(plugin = self.id(), "plugin disabled");
         }
         (failures, disabled)
     }
@@ -627,8 +393,9 @@ impl Plugin {
     }
 
     /// A call was abandoned while running: its instance may be stuck (it will be destroyed, not
-    /// reused, when the call returns). Too many at once disables the plugin.
-    pub(crate) fn note_stuck_call(&self) {
+    /// reused, when the call returns). Too many at once disables the plugin; returns whether this
+    /// one did.
+    pub(crate) fn note_stuck_call(&self) -> bool {
         let stuck = self.stuck_calls.stuck();
         let limit = self.limits.max_stuck_calls;
         tracing::warn!(
@@ -646,31 +413,58 @@ impl Plugin {
                 ));
                 self.disabled.store(true, Ordering::Release);
                 drop(health);
-                self.disable_cleanup();
+                tracing::error!(plugin = self.id(), "plugin disabled");
+                return true;
             }
         }
+        false
     }
 
     /// An abandoned call finally returned.
     pub(crate) fn stuck_call_ended(&self) {
         self.stuck_calls.ended();
     }
-
-    fn disable_cleanup(&self) {
-        tracing::error!(plugin = self.id(), "plugin disabled");
-        match &self.backend {
-            Backend::InProcess { idle, .. } => drop(std::mem::take(&mut *lock(idle))),
-            Backend::Sandboxed(pool) => pool.shutdown(),
-        }
-    }
 }
 
-fn read_message(buffer: &[u8], error: &ErrorBuffer) -> String {
-    if error.len == 0 {
-        return String::new();
-    }
-    let written = buffer.get(..error.len).unwrap_or(buffer);
-    String::from_utf8_lossy(written).into_owned()
+/// A plugin with no inputs and `n` components, each in [0, 1], disabled at its first panic or
+/// stuck call.
+#[cfg(test)]
+pub(crate) fn for_tests(n: usize) -> Plugin {
+    let score = leverage_plugin_api::info::ComponentInfo {
+        name: "score".to_owned(),
+        unit: String::new(),
+        description: String::new(),
+        min: 0.0,
+        max: 1.0,
+    };
+    let metadata = PluginMetadata {
+        id: "m".to_owned(),
+        name: "m".to_owned(),
+        version: "1".to_owned(),
+        description: String::new(),
+        build_id: String::new(),
+        inputs: Vec::new(),
+        components: (0..n)
+            .map(|i| leverage_plugin_api::info::ComponentInfo {
+                name: format!("c{i}"),
+                ..score.clone()
+            })
+            .collect(),
+        score,
+        parameters: Vec::new(),
+    };
+    let build = BuildInfo {
+        abi_major: 1,
+        abi_minor: 0,
+        api_version: String::new(),
+        rustc_version: String::new(),
+        panic_strategy: leverage_plugin_api::abi::PANIC_UNWIND,
+    };
+    let limits = Limits {
+        max_panics: 1,
+        max_stuck_calls: 1,
+    };
+    Plugin::new("m.so".into(), 0, build, Arc::new(metadata), &[], limits).expect("no inputs")
 }
 
 #[cfg(test)]
@@ -715,6 +509,51 @@ mod tests {
         assert_eq!(calls.stuck(), 1);
         calls.ended();
         assert_eq!(calls.stuck(), 1);
+    }
+
+    #[test]
+    fn rows_keep_their_components_however_many_there_are() {
+        for n in [0, 2, 9] {
+            let plugin = crate::plugin::for_tests(n);
+            let width = n + 1;
+            let outputs: Vec<f64> = (0..2 * width).map(|i| i as f64 / 100.0).collect();
+            let rows = plugin
+                .outcome(status::OK, String::new(), &outputs, &[status::OK; 2])
+                .expect("scored");
+            for (row, result) in rows.iter().enumerate() {
+                let score = result.as_ref().expect("in range");
+                assert_eq!(score.score, outputs[row * width]);
+                assert_eq!(
+                    score.components(),
+                    &outputs[row * width + 1..(row + 1) * width]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_output_is_checked_against_its_own_range() {
+        let plugin = crate::plugin::for_tests(7);
+        let width = 8;
+        let mut outputs = vec![0.5; 4 * width];
+        outputs[width + 3] = 1.5;
+        outputs[2 * width] = f64::NAN;
+        outputs[4 * width - 1] = f64::NEG_INFINITY;
+        let rows = plugin
+            .outcome(status::OK, String::new(), &outputs, &[status::OK; 4])
+            .expect("called");
+        assert!(rows[0].is_ok());
+        assert_eq!(
+            rows[1],
+            Err(RowError::OutOfRange {
+                name: "c2".to_owned(),
+                value: 1.5,
+                min: 0.0,
+                max: 1.0
+            })
+        );
+        assert!(matches!(&rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
+        assert!(matches!(&rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! once so the pool keeps its capacity, and retires when (if ever) the call returns.
 
 use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -149,7 +150,20 @@ fn worker(shared: &Shared) {
                 state.idle -= 1;
             }
         };
-        if job() == Fate::Retire {
+        // Plugin code runs behind the SDK's panic guard; a panic here is the host's own job code.
+        // Unwinding out of this loop would end the thread with `threads` still counting it, and
+        // the pool would shrink for good: the job fails (its reply channel drops, so its caller
+        // hears of it) and the thread goes on.
+        let fate = panic::catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%message, "a plugin pool job panicked in host code; the thread goes on");
+            Fate::Continue
+        });
+        if fate == Fate::Retire {
             let mut state = lock();
             state.threads -= 1;
             state.limit -= 1;
@@ -290,6 +304,47 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("the stuck thread did not retire: {:?}", pool.threads());
+    }
+
+    #[test]
+    fn a_panic_in_a_job_leaves_the_pool_its_threads() {
+        const SIZE: usize = 2;
+        let pool = WorkerPool::new(SIZE, 64);
+        let (done_tx, done_rx) = mpsc::channel();
+        for _ in 0..SIZE {
+            let done_tx = done_tx.clone();
+            pool.submit(Box::new(move || {
+                let _ = done_tx.send(());
+                panic!("host-side bookkeeping failed");
+            }))
+            .expect("queued");
+        }
+        for _ in 0..SIZE {
+            done_rx
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the panicking job ran");
+        }
+        // SIZE jobs that each wait until all SIZE run at once: only SIZE live threads serve them.
+        let barrier = Arc::new(std::sync::Barrier::new(SIZE));
+        let (tx, rx) = mpsc::channel();
+        for round in 0..3 * SIZE {
+            let (barrier, tx) = (Arc::clone(&barrier), tx.clone());
+            pool.submit(Box::new(move || {
+                barrier.wait();
+                let _ = tx.send((round, std::thread::current().id()));
+                Fate::Continue
+            }))
+            .expect("queued");
+        }
+        let served: Vec<_> = (0..3 * SIZE)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(5))
+                    .expect("the pool still runs jobs side by side")
+            })
+            .collect();
+        let threads: std::collections::HashSet<_> = served.iter().map(|(_, id)| *id).collect();
+        assert_eq!(threads.len(), SIZE, "{served:?}");
+        assert_eq!(pool.threads(), (SIZE, SIZE));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use leverage_plugin_api::PluginMetadata;
@@ -38,9 +38,10 @@ use leverage_plugin_api::abi::status;
 use tokio::sync::oneshot;
 
 use crate::error::{BuildInfo, HostError, RefuseReason};
-use crate::host::{LoadFailure, private_copy};
-use crate::plugin::{ERROR_CAPACITY, Limits, Plugin, RowResult, resolve_inputs};
+use crate::load::{LoadFailure, LoadRequest};
+use crate::plugin::{ERROR_CAPACITY, Plugin, RowResult};
 use crate::pool::{Abandoned, CallState, Fate, WorkerPool};
+use crate::sync::lock;
 use crate::wire::{
     self, Init, MAX_HANDSHAKE_FRAME, ReadError, Reader, SCORED_CALLED, SCORED_CREATE_FAILED,
     Scored, Writer, tag,
@@ -177,12 +178,6 @@ impl SandboxOptions {
     pub fn covers(&self, file_name: &str) -> bool {
         self.files.contains(SANDBOX_ALL) || self.files.contains(file_name)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No plugin code runs in this process; a poisoned lock means a bug in this module's
-    // bookkeeping, which leaves the data consistent.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,19 +758,12 @@ impl WorkerSpec {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-/// Loads the plugin file `path` (content `bytes`) in a worker process: the host never maps it.
-#[allow(clippy::too_many_arguments)]
+/// Loads the plugin file of `request` in a worker process: the host never maps it.
 pub(crate) fn load(
-    path: &Path,
-    bytes: &[u8],
-    content_hash: u64,
-    catalog: &[String],
-    config_for: &dyn Fn(&str) -> String,
-    limits: Limits,
-    copy_dir: &Path,
+    request: &LoadRequest<'_>,
     options: &SandboxOptions,
     max_queued: usize,
-) -> Result<Plugin, Box<LoadFailure>> {
+) -> Result<(Plugin, SandboxPool), Box<LoadFailure>> {
     let failed =
         |detail: String| -> Box<LoadFailure> { RefuseReason::WorkerFailed { detail }.into() };
     let Some(command) = options.worker_command.clone() else {
@@ -783,11 +771,11 @@ pub(crate) fn load(
             "sandbox mode is configured for this file, but no worker command is".to_owned(),
         ));
     };
-    let library = private_copy(path, bytes, copy_dir).map_err(Box::<LoadFailure>::from)?;
-    // Removes the copy unless the plugin is loaded.
-    let mut copy = PrivateCopy(Some(library.clone()));
+    // Removed unless the plugin is loaded.
+    let mut copy = request.private_copy()?;
+    let library = copy.path().to_path_buf();
 
-    let init = init_frame(options, catalog);
+    let init = init_frame(options, request.catalog);
     let live = Arc::new(LiveSet::default());
     let mut proc = start_process(&command, &library, &live).map_err(failed)?;
     let deadline = Instant::now() + options.start_timeout;
@@ -802,21 +790,16 @@ pub(crate) fn load(
         }
         Err(broken) => return Err(failed(proc.diagnose(broken))),
     };
-    let refuse = |reason: RefuseReason| {
-        Box::new(LoadFailure {
-            reason,
-            build: Some(build.clone()),
-            metadata: Some(metadata.clone()),
-        })
-    };
+    let metadata = Arc::new(metadata);
+    let refuse = |reason: RefuseReason| LoadFailure::described(reason, &build, &metadata);
     // The worker checked the metadata already; it is re-checked here because nothing a worker
     // says is trusted.
     let problems = metadata.problems();
     if !problems.is_empty() {
         return Err(refuse(RefuseReason::BadMetadata { problems }));
     }
-    resolve_inputs(&metadata, catalog).map_err(refuse)?;
-    let config = config_for(&metadata.id);
+    let plugin = request.plugin(&build, &metadata)?;
+    let config = (request.config_for)(&metadata.id);
     match configure(&mut proc, &config, deadline) {
         Ok(None) => {}
         Ok(Some((reason, _))) => return Err(refuse(reason)),
@@ -827,7 +810,6 @@ pub(crate) fn load(
         }
     }
 
-    let metadata = Arc::new(metadata);
     let spec = WorkerSpec {
         id: metadata.id.clone(),
         command,
@@ -852,22 +834,7 @@ pub(crate) fn load(
             live,
         }),
     };
-    Plugin::sandboxed(
-        path.to_path_buf(),
-        content_hash,
-        build.clone(),
-        Arc::clone(&metadata),
-        catalog,
-        limits,
-        pool,
-    )
-    .map_err(|reason| {
-        Box::new(LoadFailure {
-            reason,
-            build: Some(build),
-            metadata: Some((*metadata).clone()),
-        })
-    })
+    Ok((plugin, pool))
 }
 
 /// The INIT frame every worker is started with: this process, the caps of `options`, the catalog.
@@ -941,23 +908,6 @@ pub(crate) fn preload(
     }
 }
 
-/// A private copy of a plugin file, removed on drop unless kept.
-struct PrivateCopy(Option<PathBuf>);
-
-impl PrivateCopy {
-    fn keep(&mut self) -> PathBuf {
-        self.0.take().unwrap_or_default()
-    }
-}
-
-impl Drop for PrivateCopy {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The pool of one plugin version
 
@@ -972,6 +922,16 @@ struct Shared {
 }
 
 impl Shared {
+    /// Retires the idle workers; the busy ones are retired when their call ends.
+    fn close(&self) {
+        let idle = {
+            let mut idle = lock(&self.idle);
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *idle)
+        };
+        drop(idle);
+    }
+
     fn take_idle(&self) -> Option<WorkerProc> {
         lock(&self.idle).pop()
     }
@@ -1007,12 +967,7 @@ impl SandboxPool {
     /// Retires the idle workers and stops the threads; calls in flight finish first, then their
     /// workers are retired too.
     pub(crate) fn shutdown(&self) {
-        let idle = {
-            let mut idle = lock(&self.shared.idle);
-            self.shared.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *idle)
-        };
-        drop(idle);
+        self.shared.close();
         self.threads.shutdown();
     }
 
@@ -1143,21 +1098,22 @@ fn encode_score(plugin: &Plugin, rows: &[f64], n_rows: usize, buf: &mut Vec<u8>)
 
 fn submit(
     plugin: &Arc<Plugin>,
+    pool: &SandboxPool,
     call: &Arc<SandboxCall>,
     request: Request,
     n_rows: usize,
     reply: Reply,
 ) -> Result<(), HostError> {
-    let Some(pool) = plugin.sandbox() else {
-        return Err(HostError::Internal(
-            "a sandboxed call to an in-process plugin".to_owned(),
-        ));
-    };
     let job = {
         let (plugin, call) = (Arc::clone(plugin), Arc::clone(call));
+        let (shared, threads) = (Arc::clone(&pool.shared), pool.threads.clone());
         Box::new(move || {
             if call.state.start() {
-                let result = run(&plugin, &call, request, n_rows);
+                let result = run(&plugin, &shared, &call, request, n_rows);
+                if plugin.is_disabled() {
+                    shared.close();
+                    threads.shutdown();
+                }
                 call.detach();
                 call.state.finish();
                 reply.send(result);
@@ -1171,17 +1127,12 @@ fn submit(
 /// Runs one call on a pool thread: a worker (idle, or started now), the exchange, the checks.
 fn run(
     plugin: &Plugin,
+    shared: &Shared,
     call: &SandboxCall,
     request: Request,
     n_rows: usize,
 ) -> Result<Vec<RowResult>, HostError> {
     plugin.ensure_ready()?;
-    let Some(pool) = plugin.sandbox() else {
-        return Err(HostError::Internal(
-            "a sandboxed call to an in-process plugin".to_owned(),
-        ));
-    };
-    let shared = &pool.shared;
     let killed = || HostError::Internal("the call was abandoned and its worker killed".to_owned());
     let mut proc = match shared.take_idle() {
         Some(proc) => {
@@ -1280,6 +1231,7 @@ fn exchange(proc: &mut WorkerProc, n_rows: usize, width: usize) -> Result<(), Br
 /// [`PluginHost::score`](crate::PluginHost::score) for a sandboxed plugin.
 pub(crate) async fn score(
     plugin: Arc<Plugin>,
+    pool: &SandboxPool,
     rows: Vec<f64>,
     n_rows: usize,
     deadline: Duration,
@@ -1295,6 +1247,7 @@ pub(crate) async fn score(
     let (tx, mut rx) = oneshot::channel();
     submit(
         &plugin,
+        pool,
         &call,
         Request::Rows(rows),
         n_rows,
@@ -1348,6 +1301,7 @@ pub(crate) async fn score(
 /// no deadline; setting `cancel` kills the worker and fails the call.
 pub(crate) fn score_blocking(
     plugin: &Arc<Plugin>,
+    pool: &SandboxPool,
     rows: &[f64],
     n_rows: usize,
     cancel: &AtomicBool,
@@ -1364,6 +1318,7 @@ pub(crate) fn score_blocking(
     let (tx, rx) = mpsc::sync_channel(1);
     submit(
         plugin,
+        pool,
         &call,
         Request::Frame(frame),
         n_rows,

@@ -6,10 +6,13 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use crate::inprocess::InProcess;
+use crate::instance::keeps_instance;
 use crate::library;
-use crate::plugin::{Limits, Plugin, keeps_instance};
+use crate::plugin::{Limits, Plugin};
 use crate::wire::{
     self, Init, MAX_HANDSHAKE_FRAME, MAX_REQUEST_FRAME, ReadError, Reader, SCORED_CALLED,
     SCORED_CREATE_FAILED, ScoredView, Writer, tag,
@@ -94,15 +97,18 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
         max_panics: u32::MAX,
         max_stuck_calls: u32::MAX,
     };
-    let plugin = match Plugin::new(
-        opened,
+    let metadata = Arc::new(opened.metadata);
+    let loaded = Plugin::new(
         library.to_path_buf(),
         0,
+        build.clone(),
+        metadata,
         &init.catalog,
-        config,
         limits,
-    ) {
-        Ok(plugin) => plugin,
+    )
+    .and_then(|plugin| Ok((plugin, InProcess::new(opened.vtable, config)?)));
+    let (plugin, backend) = match loaded {
+        Ok(loaded) => loaded,
         Err(reason) => {
             wire::encode_refused(&mut out, &reason, Some(&build));
             send(&mut output, &out)?;
@@ -134,7 +140,7 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
                 "the host sent rows of {cols} inputs, the plugin reads {n_inputs}"
             ));
         }
-        match plugin.take_instance() {
+        match backend.take_instance() {
             Err((code, message)) => ScoredView {
                 kind: SCORED_CREATE_FAILED,
                 status: code,
@@ -164,7 +170,7 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
                 }
                 .encode(&mut out);
                 if keeps_instance(code) {
-                    plugin.recycle(instance);
+                    backend.recycle(&plugin, instance);
                 }
             }
         }

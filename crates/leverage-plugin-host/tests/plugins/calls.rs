@@ -369,3 +369,44 @@ fn configured_weights_change_the_index() {
     let row = rows[0].as_ref().expect("row");
     assert_eq!(row.score, row.components()[0]);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_inline_plugin_is_called_on_the_calling_thread_without_a_deadline() {
+    let slow = fixture("slow");
+    let slow_file = slow.file_name().expect("file name").to_string_lossy();
+    let configs = [("fixture-slow", "delay_ms = 50")];
+    let inline = host(
+        "inline-slow",
+        &[slow.clone(), real("pressure_index")],
+        HostOptions {
+            inline: [slow_file.into_owned()].into(),
+            ..options(&configs)
+        },
+    );
+    let pooled = host("pooled-slow", &[slow], options(&configs));
+    let deadline = Duration::from_millis(1);
+
+    // On the pool, the deadline ends the call; inline, nothing does: it returns when the plugin
+    // does, on this (single) runtime thread.
+    assert!(matches!(
+        pooled
+            .score("fixture-slow", scenario(&[]), 1, deadline, no_cancel())
+            .await,
+        Err(HostError::DeadlineExceeded { .. })
+    ));
+    let rows = inline
+        .score("fixture-slow", scenario(&[]), 1, deadline, no_cancel())
+        .await
+        .expect("an inline call has no deadline");
+    assert!(rows[0].is_ok(), "{rows:?}");
+
+    let statuses = inline.plugins();
+    let inline_of = |id: &str| {
+        statuses
+            .iter()
+            .find(|status| status.id.as_deref() == Some(id))
+            .map(|status| status.inline)
+    };
+    assert_eq!(inline_of("fixture-slow"), Some(true));
+    assert_eq!(inline_of("pressure-index"), Some(false));
+}
