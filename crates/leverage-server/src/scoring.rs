@@ -381,6 +381,7 @@ fn plugin_message(
         state_reason,
         panic_count: i64::from(status.panics),
         sandboxed: status.sandboxed,
+        inline: status.inline,
         crash_count: i64::from(status.crashes),
         ..Default::default()
     };

@@ -209,6 +209,15 @@ struct SandboxArgs {
     /// Worker processes per sandboxed plugin.
     #[arg(long, env = "LEVERAGE_SANDBOX_WORKERS", default_value_t = 2)]
     sandbox_workers: usize,
+    /// Plugin file name (repeatable; `*` for every plugin) whose calls run on the server's own
+    /// threads instead of the plugin pool: cheaper per call, but a hanging call is not ended at
+    /// its deadline and holds a server thread. Only for plugins trusted to return promptly.
+    #[arg(
+        long = "inline-plugin",
+        env = "LEVERAGE_INLINE_PLUGINS",
+        value_delimiter = ','
+    )]
+    inline: Vec<String>,
 }
 
 /// The plugin host: an explicit directory loads every `.so` in it; by default, the bundled
@@ -247,6 +256,7 @@ fn load_plugins(
         cpu_limit: Some(Duration::from_secs(sandbox.sandbox_cpu_secs)),
         ..SandboxOptions::default()
     };
+    options.inline = sandbox.inline.iter().cloned().collect();
     let host = PluginHost::load_dir_with(&dir, &catalog, options)
         .with_context(|| format!("loading plugins from {}", dir.display()))?;
     for p in host.plugins() {
@@ -255,7 +265,7 @@ fn load_plugins(
                 tracing::warn!(file = %p.path.display(), %reason, "plugin refused")
             }
             (_, Some(m)) => {
-                tracing::info!(plugin = %m.id, version = %m.version, file = %p.path.display(), "plugin loaded")
+                tracing::info!(plugin = %m.id, version = %m.version, file = %p.path.display(), sandboxed = p.sandboxed, inline = p.inline, "plugin loaded")
             }
             _ => {}
         }

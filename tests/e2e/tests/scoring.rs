@@ -538,3 +538,46 @@ async fn sweeps_validate_their_axes() {
         assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
     }
 }
+
+#[tokio::test]
+async fn an_inline_plugin_scores_exactly_as_through_the_pool_and_says_it_is_inline() {
+    let (_s, mut pooled, _d) = server_with(&REAL, HostOptions::default()).await;
+    let (_s2, mut inline, _d2) = server_with(
+        &REAL,
+        HostOptions {
+            inline: ["libleverage_plugin_pressure_index.so".to_owned()].into(),
+            ..HostOptions::default()
+        },
+    )
+    .await;
+    for mode in [
+        pb::AssetAction::Immobilisation,
+        pb::AssetAction::ReparationsLoan,
+        pb::AssetAction::Confiscation,
+    ] {
+        let a = pooled
+            .score_scenario(score("pressure-index", scenario(mode)))
+            .await
+            .unwrap()
+            .into_inner();
+        let b = inline
+            .score_scenario(score("pressure-index", scenario(mode)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(a, b, "{mode:?}");
+    }
+    let plugin = |c: &mut ScoringServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.get_plugin(pb::GetPluginRequest {
+                name: "plugins/pressure-index".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    assert!(plugin(&mut inline).await.inline);
+    assert!(!plugin(&mut pooled).await.inline);
+}
