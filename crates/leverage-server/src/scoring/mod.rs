@@ -1,0 +1,420 @@
+//! ScoringService: scenarios in, scores out, through the plugin host.
+//!
+//! A handler validates the scenarios (naming every bad field), derives the dataset context for
+//! each as-of date once, fills one row of named inputs per scenario, and hands the rows to the
+//! host in one batch. Sweeps stream chunks in index order and stop when the client goes away.
+//!
+//! `inputs` reads requests, `replies` builds answers, `sweep` runs streamed sweeps; this module
+//! holds the handlers and what they share (plugin readiness, deadlines, dataset contexts).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use leverage_core::scenario::{Context, INPUT_CATALOG, Scenario};
+use leverage_core::{Date, DomainError, Snapshot, Violations};
+use leverage_plugin_host::{PluginHost, PluginMetadata, PluginState};
+use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::scoring_service_server::ScoringService;
+use leverage_store::Repository;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::auth;
+use crate::error::{self, Refusal};
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::versions;
+
+mod inputs;
+mod replies;
+mod sweep;
+
+use inputs::plugin_id;
+pub use inputs::scenario_in;
+pub(crate) use replies::plugin_id_of;
+use replies::{every, outcomes, plugin_message};
+
+/// Most scenarios in one `ScoreScenarios` call, and plugins × scenarios in a comparison.
+pub const MAX_BATCH: usize = 10_000;
+pub use sweep::MAX_SWEEP_POINTS;
+
+/// The service's name, as health and reflection know it.
+pub const SERVICE_NAME: &str =
+    <leverage_proto::leverage::v1::scoring_service_server::ScoringServiceServer<ScoringApi> as tonic::server::NamedService>::NAME;
+
+#[derive(Debug)]
+pub struct ScoringApi {
+    pub repo: Arc<Repository>,
+    pub host: PluginHost,
+    /// Longest a plugin call may run, whatever the client's deadline.
+    pub max_call: Duration,
+    metrics: Metrics,
+    health: Health,
+    contexts: Mutex<Vec<CachedContext>>,
+    calls: Arc<CallCounts>,
+}
+
+/// A derived context and the snapshot and date it was derived from.
+type CachedContext = (Arc<Snapshot>, Date, Arc<Context>);
+
+/// Scenarios scored per (plugin id, build id).
+pub(super) type CallCounts = Mutex<HashMap<(String, String), i64>>;
+
+pub(super) fn count_calls(calls: &CallCounts, meta: &PluginMetadata, rows: usize) {
+    let mut calls = calls.lock().unwrap_or_else(|p| p.into_inner());
+    *calls
+        .entry((meta.id.clone(), meta.build_id.clone()))
+        .or_default() += rows as i64;
+}
+
+impl ScoringApi {
+    pub fn new(
+        repo: Arc<Repository>,
+        host: PluginHost,
+        max_call: Duration,
+        metrics: Metrics,
+        health: Health,
+    ) -> Self {
+        Self {
+            repo,
+            host,
+            max_call,
+            metrics,
+            health,
+            contexts: Mutex::new(Vec::new()),
+            calls: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The dataset context as of a date, derived once per snapshot and date. Derived outside
+    /// the cache's lock, so that a miss does not hold up calls for other dates; two calls
+    /// missing on the same date at once both derive it, and the second result is dropped.
+    fn context(&self, snap: &Arc<Snapshot>, as_of: Date) -> Result<Arc<Context>, Status> {
+        let cached = |cache: &[CachedContext]| {
+            cache
+                .iter()
+                .find(|(s, d, _)| Arc::ptr_eq(s, snap) && *d == as_of)
+                .map(|(_, _, c)| Arc::clone(c))
+        };
+        if let Some(c) = cached(&self.contexts.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(c);
+        }
+        let ctx = Arc::new(Context::derive(snap, as_of).map_err(error::domain)?);
+        let mut cache = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cached(&cache) {
+            return Ok(c);
+        }
+        // Contexts of older snapshots go, but not the newest one's: a read pinned to an old
+        // version must not cost every other caller its warm cache.
+        let newest = self.repo.snapshot();
+        cache.retain(|(s, _, _)| Arc::ptr_eq(s, snap) || Arc::ptr_eq(s, &newest));
+        if cache.len() >= 64 {
+            cache.remove(0);
+        }
+        cache.push((Arc::clone(snap), as_of, Arc::clone(&ctx)));
+        Ok(ctx)
+    }
+
+    /// The plugin a request names, ready to score.
+    fn ready(&self, field: &str, name: &str) -> Result<Arc<PluginMetadata>, Status> {
+        let id = plugin_id(field, name)?;
+        match self.host.state(id) {
+            None => Err(error::not_found(name)),
+            Some(PluginState::Disabled { reason }) => Err(Refusal::PluginDisabled {
+                name: name.to_owned(),
+                reason,
+            }
+            .into_status()),
+            Some(PluginState::Refused { reason }) => Err(Refusal::PluginRefused {
+                name: name.to_owned(),
+                reason: reason.to_string(),
+            }
+            .into_status()),
+            Some(PluginState::Ready) => {
+                self.host.metadata(id).ok_or_else(|| error::not_found(name))
+            }
+        }
+    }
+
+    /// How long a plugin call may take: the client's deadline less a margin (so that the
+    /// answer is DEADLINE_EXCEEDED from here rather than a cancelled stream), capped.
+    fn deadline<T>(&self, request: &Request<T>) -> Duration {
+        let client = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::limits::parse_grpc_timeout);
+        match client {
+            Some(d) => d
+                .saturating_sub((d / 10).min(Duration::from_millis(50)))
+                .min(self.max_call),
+            None => self.max_call,
+        }
+    }
+
+    /// Rows (catalog order) for valid scenarios.
+    fn rows(&self, snap: &Arc<Snapshot>, scenarios: &[Scenario]) -> Result<Vec<f64>, Status> {
+        let width = INPUT_CATALOG.len();
+        let mut rows = vec![0.0; scenarios.len() * width];
+        for (s, row) in scenarios.iter().zip(rows.chunks_exact_mut(width)) {
+            self.context(snap, s.as_of)?.fill_row(s, row);
+        }
+        Ok(rows)
+    }
+
+    /// Scores a batch with one plugin: invalid scenarios get their own error outcome.
+    async fn batch(
+        &self,
+        snap: &Arc<Snapshot>,
+        meta: &PluginMetadata,
+        inputs: &[Result<Scenario, DomainError>],
+        deadline: Duration,
+    ) -> Result<Vec<Result<pb::ScoreResult, Status>>, Status> {
+        let valid: Vec<Scenario> = inputs
+            .iter()
+            .filter_map(|s| s.as_ref().ok().cloned())
+            .collect();
+        let rows = self.rows(snap, &valid)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let scored = if valid.is_empty() {
+            Vec::new()
+        } else {
+            let started = std::time::Instant::now();
+            let scored = self
+                .host
+                .score(&meta.id, rows.clone(), valid.len(), deadline, cancel)
+                .await;
+            let failure = scored.as_ref().err().map(error::host_failure_kind);
+            self.metrics.record_plugin(
+                &meta.id,
+                valid.len(),
+                failure,
+                started.elapsed().as_secs_f64(),
+            );
+            if scored.is_err() {
+                self.health.refresh_plugins(&self.host).await;
+            }
+            scored.map_err(error::host)?
+        };
+        count_calls(&self.calls, meta, valid.len());
+        let width = INPUT_CATALOG.len();
+        let version = snap.revision().to_string();
+        let mut scored = scored
+            .into_iter()
+            .zip(valid.iter())
+            .zip(rows.chunks_exact(width));
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            out.push(match input {
+                Err(e) => Err(error::domain(e.clone())),
+                Ok(_) => match scored.next() {
+                    Some(((Ok(score), s), row)) => {
+                        Ok(replies::score_result(meta, &version, s, row, &score))
+                    }
+                    Some(((Err(e), _), _)) => Err(error::row(&meta.id, &e)),
+                    None => Err(Refusal::PluginResultMissing.into_status()),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+type SweepStream = ReceiverStream<Result<pb::SweepScenarioResponse, Status>>;
+
+#[tonic::async_trait]
+impl ScoringService for ScoringApi {
+    async fn list_plugins(
+        &self,
+        request: Request<pb::ListPluginsRequest>,
+    ) -> Result<Response<pb::ListPluginsResponse>, Status> {
+        let r = request.into_inner();
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut all: Vec<pb::Plugin> = self
+            .host
+            .plugins()
+            .iter()
+            .map(|s| plugin_message(s, &calls))
+            .collect();
+        all.sort_by(|a, b| (&a.id, &a.file).cmp(&(&b.id, &b.file)));
+        let (plugins, next_page_token, total) =
+            leverage_core::paging::paginate(all, r.page_size, &r.page_token, &["plugins"])
+                .map_err(error::domain)?;
+        Ok(Response::new(pb::ListPluginsResponse {
+            plugins,
+            next_page_token,
+            total_size: total as i32,
+        }))
+    }
+
+    async fn get_plugin(
+        &self,
+        request: Request<pb::GetPluginRequest>,
+    ) -> Result<Response<pb::Plugin>, Status> {
+        let r = request.into_inner();
+        let id = plugin_id("name", &r.name)?;
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.host
+            .plugins()
+            .iter()
+            .map(|s| plugin_message(s, &calls))
+            .find(|p| p.id == id)
+            .map(Response::new)
+            .ok_or_else(|| error::not_found(&r.name))
+    }
+
+    async fn score_scenario(
+        &self,
+        request: Request<pb::ScoreScenarioRequest>,
+    ) -> Result<Response<pb::ScoreScenarioResponse>, Status> {
+        let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
+        let r = request.into_inner();
+        let scenario = scenario_in("scenario", r.scenario.as_ref()).map_err(error::domain)?;
+        let meta = self.ready("plugin", &r.plugin)?;
+        let mut results = self.batch(&snap, &meta, &[Ok(scenario)], deadline).await?;
+        let result = results
+            .pop()
+            .unwrap_or_else(|| Err(Refusal::PluginResultMissing.into_status()))?;
+        Ok(Response::new(pb::ScoreScenarioResponse {
+            result: Some(result),
+        }))
+    }
+
+    async fn score_scenarios(
+        &self,
+        request: Request<pb::ScoreScenariosRequest>,
+    ) -> Result<Response<pb::ScoreScenariosResponse>, Status> {
+        let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
+        let r = request.into_inner();
+        if r.scenarios.len() > MAX_BATCH {
+            return Err(error::invalid(
+                "scenarios",
+                format!("at most {MAX_BATCH} scenarios per call"),
+            ));
+        }
+        let meta = self.ready("plugin", &r.plugin)?;
+        let inputs: Vec<_> = r
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| scenario_in(&format!("scenarios[{i}]"), Some(s)))
+            .collect();
+        let outcomes = outcomes(self.batch(&snap, &meta, &inputs, deadline).await?);
+        Ok(Response::new(pb::ScoreScenariosResponse { outcomes }))
+    }
+
+    async fn compare_scenarios(
+        &self,
+        request: Request<pb::CompareScenariosRequest>,
+    ) -> Result<Response<pb::CompareScenariosResponse>, Status> {
+        let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
+        let r = request.into_inner();
+        if r.plugins.is_empty() {
+            return Err(error::invalid("plugins", "name at least one plugin"));
+        }
+        if r.plugins.len().saturating_mul(r.scenarios.len()) > MAX_BATCH {
+            return Err(error::invalid(
+                "scenarios",
+                format!("plugins x scenarios must not exceed {MAX_BATCH}"),
+            ));
+        }
+        if r.scenarios.is_empty() {
+            return Err(error::invalid("scenarios", "give at least one scenario"));
+        }
+        let mut v = Violations::new();
+        for (i, name) in r.plugins.iter().enumerate() {
+            match plugin_id(&format!("plugins[{i}]"), name) {
+                Err(e) => v.add(format!("plugins[{i}]"), e.message()),
+                Ok(_) if r.plugins[..i].contains(name) => {
+                    v.add(format!("plugins[{i}]"), format!("{name} is listed twice"))
+                }
+                Ok(id) if self.host.state(id).is_none() => {
+                    return Err(error::not_found(name));
+                }
+                Ok(_) => {}
+            }
+        }
+        v.into_result().map_err(error::domain)?;
+        let inputs: Vec<_> = r
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| scenario_in(&format!("scenarios[{i}]"), Some(s)))
+            .collect();
+        let mut rows = Vec::new();
+        for name in &r.plugins {
+            let outcomes = match self.ready("plugins", name) {
+                Ok(meta) => match self.batch(&snap, &meta, &inputs, deadline).await {
+                    Ok(results) => outcomes(results),
+                    Err(status) => every(&inputs, &status),
+                },
+                Err(status) => every(&inputs, &status),
+            };
+            rows.push(pb::ComparisonRow {
+                plugin: name.clone(),
+                outcomes,
+            });
+        }
+        Ok(Response::new(pb::CompareScenariosResponse { rows }))
+    }
+
+    type SweepScenarioStream = SweepStream;
+
+    async fn sweep_scenario(
+        &self,
+        request: Request<pb::SweepScenarioRequest>,
+    ) -> Result<Response<Self::SweepScenarioStream>, Status> {
+        let deadline = self.deadline(&request);
+        let snap = versions::snapshot_of(&request, &self.repo);
+        let r = request.into_inner();
+        let plan = sweep::Plan::from_request(&r)?;
+        let meta = self.ready("plugin", &r.plugin)?;
+        let ctx = self.context(&snap, plan.base.as_of)?;
+        let stream = sweep::start(
+            plan,
+            sweep::Scorer {
+                host: self.host.clone(),
+                meta,
+                ctx,
+                deadline,
+                calls: Arc::clone(&self.calls),
+                metrics: self.metrics.clone(),
+                health: self.health.clone(),
+            },
+        );
+        Ok(Response::new(stream))
+    }
+
+    async fn reload_plugins(
+        &self,
+        request: Request<pb::ReloadPluginsRequest>,
+    ) -> Result<Response<pb::ReloadPluginsResponse>, Status> {
+        let actor = auth::principal(&request)?.name;
+        let host = self.host.clone();
+        let report = tokio::task::spawn_blocking(move || host.reload_dir())
+            .await
+            .map_err(|e| error::internal(format!("the reload task did not complete: {e}")))?
+            .map_err(error::host)?;
+        self.health.refresh_plugins(&self.host).await;
+        tracing::info!(actor = %actor, added = ?report.added, replaced = ?report.replaced, removed = ?report.removed, refused = report.refused.len(), "plugins reloaded");
+        Ok(Response::new(pb::ReloadPluginsResponse {
+            loaded: report.added,
+            reloaded: report.replaced.into_iter().map(|r| r.id).collect(),
+            unchanged: report.unchanged,
+            refused: report
+                .refused
+                .into_iter()
+                .map(|r| pb::RefusedPlugin {
+                    file: r.path.display().to_string(),
+                    reason: r.reason.to_string(),
+                })
+                .collect(),
+            removed: report.removed,
+        }))
+    }
+}
