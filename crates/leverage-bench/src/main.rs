@@ -15,6 +15,7 @@ mod startup;
 mod stats;
 mod sweep;
 mod sys;
+mod table;
 mod versions;
 
 // The allocator the leverage server uses, so that the hello-world baseline (served from this
@@ -32,13 +33,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::boundary::BoundaryConfig;
 use crate::load::{Endpoints, LoadConfig, Target};
-use crate::report::{Gate, Memory, Results};
+use crate::report::{Memory, Results};
 use crate::scale::ScaleConfig;
 use crate::server::{ServerOptions, spawn_hello, spawn_leverage, wait_hello, wait_serving};
 use crate::soak::SoakConfig;
 use crate::startup::StartupConfig;
 use crate::sweep::SweepConfig;
 use crate::sys::memory_mb;
+use crate::table::Gate;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -14,27 +14,7 @@ use crate::soak::SoakResult;
 use crate::startup::StartupResult;
 use crate::sweep::SweepResult;
 use crate::sys::Machine;
-
-/// A check that must hold for the figures to mean anything. Never a timing.
-#[derive(Clone, Debug, Serialize)]
-pub struct Gate {
-    pub part: &'static str,
-    pub name: String,
-    pub passed: bool,
-    pub detail: String,
-}
-
-/// One line of the summary table.
-#[derive(Clone, Debug, Serialize)]
-pub struct SummaryRow {
-    pub part: &'static str,
-    pub item: String,
-    pub value: String,
-    pub relative: String,
-    pub goal: String,
-    /// None where issue 4 sets no goal, or the run was too small to judge it (smoke).
-    pub met: Option<bool>,
-}
+use crate::table::{Gate, SummaryRow, ms, thousands, x, yes_no};
 
 /// Memory of the load server.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -80,46 +60,6 @@ pub fn utc_now() -> String {
         .map_or_else(|_| "?".to_owned(), |d| d.to_string());
     let s = secs.rem_euclid(86_400);
     format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
-}
-
-pub(crate) fn thousands(v: f64) -> String {
-    if !v.is_finite() {
-        return "–".into();
-    }
-    let n = v.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-pub(crate) fn ms(us: f64) -> String {
-    if us >= 1000.0 {
-        format!("{:.2} ms", us / 1e3)
-    } else {
-        format!("{us:.0} µs")
-    }
-}
-
-pub(crate) fn x(ratio: f64) -> String {
-    if ratio.is_finite() {
-        format!("{ratio:.2}×")
-    } else {
-        "–".into()
-    }
-}
-
-fn yes_no(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "yes",
-        Some(false) => "**no**",
-        None => "–",
-    }
 }
 
 impl Results {
