@@ -86,13 +86,18 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct Options {
-    /// Server binary to run instead of target/release/leverage (its directory must hold the
-    /// bundled plugins).
+    /// Server binary to run instead of the one the bench builds (`cargo build --release`); its
+    /// directory must hold the bundled plugins, and it must be newer than every server source
+    /// file and commit.
     #[arg(long, global = true, env = "LEVERAGE_BENCH_SERVER_BIN")]
     server_bin: Option<PathBuf>,
-    /// Run `cargo build --release` even when target/release/leverage exists.
+    /// Run a --server-bin older than the server's sources anyway (the report says so).
     #[arg(long, global = true)]
-    rebuild: bool,
+    allow_stale_server: bool,
+    /// Let a debug build of the bench run a measuring command, to try the machinery: its load
+    /// generator and timing loops are then too slow for any figure to mean anything.
+    #[arg(long, global = true)]
+    allow_debug: bool,
     /// Directory for the results (default bench/results; for smoke target/bench-smoke/results).
     #[arg(long, global = true)]
     out: Option<PathBuf>,
@@ -316,14 +321,29 @@ fn failed_part(results: &mut Results, part: &'static str, error: &anyhow::Error)
     });
 }
 
+/// Refuses to measure with a debug build of the bench: a debug load generator saturates its
+/// core long before the server does, and the boundary loops would time debug code.
+fn refuse_debug_bench(kind: Command, o: &Options) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) && kind != Command::Smoke && !o.allow_debug {
+        anyhow::bail!(
+            "this is a debug build of leverage-bench, which measures nothing worth keeping: run \
+             `cargo run --release -p leverage-bench -- {}`, or pass --allow-debug to try the \
+             machinery (its figures are then marked as from a debug bench)",
+            kind_name(kind)
+        );
+    }
+    Ok(())
+}
+
 fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
+    refuse_debug_bench(kind, o)?;
     let plan = plan(kind, o)?;
     let smoke = kind == Command::Smoke;
     let started = report::utc_now();
     let binaries = if smoke {
         prepare::smoke(o.server_bin.as_deref())?
     } else {
-        prepare::release(o.rebuild, o.server_bin.as_deref())?
+        prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?
     };
     // Builds are done: from here on this process (the load generator, the clients) stays on
     // CPU 1 and the servers on CPU 0.
@@ -492,7 +512,8 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
 
 /// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
 fn run_versions(o: &Options) -> anyhow::Result<()> {
-    let binaries = prepare::release(o.rebuild, o.server_bin.as_deref())?;
+    refuse_debug_bench(Command::Versions, o)?;
+    let binaries = prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?;
     let pin = !o.no_pin && sys::online_cpus() >= 2;
     if pin {
         sys::pin_current_thread(1)?;

@@ -62,12 +62,32 @@ pub fn utc_now() -> String {
     format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
+fn build(release: bool) -> &'static str {
+    if release { "release" } else { "debug" }
+}
+
 impl Results {
     /// Fills the gates and the summary from the parts' results.
     pub fn finish(&mut self, full_size: bool) {
         self.finished_utc = utc_now();
         let mut gates = std::mem::take(&mut self.gates);
         let mut rows = Vec::new();
+        if full_size {
+            let b = &self.binaries;
+            gates.push(Gate {
+                part: "build",
+                name:
+                    "the bench and the server are release builds, the server as new as its sources"
+                        .into(),
+                passed: b.release && b.bench_release && !b.server_stale,
+                detail: format!(
+                    "server {} build ({}), bench {} build",
+                    build(b.release),
+                    b.server_provenance,
+                    build(b.bench_release)
+                ),
+            });
+        }
         if let Some(load) = &self.load {
             for t in &load.targets {
                 let calls: u64 = t.runs.iter().map(|r| r.calls_total).sum();
@@ -316,7 +336,7 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "Machine: {} CPUs ({}), {:.0} GiB, Linux {}. Commit `{}`{}. Server binary `{}` ({} build). \
+            "Machine: {} CPUs ({}), {:.0} GiB, Linux {}. Commit `{}`{}. Server binary `{}` ({} build; {}); bench {} build. \
              Servers pinned to CPU {}, one tokio worker; load generator on CPU {}. Server log filter: {}.\n",
             self.machine.cpus,
             self.machine.cpu_model,
@@ -329,11 +349,9 @@ impl Results {
                 ""
             },
             self.binaries.server.display(),
-            if self.binaries.release {
-                "release"
-            } else {
-                "debug"
-            },
+            build(self.binaries.release),
+            self.binaries.server_provenance,
+            build(self.binaries.bench_release),
             self.server_cpu
                 .map_or("(unpinned)".into(), |c| c.to_string()),
             self.client_cpu
