@@ -6,12 +6,16 @@
 //!   gathered (DESIGN §4's "boundary");
 //! * the host path: the same `.so` through `leverage-plugin-host`'s `score_blocking` (plugin
 //!   lookup, instance pool, gathering the declared columns out of the catalog row, output
-//!   checks) — what the server pays.
+//!   checks) — what the CLI and the sweeps' batches pay;
+//! * the async host path the server awaits, `PluginHost::score(..).await`: the above plus the
+//!   owned copy of the rows, the hop to the host's thread pool and back, and the deadline timer
+//!   — what a `ScoreScenario` pays.
 //!
 //! One scenario per call, and batches of 10 and 1000; ns per scenario, median of several runs.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -43,7 +47,7 @@ pub struct BoundaryConfig {
 /// One way of calling the model at one batch size.
 #[derive(Clone, Debug, Serialize)]
 pub struct BoundaryRow {
-    /// "native", "raw C ABI" or "host (score_blocking)".
+    /// "native", "raw C ABI", "host (score_blocking)" or "host (score, async)".
     pub path: &'static str,
     pub batch: usize,
     pub ns_per_scenario: f64,
@@ -93,6 +97,22 @@ fn scenarios(n: usize, catalog: &[&str]) -> anyhow::Result<(Vec<f64>, Vec<f64>)>
         wide.extend(w);
     }
     Ok((model, wide))
+}
+
+/// A host answer as native rows: each scenario's score, then its components.
+fn flatten(
+    scored: &[leverage_plugin_host::RowResult],
+    out_cols: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(scored.len() * out_cols);
+    for r in scored {
+        let r = r
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("host row failed: {e}"))?;
+        out.push(r.score);
+        out.extend_from_slice(r.components());
+    }
+    Ok(out)
 }
 
 /// The plugin's vtable and one instance, reached without the host.
@@ -263,16 +283,23 @@ pub fn run(plugin_dir: &Path, config: &BoundaryConfig) -> anyhow::Result<Boundar
     let host = PluginHost::load_dir(plugin_dir, &catalog)
         .with_context(|| format!("loading {}", plugin_dir.display()))?;
     let cancel = AtomicBool::new(false);
-    let scored = host.score_blocking(PLUGIN_ID, &wide_rows, n, &cancel)?;
-    let mut host_out = Vec::with_capacity(n * out_cols);
-    for r in &scored {
-        let r = r
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("host row failed: {e}"))?;
-        host_out.push(r.score);
-        host_out.extend_from_slice(r.components());
-    }
-    let outputs_agree = native_out == raw_out && native_out == host_out;
+    let host_out = flatten(
+        &host.score_blocking(PLUGIN_ID, &wide_rows, n, &cancel)?,
+        out_cols,
+    )?;
+    // A single-threaded runtime, as the pinned server's one worker: the call hops to the
+    // host's pool and back, the deadline (far off here) armed as the server arms it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let deadline = Duration::from_secs(60);
+    let score_async = |rows: &[f64], batch: usize| {
+        let rows = rows.to_vec();
+        let cancel = Arc::new(AtomicBool::new(false));
+        runtime.block_on(host.score(PLUGIN_ID, rows, batch, deadline, cancel))
+    };
+    let async_out = flatten(&score_async(&wide_rows, n)?, out_cols)?;
+    let outputs_agree = native_out == raw_out && native_out == host_out && native_out == async_out;
     ensure!(outputs_agree, "native, raw and host scores differ");
 
     let mut rows = Vec::new();
@@ -327,6 +354,21 @@ pub fn run(plugin_dir: &Path, config: &BoundaryConfig) -> anyhow::Result<Boundar
         measure("host (score_blocking)", batch, &mut || {
             for rows in wide_rows.chunks_exact(width * batch) {
                 match host.score_blocking(PLUGIN_ID, black_box(rows), batch, &cancel) {
+                    Ok(r) => {
+                        black_box(r);
+                    }
+                    Err(_) => failures += 1,
+                }
+            }
+        });
+    }
+    // Each call copies its rows into an owned vector, as the server builds one per request,
+    // and is awaited on its own, as a request's is. The pool's threads share this process's
+    // core, as the pinned server's do.
+    for batch in [1usize, 10, 1000] {
+        measure("host (score, async)", batch, &mut || {
+            for rows in wide_rows.chunks_exact(width * batch) {
+                match score_async(black_box(rows), batch) {
                     Ok(r) => {
                         black_box(r);
                     }

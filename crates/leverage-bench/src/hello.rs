@@ -1,5 +1,7 @@
-//! The baseline: a bare tonic hello-world server, nothing around it (no layers, no health,
-//! no reflection), run as `leverage-bench hello-server --listen ADDR` in a process of its own.
+//! The baselines: a bare tonic server, nothing around it (no layers, no health, no reflection),
+//! run as `leverage-bench hello-server --listen ADDR` in a process of its own. `SayHello` is
+//! the hello world; `Sized` returns a reply of a requested size, the floor of a read RPC whose
+//! reply is that large.
 
 use std::net::SocketAddr;
 
@@ -12,10 +14,15 @@ pub mod pb {
 }
 
 use pb::greeter_server::{Greeter, GreeterServer};
-use pb::{SayHelloRequest, SayHelloResponse};
+use pb::{SayHelloRequest, SayHelloResponse, SizedRequest, SizedResponse};
 
-#[derive(Debug, Default)]
-struct Hello;
+/// Largest `Sized` reply.
+pub const MAX_SIZED: usize = 4 << 20;
+
+#[derive(Debug)]
+struct Hello {
+    payload: bytes::Bytes,
+}
 
 #[tonic::async_trait]
 impl Greeter for Hello {
@@ -28,6 +35,29 @@ impl Greeter for Hello {
             message: format!("Hello, {name}"),
         }))
     }
+
+    async fn sized(
+        &self,
+        request: Request<SizedRequest>,
+    ) -> Result<Response<SizedResponse>, Status> {
+        let SizedRequest { size, pad } = request.into_inner();
+        let size = size as usize;
+        if size > self.payload.len() {
+            return Err(Status::out_of_range(format!("at most {MAX_SIZED} bytes")));
+        }
+        Ok(Response::new(SizedResponse {
+            payload: self.payload.slice(..size),
+            pad,
+        }))
+    }
+}
+
+/// The payload of every `Sized` reply: not all one byte, in case anything on the way compresses.
+fn payload() -> bytes::Bytes {
+    (0..MAX_SIZED)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// Serves until killed. The runtime is multi-threaded like the leverage server's, so that
@@ -38,7 +68,7 @@ pub fn serve(listen: SocketAddr) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         tonic::transport::Server::builder()
-            .add_service(GreeterServer::new(Hello))
+            .add_service(GreeterServer::new(Hello { payload: payload() }))
             .serve(listen)
             .await
     })?;

@@ -1,10 +1,14 @@
 //! Part 1: gRPC load. A closed-loop tonic client (C connections × M calls in flight) against
-//! the leverage server and a bare tonic hello-world server, both pinned to the server core
-//! with one tokio worker, the client on the other core. Every call's status is counted and a
-//! run with any failed call is a failed run (trap 1); the CPU of both sides is recorded (trap
-//! 4), and so is everyone else's, to rerun noisy runs (trap 3).
+//! the leverage server and a bare tonic server (hello world, and replies of each read RPC's
+//! size), both pinned to the server core with one tokio worker, the client on the other core.
+//! Every call's status is counted and a run with any failed call is a failed run (trap 1); the
+//! CPU of both sides is recorded (trap 4), and a run whose load generator used more than
+//! `max_generator_cores` is marked (its figure may be the generator's limit, not the server's);
+//! everyone else's CPU is recorded too, to rerun noisy runs (trap 3).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -17,8 +21,8 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::hello::pb::SayHelloRequest;
 use crate::hello::pb::greeter_client::GreeterClient;
+use crate::hello::pb::{SayHelloRequest, SizedRequest, SizedResponse};
 use crate::server::{MAX_MESSAGE, connect};
 use crate::stats::{Latency, median};
 use crate::sys::{CpuSample, CpuTimes, CpuUse, loadavg1};
@@ -28,8 +32,12 @@ use crate::sys::{CpuSample, CpuTimes, CpuUse, loadavg1};
 pub enum Target {
     /// The baseline: SayHello on the bare tonic server.
     HelloWorld,
-    /// `ScoreScenario` with `plugins/pressure-index`, a fixed reparations-loan scenario.
+    /// `ScoreScenario` with `plugins/pressure-index`, a fixed reparations-loan scenario: after
+    /// the first call its dataset context comes from the server's per-date cache.
     ScoreScenario,
+    /// The same scenario with another `as_of` each call, over more dates than the per-date
+    /// cache holds: every call derives its context.
+    ScoreScenarioCold,
     /// `ListHoldings`, page_size 50.
     ListHoldings,
     /// `SummarizeHoldings`, owner_kind = CENTRAL_BANK, in USD.
@@ -40,22 +48,59 @@ pub enum Target {
     /// layer (auth, load shedding, access log and metrics, deadline), so its distance from
     /// hello world is the fixed cost of the leverage stack per call.
     Health,
+    /// The size-matched baselines: `Sized` on the bare tonic server, a reply of the encoded
+    /// size of the read RPC's reply, measured in the same run.
+    SizedListHoldings,
+    SizedSummarizeHoldings,
+    SizedAssessLegalRisk,
 }
 
+/// Dates the cold ScoreScenario target cycles over: every day of 2025, more than the 64 dates
+/// the server's per-date context cache kept when this was written.
+const COLD_DATES: u32 = 365;
+
 impl Target {
-    pub const ALL: [Target; 6] = [
+    pub const ALL: [Target; 10] = [
         Target::HelloWorld,
         Target::Health,
         Target::ScoreScenario,
+        Target::ScoreScenarioCold,
         Target::ListHoldings,
+        Target::SizedListHoldings,
         Target::SummarizeHoldings,
+        Target::SizedSummarizeHoldings,
         Target::AssessLegalRisk,
+        Target::SizedAssessLegalRisk,
     ];
+
+    /// For a size-matched baseline, the read RPC whose reply size it sends.
+    pub fn matches(self) -> Option<Target> {
+        match self {
+            Target::SizedListHoldings => Some(Target::ListHoldings),
+            Target::SizedSummarizeHoldings => Some(Target::SummarizeHoldings),
+            Target::SizedAssessLegalRisk => Some(Target::AssessLegalRisk),
+            _ => None,
+        }
+    }
+
+    /// For a read RPC, its size-matched baseline.
+    pub fn floor(self) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.matches() == Some(self))
+    }
+
+    /// Served by the bare tonic server rather than leverage.
+    pub fn is_baseline(self) -> bool {
+        self == Target::HelloWorld || self.matches().is_some()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Target::HelloWorld => "hello world",
             Target::ScoreScenario => "ScoreScenario",
+            Target::ScoreScenarioCold => "ScoreScenario, cold",
+            Target::SizedListHoldings => "bare tonic, ListHoldings' size",
+            Target::SizedSummarizeHoldings => "bare tonic, SummarizeHoldings' size",
+            Target::SizedAssessLegalRisk => "bare tonic, AssessLegalRisk's size",
             Target::ListHoldings => "ListHoldings",
             Target::SummarizeHoldings => "SummarizeHoldings",
             Target::AssessLegalRisk => "AssessLegalRisk",
@@ -69,12 +114,20 @@ impl Target {
             Target::ScoreScenario => {
                 "plugin plugins/pressure-index, use_mode REPARATIONS_LOAN, interest 2%, as_of 2025-12-31"
             }
+            Target::ScoreScenarioCold => {
+                "as ScoreScenario, as_of each day of 2025 in turn (365 dates, one per call)"
+            }
             Target::ListHoldings => "page_size 50, as_of 2025-12-31",
             Target::SummarizeHoldings => {
                 "filter owner_kind = CENTRAL_BANK, currency USD, as_of 2025-03-18"
             }
             Target::AssessLegalRisk => "action CONFISCATION, every jurisdiction, as_of 2025-12-31",
             Target::Health => "service \"\" (the whole server), on the leverage server",
+            Target::SizedListHoldings
+            | Target::SizedSummarizeHoldings
+            | Target::SizedAssessLegalRisk => {
+                "Sized {size}: a payload made once, cut to give a reply of the read RPC's encoded size"
+            }
         }
     }
 }
@@ -93,13 +146,40 @@ pub fn reparations_loan() -> api::Scenario {
     }
 }
 
+/// The `Sized` request whose reply encodes to `reply_bytes` (a tag byte, the payload's length
+/// as a varint, the payload; two bytes more with `pad`), if one can.
+pub fn sized_request(reply_bytes: usize) -> Option<SizedRequest> {
+    let payload = |bytes: usize| {
+        (1..=10).find_map(|len_bytes| {
+            let n = bytes.checked_sub(1 + len_bytes)?;
+            (n > 0 && prost::encoding::encoded_len_varint(n as u64) == len_bytes).then_some(n)
+        })
+    };
+    let (size, pad) = match payload(reply_bytes) {
+        Some(n) => (n, false),
+        None => (payload(reply_bytes.checked_sub(2)?)?, true),
+    };
+    Some(SizedRequest {
+        size: u32::try_from(size).ok()?,
+        pad,
+    })
+}
+
 /// A client bound to one request, on one connection.
 #[derive(Clone, Debug)]
 pub enum Caller {
     Hello(GreeterClient<Channel>, SayHelloRequest),
+    Sized(GreeterClient<Channel>, SizedRequest),
     Score(
         api::scoring_service_client::ScoringServiceClient<Channel>,
         api::ScoreScenarioRequest,
+    ),
+    /// The request's `as_of` is replaced each call by the next of [`COLD_DATES`] days, counted
+    /// by every caller of a run together, so that calls in flight ask for different dates.
+    ScoreCold(
+        api::scoring_service_client::ScoringServiceClient<Channel>,
+        api::ScoreScenarioRequest,
+        Arc<AtomicU32>,
     ),
     List(
         api::asset_service_client::AssetServiceClient<Channel>,
@@ -116,8 +196,29 @@ pub enum Caller {
     Health(HealthClient<Channel>, HealthCheckRequest),
 }
 
+/// What a target sends that is chosen when the run starts.
+#[derive(Clone, Debug, Default)]
+pub struct RunInput {
+    /// The `Sized` request of a size-matched baseline.
+    pub sized: Option<SizedRequest>,
+    /// The cold target's date counter, shared by the run's callers.
+    pub cold_turn: Arc<AtomicU32>,
+}
+
 impl Caller {
     pub fn new(target: Target, channel: Channel) -> Caller {
+        Caller::with(target, channel, &RunInput::default())
+    }
+
+    pub fn with(target: Target, channel: Channel, input: &RunInput) -> Caller {
+        let score_request = || api::ScoreScenarioRequest {
+            plugin: "plugins/pressure-index".into(),
+            scenario: Some(reparations_loan()),
+        };
+        let scoring = |channel| {
+            api::scoring_service_client::ScoringServiceClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE)
+        };
         match target {
             Target::HelloWorld => Caller::Hello(
                 GreeterClient::new(channel),
@@ -125,13 +226,17 @@ impl Caller {
                     name: "bench".into(),
                 },
             ),
-            Target::ScoreScenario => Caller::Score(
-                api::scoring_service_client::ScoringServiceClient::new(channel)
-                    .max_decoding_message_size(MAX_MESSAGE),
-                api::ScoreScenarioRequest {
-                    plugin: "plugins/pressure-index".into(),
-                    scenario: Some(reparations_loan()),
-                },
+            Target::SizedListHoldings
+            | Target::SizedSummarizeHoldings
+            | Target::SizedAssessLegalRisk => Caller::Sized(
+                GreeterClient::new(channel).max_decoding_message_size(MAX_MESSAGE),
+                input.sized.unwrap_or_default(),
+            ),
+            Target::ScoreScenario => Caller::Score(scoring(channel), score_request()),
+            Target::ScoreScenarioCold => Caller::ScoreCold(
+                scoring(channel),
+                score_request(),
+                Arc::clone(&input.cold_turn),
             ),
             Target::ListHoldings => Caller::List(
                 asset_client(channel),
@@ -171,7 +276,13 @@ impl Caller {
     /// One call: `Ok(true)` for an OK status with a plausible reply, `Ok(false)` for an OK
     /// status with an empty or wrong reply, `Err` for any other status.
     pub async fn call(&mut self) -> Result<bool, Status> {
-        Ok(self.send().await?.is_plausible())
+        let reply = self.send().await?;
+        Ok(match (&*self, &reply) {
+            (Caller::Sized(_, r), Reply::Sized(reply)) => {
+                reply.payload.len() == r.size as usize && reply.pad == r.pad
+            }
+            _ => reply.is_plausible(),
+        })
     }
 
     /// The size of one reply, encoded (what the server encodes and sends per call).
@@ -182,7 +293,19 @@ impl Caller {
     async fn send(&mut self) -> Result<Reply, Status> {
         Ok(match self {
             Caller::Hello(c, r) => Reply::Hello(c.say_hello(r.clone()).await?.into_inner()),
+            Caller::Sized(c, r) => Reply::Sized(c.sized(*r).await?.into_inner()),
             Caller::Score(c, r) => Reply::Score(c.score_scenario(r.clone()).await?.into_inner()),
+            Caller::ScoreCold(c, r, turn) => {
+                let day = turn.fetch_add(1, Ordering::Relaxed) % COLD_DATES;
+                let as_of =
+                    leverage_core::Date::from_days_since_epoch(cold_first_day() + i64::from(day))
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                let mut request = r.clone();
+                if let Some(s) = request.scenario.as_mut() {
+                    s.as_of = date(as_of.year(), as_of.month() as i32, as_of.day() as i32);
+                }
+                Reply::Score(c.score_scenario(request).await?.into_inner())
+            }
             Caller::List(c, r) => Reply::List(c.list_holdings(r.clone()).await?.into_inner()),
             Caller::Summarize(c, r) => {
                 Reply::Summarize(c.summarize_holdings(r.clone()).await?.into_inner())
@@ -195,9 +318,15 @@ impl Caller {
     }
 }
 
+/// 2025-01-01, the first of the cold target's dates, in days since the epoch.
+fn cold_first_day() -> i64 {
+    leverage_core::Date::new(2025, 1, 1).map_or(20_089, |d| d.days_since_epoch())
+}
+
 /// The reply of one [`Caller`] call.
 enum Reply {
     Hello(crate::hello::pb::SayHelloResponse),
+    Sized(SizedResponse),
     Score(api::ScoreScenarioResponse),
     List(api::ListHoldingsResponse),
     Summarize(api::SummarizeHoldingsResponse),
@@ -210,6 +339,7 @@ impl Reply {
     fn is_plausible(&self) -> bool {
         match self {
             Reply::Hello(r) => r.message == "Hello, bench",
+            Reply::Sized(r) => !r.payload.is_empty(),
             Reply::Score(r) => r
                 .result
                 .as_ref()
@@ -225,6 +355,7 @@ impl Reply {
         use prost::Message;
         match self {
             Reply::Hello(r) => r.encoded_len(),
+            Reply::Sized(r) => r.encoded_len(),
             Reply::Score(r) => r.encoded_len(),
             Reply::List(r) => r.encoded_len(),
             Reply::Summarize(r) => r.encoded_len(),
@@ -258,6 +389,10 @@ pub struct LoadConfig {
     pub max_quiet_wait_s: u64,
     /// False in the smoke run: no waiting and no reruns.
     pub guard_noise: bool,
+    /// Load generator CPU, in cores, above which a run's figure may be the generator's limit
+    /// rather than the server's: such a run fails the generator gate. None in the smoke run,
+    /// whose debug generator is always the slower side.
+    pub max_generator_cores: Option<f64>,
 }
 
 /// One measured run of one target.
@@ -283,6 +418,8 @@ pub struct Run {
     pub first_failure: Option<String>,
     pub cpu: CpuUse,
     pub noisy: bool,
+    /// The load generator used more than `max_generator_cores`.
+    pub generator_bound: bool,
 }
 
 /// The medians of a target's runs, and its ratios to hello world.
@@ -305,6 +442,11 @@ pub struct TargetResult {
     pub qps_ratio: f64,
     /// p99 ÷ hello world's p99.
     pub p99_ratio: f64,
+    /// For a read RPC: QPS and p99 ÷ those of its size-matched baseline.
+    pub floor_qps_ratio: Option<f64>,
+    pub floor_p99_ratio: Option<f64>,
+    /// Kept runs whose load generator used more than `max_generator_cores`.
+    pub generator_bound_runs: usize,
     /// Server CPU per call, in µs (server CPU ÷ QPS): what one call costs the server core.
     pub server_us_per_call: f64,
     /// Size of one encoded reply, in bytes.
@@ -371,6 +513,7 @@ pub async fn wait_quiet(threshold: f64, max_wait: Duration) -> (f64, f64) {
 /// One closed-loop run against `addr`.
 async fn run_once(
     target: Target,
+    input: &RunInput,
     addr: SocketAddr,
     server_pid: u32,
     config: &LoadConfig,
@@ -395,7 +538,7 @@ async fn run_once(
     let mut handles = Vec::with_capacity(tasks);
     for channel in &channels {
         for _ in 0..config.in_flight_per_connection {
-            let mut caller = Caller::new(target, channel.clone());
+            let mut caller = Caller::with(target, channel.clone(), input);
             handles.push(tokio::spawn(async move {
                 let mut out = TaskOut {
                     latencies: Vec::with_capacity(capacity),
@@ -454,11 +597,59 @@ async fn run_once(
     Ok((qps, latency, total, cpu))
 }
 
+/// The size of one encoded reply of each target, the read RPCs first so that their size-matched
+/// baselines can be sized after them; and the input of each.
+async fn reply_sizes(
+    endpoints: Endpoints,
+    targets: &[Target],
+) -> anyhow::Result<Vec<(Target, usize, RunInput)>> {
+    let mut out: Vec<(Target, usize, RunInput)> = Vec::new();
+    for pass_baselines in [false, true] {
+        for &target in targets {
+            if (target.matches().is_some()) != pass_baselines {
+                continue;
+            }
+            let mut input = RunInput::default();
+            if let Some(read) = target.matches() {
+                let bytes = out
+                    .iter()
+                    .find(|(t, _, _)| *t == read)
+                    .map(|(_, b, _)| *b)
+                    .with_context(|| {
+                        format!("{} needs {} in the run", target.name(), read.name())
+                    })?;
+                input.sized = Some(
+                    sized_request(bytes)
+                        .with_context(|| format!("no Sized reply encodes to {bytes} bytes"))?,
+                );
+            }
+            let addr = endpoints.of(target).0;
+            let mut caller = Caller::with(target, connect(addr).await?, &input);
+            let bytes = caller
+                .reply_bytes()
+                .await
+                .with_context(|| format!("one {} call", target.name()))?;
+            out.push((target, bytes, input));
+        }
+    }
+    Ok(out)
+}
+
 /// Server addresses and pids the load runs against.
 #[derive(Clone, Copy, Debug)]
 pub struct Endpoints {
     pub hello: (SocketAddr, u32),
     pub leverage: (SocketAddr, u32),
+}
+
+impl Endpoints {
+    fn of(&self, target: Target) -> (SocketAddr, u32) {
+        if target.is_baseline() {
+            self.hello
+        } else {
+            self.leverage
+        }
+    }
 }
 
 /// Every target, `runs` rounds interleaved (so that drift hits all targets alike), each run
@@ -468,6 +659,14 @@ pub async fn run(
     targets: &[Target],
     config: &LoadConfig,
 ) -> anyhow::Result<LoadResult> {
+    let sizes = reply_sizes(endpoints, targets).await?;
+    let input_of = |target: Target| {
+        sizes
+            .iter()
+            .find(|(t, _, _)| *t == target)
+            .map(|(_, _, i)| i.clone())
+            .unwrap_or_default()
+    };
     let mut runs: Vec<Run> = Vec::new();
     let mut failures: Vec<(Target, String)> = Vec::new();
     for round in 0..config.runs.max(1) {
@@ -475,10 +674,7 @@ pub async fn run(
             if failures.iter().any(|(t, _)| *t == target) {
                 continue;
             }
-            let (addr, pid) = match target {
-                Target::HelloWorld => endpoints.hello,
-                _ => endpoints.leverage,
-            };
+            let (addr, pid) = endpoints.of(target);
             let mut attempt = 0;
             loop {
                 let (busy_before, waited) = if config.guard_noise {
@@ -491,8 +687,10 @@ pub async fn run(
                     (f64::NAN, 0.0)
                 };
                 let loadavg = loadavg1();
-                let (qps, latency, out, cpu) = run_once(target, addr, pid, config).await?;
+                let (qps, latency, out, cpu) =
+                    run_once(target, &input_of(target), addr, pid, config).await?;
                 let noisy = cpu.others + cpu.steal > config.noise_threshold_cores;
+                let generator_bound = config.max_generator_cores.is_some_and(|m| cpu.client > m);
                 let run = Run {
                     target,
                     round,
@@ -508,9 +706,10 @@ pub async fn run(
                     first_failure: out.first_failure.clone(),
                     cpu,
                     noisy,
+                    generator_bound,
                 };
                 eprintln!(
-                    "[load] {:<18} round {} attempt {}: {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  server {:.2} client {:.2} others {:.2} cores{}",
+                    "[load] {:<36} round {} attempt {}: {:>9.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  server {:.2} generator {:.2} others {:.2} cores{}{}",
                     target.name(),
                     round + 1,
                     attempt + 1,
@@ -520,7 +719,12 @@ pub async fn run(
                     run.cpu.server,
                     run.cpu.client,
                     run.cpu.others + run.cpu.steal,
-                    if noisy { "  NOISY" } else { "" }
+                    if noisy { "  NOISY" } else { "" },
+                    if generator_bound {
+                        "  GENERATOR-BOUND"
+                    } else {
+                        ""
+                    }
                 );
                 let failed = out.failed + out.bad;
                 if failed > 0 {
@@ -563,13 +767,11 @@ pub async fn run(
         if failures.iter().any(|(t, _)| *t == target) {
             continue;
         }
-        let (addr, pid) = match target {
-            Target::HelloWorld => endpoints.hello,
-            _ => endpoints.leverage,
-        };
-        let (qps, latency, out, cpu) = run_once(target, addr, pid, &single).await?;
+        let (addr, pid) = endpoints.of(target);
+        let (qps, latency, out, cpu) =
+            run_once(target, &input_of(target), addr, pid, &single).await?;
         eprintln!(
-            "[load] {:<18} 1 in flight: {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  server {:.2} cores",
+            "[load] {:<36} 1 in flight: {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  server {:.2} cores",
             target.name(),
             qps,
             latency.p50_us,
@@ -599,19 +801,9 @@ pub async fn run(
             },
         ));
     }
-    let mut reply_bytes = Vec::new();
-    for &target in targets {
-        let addr = match target {
-            Target::HelloWorld => endpoints.hello.0,
-            _ => endpoints.leverage.0,
-        };
-        let mut caller = Caller::new(target, connect(addr).await?);
-        reply_bytes.push(caller.reply_bytes().await.unwrap_or(0));
-    }
     let mut results: Vec<TargetResult> = targets
         .iter()
-        .zip(reply_bytes)
-        .map(|(&target, reply_bytes)| {
+        .map(|&target| {
             // A failed target keeps only its failed run; others keep their last attempt of
             // each round.
             let mine: Vec<Run> = runs
@@ -633,8 +825,14 @@ pub async fn run(
                 others_cpu_cores: m(&|r| r.cpu.others + r.cpu.steal),
                 qps_ratio: f64::NAN,
                 p99_ratio: f64::NAN,
+                floor_qps_ratio: None,
+                floor_p99_ratio: None,
+                generator_bound_runs: mine.iter().filter(|r| r.generator_bound).count(),
                 server_us_per_call: m(&|r| r.cpu.server / r.qps * 1e6),
-                reply_bytes,
+                reply_bytes: sizes
+                    .iter()
+                    .find(|(t, _, _)| *t == target)
+                    .map_or(0, |(_, b, _)| *b),
                 noisy_runs: mine.iter().filter(|r| r.noisy).count(),
                 unloaded: unloaded
                     .iter()
@@ -648,14 +846,25 @@ pub async fn run(
             }
         })
         .collect();
-    let baseline = results
+    let valid = |target: Target, results: &[TargetResult]| {
+        results
+            .iter()
+            .find(|r| r.target == target && r.failure.is_none())
+            .map(|r| (r.qps, r.p99_us))
+    };
+    let hello = valid(Target::HelloWorld, &results);
+    let floors: Vec<Option<(f64, f64)>> = results
         .iter()
-        .find(|r| r.target == Target::HelloWorld && r.failure.is_none())
-        .map(|r| (r.qps, r.p99_us));
-    if let Some((qps, p99)) = baseline {
-        for r in &mut results {
+        .map(|r| r.target.floor().and_then(|f| valid(f, &results)))
+        .collect();
+    for (r, floor) in results.iter_mut().zip(floors) {
+        if let Some((qps, p99)) = hello {
             r.qps_ratio = r.qps / qps;
             r.p99_ratio = r.p99_us / p99;
+        }
+        if let Some((qps, p99)) = floor {
+            r.floor_qps_ratio = Some(r.qps / qps);
+            r.floor_p99_ratio = Some(r.p99_us / p99);
         }
     }
     Ok(LoadResult {
@@ -665,4 +874,28 @@ pub async fn run(
         client_cpu_affinity: crate::sys::cpus_allowed("self"),
         targets: results,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    #[test]
+    fn a_sized_reply_encodes_to_the_size_asked_for() {
+        for reply_bytes in (3..20_000).chain([1 << 20]) {
+            let request = sized_request(reply_bytes).expect("a size");
+            let reply = SizedResponse {
+                payload: bytes::Bytes::from(vec![7; request.size as usize]),
+                pad: request.pad,
+            };
+            assert_eq!(reply.encoded_len(), reply_bytes, "{request:?}");
+        }
+        assert_eq!(
+            sized_request(1),
+            None,
+            "a tag and a length are two bytes at least"
+        );
+    }
 }

@@ -15,6 +15,7 @@ mod startup;
 mod stats;
 mod sweep;
 mod sys;
+mod table;
 mod versions;
 
 // The allocator the leverage server uses, so that the hello-world baseline (served from this
@@ -32,13 +33,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::boundary::BoundaryConfig;
 use crate::load::{Endpoints, LoadConfig, Target};
-use crate::report::{Gate, Memory, Results};
+use crate::report::{Memory, Results};
 use crate::scale::ScaleConfig;
 use crate::server::{ServerOptions, spawn_hello, spawn_leverage, wait_hello, wait_serving};
 use crate::soak::SoakConfig;
 use crate::startup::StartupConfig;
 use crate::sweep::SweepConfig;
 use crate::sys::memory_mb;
+use crate::table::Gate;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -84,13 +86,18 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct Options {
-    /// Server binary to run instead of target/release/leverage (its directory must hold the
-    /// bundled plugins).
+    /// Server binary to run instead of the one the bench builds (`cargo build --release`); its
+    /// directory must hold the bundled plugins, and it must be newer than every server source
+    /// file and commit.
     #[arg(long, global = true, env = "LEVERAGE_BENCH_SERVER_BIN")]
     server_bin: Option<PathBuf>,
-    /// Run `cargo build --release` even when target/release/leverage exists.
+    /// Run a --server-bin older than the server's sources anyway (the report says so).
     #[arg(long, global = true)]
-    rebuild: bool,
+    allow_stale_server: bool,
+    /// Let a debug build of the bench run a measuring command, to try the machinery: its load
+    /// generator and timing loops are then too slow for any figure to mean anything.
+    #[arg(long, global = true)]
+    allow_debug: bool,
     /// Directory for the results (default bench/results; for smoke target/bench-smoke/results).
     #[arg(long, global = true)]
     out: Option<PathBuf>,
@@ -128,7 +135,12 @@ struct Options {
     /// Load: longest wait for quiet before a run, seconds.
     #[arg(long, global = true, default_value_t = 300)]
     max_quiet_wait_s: u64,
-    /// Load: targets to run (default all), e.g. --targets hello,score.
+    /// Load: load generator CPU, in cores, above which a run fails the generator gate (its
+    /// figure may be the generator's limit, not the server's).
+    #[arg(long, global = true, default_value_t = 0.8)]
+    max_generator_cores: f64,
+    /// Load: targets to run (default all), e.g. --targets hello,score. Hello world runs always,
+    /// and each read RPC brings its size-matched baseline.
     #[arg(long, global = true, value_delimiter = ',')]
     targets: Vec<String>,
 
@@ -196,18 +208,23 @@ fn parse_targets(names: &[String]) -> anyhow::Result<Vec<Target>> {
         let t = match n.to_ascii_lowercase().as_str() {
             "hello" | "helloworld" => Target::HelloWorld,
             "score" | "scorescenario" => Target::ScoreScenario,
+            "cold" | "score-cold" => Target::ScoreScenarioCold,
             "list" | "listholdings" => Target::ListHoldings,
             "summarize" | "summarizeholdings" => Target::SummarizeHoldings,
             "assess" | "assesslegalrisk" => Target::AssessLegalRisk,
             "health" => Target::Health,
             other => anyhow::bail!(
-                "unknown target {other}: hello, health, score, list, summarize, assess"
+                "unknown target {other}: hello, health, score, cold, list, summarize, assess"
             ),
         };
-        if !out.contains(&t) {
-            out.push(t);
+        for t in [Some(t), t.floor()].into_iter().flatten() {
+            if !out.contains(&t) {
+                out.push(t);
+            }
         }
     }
+    // In the order of Target::ALL, each read RPC beside its size-matched baseline.
+    out.sort_by_key(|t| Target::ALL.iter().position(|a| a == t));
     Ok(out)
 }
 
@@ -231,14 +248,15 @@ fn plan(kind: Command, o: &Options) -> anyhow::Result<Plan> {
     let load = LoadConfig {
         connections: if smoke { 1 } else { o.connections.max(1) },
         in_flight_per_connection: if smoke { 2 } else { o.in_flight.max(1) },
-        warmup_ms: if smoke { 100 } else { o.warmup_ms },
-        duration_ms: if smoke { 300 } else { o.duration_ms.max(1) },
+        warmup_ms: if smoke { 50 } else { o.warmup_ms },
+        duration_ms: if smoke { 150 } else { o.duration_ms.max(1) },
         runs: if smoke { 1 } else { o.runs.max(1) },
         max_retries: o.max_retries,
         noise_threshold_cores: o.noise_threshold,
         quiet_threshold_cores: o.quiet_threshold,
         max_quiet_wait_s: o.max_quiet_wait_s,
         guard_noise: !smoke,
+        max_generator_cores: (!smoke).then_some(o.max_generator_cores),
     };
     let boundary = BoundaryConfig {
         scenarios: 1000,
@@ -314,14 +332,29 @@ fn failed_part(results: &mut Results, part: &'static str, error: &anyhow::Error)
     });
 }
 
+/// Refuses to measure with a debug build of the bench: a debug load generator saturates its
+/// core long before the server does, and the boundary loops would time debug code.
+fn refuse_debug_bench(kind: Command, o: &Options) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) && kind != Command::Smoke && !o.allow_debug {
+        anyhow::bail!(
+            "this is a debug build of leverage-bench, which measures nothing worth keeping: run \
+             `cargo run --release -p leverage-bench -- {}`, or pass --allow-debug to try the \
+             machinery (its figures are then marked as from a debug bench)",
+            kind_name(kind)
+        );
+    }
+    Ok(())
+}
+
 fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
+    refuse_debug_bench(kind, o)?;
     let plan = plan(kind, o)?;
     let smoke = kind == Command::Smoke;
     let started = report::utc_now();
     let binaries = if smoke {
         prepare::smoke(o.server_bin.as_deref())?
     } else {
-        prepare::release(o.rebuild, o.server_bin.as_deref())?
+        prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?
     };
     // Builds are done: from here on this process (the load generator, the clients) stays on
     // CPU 1 and the servers on CPU 0.
@@ -490,7 +523,8 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
 
 /// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
 fn run_versions(o: &Options) -> anyhow::Result<()> {
-    let binaries = prepare::release(o.rebuild, o.server_bin.as_deref())?;
+    refuse_debug_bench(Command::Versions, o)?;
+    let binaries = prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?;
     let pin = !o.no_pin && sys::online_cpus() >= 2;
     if pin {
         sys::pin_current_thread(1)?;
