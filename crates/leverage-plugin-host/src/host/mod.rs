@@ -1,0 +1,289 @@
+//! The plugin host: a directory of plugins, loaded, checked, called and reloaded.
+//!
+//! This file is the public API and the call path; the registry, the reload pass, the options and
+//! the reports live in the modules below, which never import from here.
+
+mod options;
+mod registry;
+mod reload;
+mod report;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use leverage_plugin_api::PluginMetadata;
+
+pub use options::{HostOptions, INLINE_ALL};
+use registry::{Backend, Loaded, Registry};
+use reload::DirLoader;
+pub use report::{PluginStatus, Refusal, ReloadReport, Replaced};
+
+use crate::error::HostError;
+use crate::inprocess;
+use crate::load::{default_copy_dir, owned_catalog};
+use crate::plugin::{Limits, PluginState, RowResult};
+use crate::pool::WorkerPool;
+use crate::sandbox;
+
+#[derive(Debug)]
+struct Inner {
+    loader: DirLoader,
+    registry: RwLock<Arc<Registry>>,
+    reload_lock: Mutex<()>,
+    pool: WorkerPool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.pool.shutdown();
+    }
+}
+
+/// Loads the plugins of one directory and calls them. Cheap to clone; clones share everything.
+#[derive(Clone, Debug)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+impl PluginHost {
+    /// Loads every `*.so` in `dir`, with default options. `catalog` lists the inputs the server
+    /// can supply, in the column order of the rows it will pass to [`PluginHost::score`].
+    pub fn load_dir(dir: impl AsRef<Path>, catalog: &[&str]) -> Result<PluginHost, HostError> {
+        PluginHost::load_dir_with(dir, catalog, HostOptions::default())
+    }
+
+    /// Loads every matching library in `dir`. Files that fail a check are listed by
+    /// [`PluginHost::plugins`] with their reason; only an unreadable directory or an invalid
+    /// catalog is an error.
+    pub fn load_dir_with(
+        dir: impl AsRef<Path>,
+        catalog: &[&str],
+        options: HostOptions,
+    ) -> Result<PluginHost, HostError> {
+        let catalog = owned_catalog(catalog)?;
+        let host = PluginHost {
+            inner: Arc::new(Inner {
+                pool: WorkerPool::new(options.workers, options.max_queued_calls),
+                loader: DirLoader {
+                    dir: dir.as_ref().to_path_buf(),
+                    catalog,
+                    limits: Limits {
+                        max_panics: options.max_panics.max(1),
+                        max_stuck_calls: options.max_stuck_calls.max(1),
+                    },
+                    copy_dir: options.copy_dir.clone().unwrap_or_else(default_copy_dir),
+                    options,
+                },
+                registry: RwLock::new(Arc::new(Registry::default())),
+                reload_lock: Mutex::new(()),
+            }),
+        };
+        host.reload_dir()?;
+        Ok(host)
+    }
+
+    /// The plugin directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.loader.dir
+    }
+
+    /// The input names, in row column order.
+    pub fn catalog(&self) -> &[String] {
+        &self.inner.loader.catalog
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        Arc::clone(
+            &self
+                .inner
+                .registry
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Every plugin file: loaded plugins with their state, and refused files with the reason.
+    /// A file whose new version was refused while the old one still serves appears twice.
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        let registry = self.registry();
+        let mut list = Vec::new();
+        for (path, entry) in &registry.files {
+            let loaded = entry
+                .loaded
+                .as_ref()
+                .and_then(|id| registry.plugins.get(id));
+            if let Some(loaded) = loaded {
+                let (plugin, sandbox) = (&loaded.plugin, loaded.sandbox());
+                list.push(PluginStatus {
+                    path: path.clone(),
+                    id: Some(plugin.id().to_owned()),
+                    metadata: Some(Arc::clone(&plugin.metadata)),
+                    build: Some(plugin.build.clone()),
+                    state: plugin.state(),
+                    panics: plugin.panics(),
+                    sandboxed: sandbox.is_some(),
+                    inline: matches!(loaded.backend, Backend::Inline(_)),
+                    crashes: plugin.crashes(),
+                    worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
+                });
+            }
+            if let Some(reason) = &entry.refusal {
+                list.push(PluginStatus {
+                    path: path.clone(),
+                    id: None,
+                    metadata: None,
+                    build: entry.build.clone(),
+                    state: PluginState::Refused {
+                        reason: reason.clone(),
+                    },
+                    panics: 0,
+                    sandboxed: self.inner.loader.sandboxes(path),
+                    inline: !self.inner.loader.sandboxes(path) && self.inner.loader.inlines(path),
+                    crashes: 0,
+                    worker_pids: Vec::new(),
+                });
+            }
+        }
+        list
+    }
+
+    /// The metadata of a loaded plugin.
+    pub fn metadata(&self, plugin_id: &str) -> Option<Arc<PluginMetadata>> {
+        self.registry()
+            .plugins
+            .get(plugin_id)
+            .map(|loaded| Arc::clone(&loaded.plugin.metadata))
+    }
+
+    /// The state of a loaded plugin.
+    pub fn state(&self, plugin_id: &str) -> Option<PluginState> {
+        self.registry()
+            .plugins
+            .get(plugin_id)
+            .map(|loaded| loaded.plugin.state())
+    }
+
+    /// Looks at the directory again and loads what changed: new files, files whose content
+    /// changed (loaded from a fresh private copy, then swapped in atomically: calls already
+    /// running finish on the old version), removed files. Unchanged files are not reloaded.
+    pub fn reload_dir(&self) -> Result<ReloadReport, HostError> {
+        let (report, retired) = {
+            let _serial = self
+                .inner
+                .reload_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let old = self.registry();
+            let (next, report) = self.inner.loader.scan(&old)?;
+            let retired = std::mem::replace(
+                &mut *self
+                    .inner
+                    .registry
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner),
+                Arc::new(next),
+            );
+            (report, retired)
+        };
+        // Dropping the last hold on a replaced version destroys its idle instances: plugin code,
+        // so not under either lock above.
+        drop(retired);
+        for id in &report.added {
+            tracing::info!(plugin = %id, "plugin loaded");
+        }
+        for replaced in &report.replaced {
+            tracing::info!(plugin = %replaced.id, old = %replaced.old_version, new = %replaced.new_version, "plugin replaced");
+        }
+        for id in &report.removed {
+            tracing::info!(plugin = %id, "plugin removed");
+        }
+        for refusal in &report.refused {
+            tracing::warn!(path = %refusal.path.display(), reason = %refusal.reason, "plugin refused");
+        }
+        Ok(report)
+    }
+
+    fn ready_plugin(&self, plugin_id: &str) -> Result<Arc<Loaded>, HostError> {
+        let loaded = self
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .plugins
+            .get(plugin_id)
+            .cloned()
+            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.to_owned()))?;
+        loaded.plugin.ensure_ready()?;
+        Ok(loaded)
+    }
+
+    /// Scores `n_rows` scenarios with plugin `plugin_id`.
+    ///
+    /// `rows` is row-major, [`PluginHost::catalog`] wide; the host passes each plugin only the
+    /// columns it declared, in its order. The call runs on the host's bounded thread pool. If it
+    /// has not finished after `deadline` (waiting for a thread included), `cancel` is set, the
+    /// call is abandoned and [`HostError::DeadlineExceeded`] returned at once; the abandoned
+    /// instance is never reused. Dropping the returned future before it completes also sets
+    /// `cancel` and abandons the call.
+    ///
+    /// Each row's outputs are checked (finite, within the declared ranges) before they are
+    /// returned; a violation is that row's [`RowError`](crate::RowError).
+    ///
+    /// A sandboxed plugin's call goes to one of its worker processes instead. At the deadline
+    /// (or when the future is dropped, or `cancel` is seen set) that worker is killed with
+    /// `SIGKILL` and reaped, and the next call starts a fresh one. A worker that dies during
+    /// the call fails it with [`HostError::WorkerCrashed`], naming the signal or exit status.
+    ///
+    /// A plugin file listed in [`HostOptions::inline`] is called on the calling thread instead,
+    /// within this call: no pool hop, and no deadline (see there for what that gives up).
+    ///
+    /// Must be awaited inside a Tokio runtime with the time driver enabled (for the deadline).
+    pub async fn score(
+        &self,
+        plugin_id: &str,
+        rows: Vec<f64>,
+        n_rows: usize,
+        deadline: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Vec<RowResult>, HostError> {
+        let loaded = self.ready_plugin(plugin_id)?;
+        let plugin = Arc::clone(&loaded.plugin);
+        plugin.check_request(&rows, n_rows)?;
+        match &loaded.backend {
+            Backend::Sandboxed(pool) => {
+                sandbox::score(plugin, pool, rows, n_rows, deadline, cancel).await
+            }
+            Backend::InProcess(backend) => {
+                let backend = Arc::clone(backend);
+                let pool = &self.inner.pool;
+                inprocess::score(plugin, backend, pool, rows, n_rows, deadline, cancel).await
+            }
+            Backend::Inline(backend) => backend.score_blocking(&plugin, &rows, n_rows, &cancel),
+        }
+    }
+
+    /// Scores on the calling thread, with no deadline, whatever [`HostOptions::inline`] says
+    /// (for the CLI, benchmarks, and callers that bound the call themselves). Same checks and
+    /// panic policy as [`PluginHost::score`]; `cancel` may be set from another thread. Nothing
+    /// contains a plugin that hangs: the calling thread waits for it. A sandboxed plugin's call is sent to a worker process and waited for (setting
+    /// `cancel` kills that worker).
+    pub fn score_blocking(
+        &self,
+        plugin_id: &str,
+        rows: &[f64],
+        n_rows: usize,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<RowResult>, HostError> {
+        let loaded = self.ready_plugin(plugin_id)?;
+        let plugin = &loaded.plugin;
+        plugin.check_request(rows, n_rows)?;
+        match &loaded.backend {
+            Backend::Sandboxed(pool) => sandbox::score_blocking(plugin, pool, rows, n_rows, cancel),
+            Backend::InProcess(backend) | Backend::Inline(backend) => {
+                backend.score_blocking(plugin, rows, n_rows, cancel)
+            }
+        }
+    }
+}
