@@ -107,6 +107,10 @@ struct Options {
     /// LEVERAGE_LOG for the leverage server (default: unset, i.e. its default `info`).
     #[arg(long, global = true)]
     server_log: Option<String>,
+    /// One more argument for `leverage serve` (repeatable), e.g. `--serve-arg=--inline-plugin=*`
+    /// to measure trusted plugins called on the server's threads; the report lists them.
+    #[arg(long = "serve-arg", global = true, allow_hyphen_values = true)]
+    serve_args: Vec<String>,
 
     /// Load: connections.
     #[arg(long, global = true, default_value_t = 4)]
@@ -365,6 +369,7 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
     let options = ServerOptions {
         cpu: pin.then_some(0),
         log_filter: o.server_log.clone(),
+        serve_args: o.serve_args.clone(),
     };
     let root = prepare::workspace_root();
     let out_dir = o.out.clone().unwrap_or_else(|| {
@@ -391,6 +396,7 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
         binaries: binaries.clone(),
         server_cpu: pin.then_some(0),
         client_cpu: pin.then_some(1),
+        serve_args: o.serve_args.join(" "),
         server_log_filter: o
             .server_log
             .clone()
@@ -532,6 +538,7 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
     let options = ServerOptions {
         cpu: pin.then_some(0),
         log_filter: o.server_log.clone(),
+        serve_args: o.serve_args.clone(),
     };
     let logs = prepare::target_dir().join("bench-logs").join("versions");
     std::fs::create_dir_all(&logs)?;

@@ -40,6 +40,8 @@ pub struct Results {
     pub client_cpu: Option<usize>,
     /// LEVERAGE_LOG of the leverage server; "(default: info)" when not set.
     pub server_log_filter: String,
+    /// Extra arguments given to `leverage serve` (empty: its defaults).
+    pub serve_args: String,
     pub load: Option<LoadResult>,
     pub memory: Memory,
     pub boundary: Option<BoundaryResult>,
@@ -444,7 +446,7 @@ impl Results {
         let _ = writeln!(
             md,
             "Machine: {} CPUs ({}), {:.0} GiB, Linux {}. Commit `{}`{}. Server binary `{}` ({} build; {}); bench {} build. \
-             Servers pinned to CPU {}, one tokio worker; load generator on CPU {}. Server log filter: {}.\n",
+             Servers pinned to CPU {}, one tokio worker; load generator on CPU {}. Server log filter: {}. `leverage serve` arguments beyond the defaults: {}.\n",
             self.machine.cpus,
             self.machine.cpu_model,
             self.machine.memory_gib,
@@ -464,6 +466,11 @@ impl Results {
             self.client_cpu
                 .map_or("(unpinned)".into(), |c| c.to_string()),
             self.server_log_filter,
+            if self.serve_args.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("`{}`", self.serve_args)
+            },
         );
         md.push_str("## Summary\n\n");
         md.push_str(&self.summary_table());

@@ -28,6 +28,8 @@ pub struct ServerOptions {
     pub cpu: Option<usize>,
     /// `LEVERAGE_LOG` for the leverage server; `None` keeps its default (`info`).
     pub log_filter: Option<String>,
+    /// More arguments for `leverage serve` (e.g. `--inline-plugin=*`), recorded in the report.
+    pub serve_args: Vec<String>,
 }
 
 /// Opens one HTTP/2 connection to `addr`.
@@ -69,6 +71,7 @@ pub fn spawn_leverage_with(
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--drain-ms", "0"])
+        .args(&options.serve_args)
         .args(extra_args);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("LEVERAGE_") {
