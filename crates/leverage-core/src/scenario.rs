@@ -260,9 +260,15 @@ impl Lever {
         }
     }
 
+    /// Whether `value` is in the lever's range.
+    pub fn accepts(self, value: f64) -> bool {
+        let (min, max, _) = self.range();
+        value.is_finite() && value >= min && value <= max
+    }
+
     pub fn check(self, field: &str, value: f64, v: &mut Violations) {
         let (min, max, _) = self.range();
-        if !value.is_finite() || value < min || value > max {
+        if !self.accepts(value) {
             v.add(
                 field,
                 format!("must be between {min} and {max}, got {value}"),
@@ -280,9 +286,13 @@ impl ScenarioInput {
         if self.use_mode.is_none() {
             v.add(field("use_mode"), "must be set to one of the asset actions");
         }
+        // Field names are built only for a violation: a valid scenario, the common case, then
+        // costs no allocation here.
         let lever = |lever: Lever, value: Option<f64>, v: &mut Violations| {
             let value = value.unwrap_or(lever.range().2);
-            lever.check(&field(lever.field()), value, v);
+            if !lever.accepts(value) {
+                lever.check(&field(lever.field()), value, v);
+            }
             value
         };
         let interest_rate_pct = lever(Lever::InterestRatePct, self.interest_rate_pct, &mut v);
@@ -305,17 +315,26 @@ impl ScenarioInput {
         );
         let mut participation = Vec::new();
         for (i, (code, fraction)) in self.participation.into_iter().enumerate() {
-            let at = format!("{prefix}.participation[{i}]");
-            let j = v.check(&format!("{at}.jurisdiction"), Jurisdiction::parse(&code));
+            let at = || format!("{prefix}.participation[{i}]");
+            let j = match Jurisdiction::parse(&code) {
+                Ok(j) => Some(j),
+                Err(e) => {
+                    v.add(format!("{}.jurisdiction", at()), e.to_string());
+                    None
+                }
+            };
             if !(0.0..=1.0).contains(&fraction) {
                 v.add(
-                    format!("{at}.fraction"),
+                    format!("{}.fraction", at()),
                     format!("must be between 0 and 1, got {fraction}"),
                 );
             }
             if let Some(j) = j {
                 if participation.iter().any(|(k, _)| *k == j) {
-                    v.add(format!("{at}.jurisdiction"), format!("{j} is listed twice"));
+                    v.add(
+                        format!("{}.jurisdiction", at()),
+                        format!("{j} is listed twice"),
+                    );
                 }
                 participation.push((j, fraction));
             }

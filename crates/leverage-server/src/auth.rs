@@ -163,13 +163,20 @@ pub fn requirement(path: &str) -> Requirement {
     if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
         return Requirement::Open;
     }
-    if let Some((_, role)) = WRITES.iter().find(|(p, _)| *p == path) {
-        return Requirement::Role(*role);
-    }
-    if READS.contains(&path) {
-        return Requirement::Read;
-    }
-    Requirement::Role(Role::Admin)
+    // Every call asks, several layers each: one hash lookup rather than a walk of both tables.
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<&'static str, Requirement>> =
+        std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let reads = READS.iter().map(|p| (*p, Requirement::Read));
+        let writes = WRITES
+            .iter()
+            .map(|(p, role)| (*p, Requirement::Role(*role)));
+        reads.chain(writes).collect()
+    });
+    table
+        .get(path)
+        .copied()
+        .unwrap_or(Requirement::Role(Role::Admin))
 }
 
 #[derive(Clone)]

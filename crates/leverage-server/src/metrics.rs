@@ -117,7 +117,10 @@ impl Metrics {
         seconds: f64,
     ) {
         let mut inner = self.lock();
-        let stats = inner.plugins.entry(plugin.to_owned()).or_default();
+        let stats = match inner.plugins.get_mut(plugin) {
+            Some(stats) => stats,
+            None => inner.plugins.entry(plugin.to_owned()).or_default(),
+        };
         stats.calls += 1;
         stats.scenarios += scenarios as u64;
         if let Some(kind) = failure {

@@ -197,9 +197,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let method = CACHED
-            .iter()
-            .find(|m| **m == request.uri().path())
+        static METHODS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+            std::sync::OnceLock::new();
+        let method = METHODS
+            .get_or_init(|| CACHED.into_iter().collect())
+            .get(request.uri().path())
             .filter(|_| self.cache.budget > 0)
             .copied();
         let (Some(method), Some(revision)) = (method, pinned_revision(&request)) else {

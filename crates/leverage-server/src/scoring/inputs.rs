@@ -21,22 +21,42 @@ pub(super) fn plugin_id<'a>(field: &str, name: &'a str) -> Result<&'a str, Statu
 }
 
 /// Reads a scenario; bad fields are named under `prefix`.
+/// Runs a check that names its field only when it finds a violation: a valid request, the
+/// common case, then formats no field name. `check` must not depend on the name otherwise.
+fn named<T>(
+    v: &mut Violations,
+    name: impl FnOnce() -> String,
+    check: impl Fn(&str, &mut Violations) -> T,
+) -> T {
+    let mut probe = Violations::new();
+    let out = check("", &mut probe);
+    if probe.is_empty() {
+        out
+    } else {
+        check(&name(), v)
+    }
+}
+
 pub fn scenario_in(prefix: &str, s: Option<&pb::Scenario>) -> Result<Scenario, DomainError> {
     let Some(s) = s else {
         return Err(DomainError::invalid(prefix, "is required"));
     };
     let mut v = Violations::new();
+    let today = Date::today();
     let use_mode = if s.use_mode == 0 {
         None
     } else {
-        action_in(&format!("{prefix}.use_mode"), s.use_mode, &mut v)
+        named(
+            &mut v,
+            || format!("{prefix}.use_mode"),
+            |field, v| action_in(field, s.use_mode, v),
+        )
     };
     let as_of = s.as_of.as_ref().map(|_| {
-        date_in(
-            &format!("{prefix}.as_of"),
-            s.as_of.as_ref(),
-            Date::today(),
+        named(
             &mut v,
+            || format!("{prefix}.as_of"),
+            |field, v| date_in(field, s.as_of.as_ref(), today, v),
         )
     });
     let input = ScenarioInput {
@@ -55,7 +75,7 @@ pub fn scenario_in(prefix: &str, s: Option<&pb::Scenario>) -> Result<Scenario, D
         horizon_years: s.horizon_years.map(i64::from),
         as_of,
     };
-    match input.validate(prefix, Date::today()) {
+    match input.validate(prefix, today) {
         Ok(scenario) => v.finish(|| scenario),
         Err(e) => {
             v.merge(e)?;
