@@ -266,8 +266,7 @@ fn transport_reason(code: Code) -> &'static str {
         Code::Aborted => "ABORTED",
         Code::OutOfRange => "OUT_OF_RANGE",
         Code::Unimplemented => "METHOD_NOT_IMPLEMENTED",
-        // tonic answers INTERNAL for a request body that does not decode.
-        Code::Internal => "MALFORMED_OR_INTERNAL",
+        Code::Internal => "INTERNAL",
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
@@ -292,6 +291,14 @@ pub fn complete_headers(headers: &mut HeaderMap) -> Option<Code> {
         .into_status()
     } else if headers.contains_key("grpc-status-details-bin") {
         return Some(found.code());
+    } else if found.code() == Code::Internal && found.message().contains("failed to decode") {
+        // tonic's codec answers INTERNAL for a request that does not decode; the reason says
+        // it is the request.
+        plain(
+            Code::Internal,
+            "MALFORMED_REQUEST",
+            found.message().to_owned(),
+        )
     } else {
         plain(
             found.code(),

@@ -222,3 +222,53 @@ async fn shutdown_under_load_finishes_calls_in_flight_then_refuses_new_ones() {
         "new connections are refused after shutdown"
     );
 }
+
+/// Calls `path` with `message` through a bare gRPC client and returns the failure.
+async fn raw_call<M: prost::Message + Default + Send + Sync + 'static>(
+    channel: tonic::transport::Channel,
+    path: &str,
+    message: M,
+) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let request = leverage_e2e::authorized(message);
+    let path = http::uri::PathAndQuery::try_from(path.to_owned()).unwrap();
+    let codec = tonic_prost::ProstCodec::<M, ()>::default();
+    grpc.unary(request, path, codec).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn statuses_the_transport_makes_carry_an_error_info_too() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path()).await;
+    // A method the server does not have (an admin token passes the access check).
+    let err = raw_call(
+        server.channel().await,
+        "/leverage.v1.AssetService/NoSuchMethod",
+        (),
+    )
+    .await;
+    assert_eq!(err.code(), Code::Unimplemented, "{err:?}");
+    assert_eq!(
+        error_reason(&err).as_deref(),
+        Some("METHOD_NOT_IMPLEMENTED")
+    );
+    // A request that does not decode: field 1 of GetHoldingRequest is a string, sent here as
+    // a number.
+    let err = raw_call(
+        server.channel().await,
+        "/leverage.v1.AssetService/GetHolding",
+        prost_types::Duration {
+            seconds: 5,
+            nanos: 0,
+        },
+    )
+    .await;
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert_eq!(error_reason(&err).as_deref(), Some("MALFORMED_REQUEST"));
+    // The server goes on.
+    DatasetServiceClient::new(server.channel().await)
+        .get_dataset_info(pb::GetDatasetInfoRequest {})
+        .await
+        .unwrap();
+}
