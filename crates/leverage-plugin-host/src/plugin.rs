@@ -10,49 +10,11 @@ use leverage_plugin_api::PluginMetadata;
 use leverage_plugin_api::abi::status;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
+use crate::scored::Scored;
 use crate::sync::lock;
 
 /// Bytes the host lends a plugin for one error message.
 pub(crate) const ERROR_CAPACITY: usize = 1024;
-
-/// A scored row: the score and each component, in the order of the plugin's metadata.
-///
-/// The rows of one call share one buffer, so a batch costs one allocation, not one per row.
-#[derive(Clone)]
-pub struct RowScore {
-    /// The score, within the declared range.
-    pub score: f64,
-    values: Arc<[f64]>,
-    start: usize,
-    len: usize,
-}
-
-impl RowScore {
-    /// The components, each within its declared range, in metadata order.
-    pub fn components(&self) -> &[f64] {
-        self.values
-            .get(self.start..self.start + self.len)
-            .unwrap_or(&[])
-    }
-}
-
-impl PartialEq for RowScore {
-    fn eq(&self, other: &Self) -> bool {
-        self.score == other.score && self.components() == other.components()
-    }
-}
-
-impl std::fmt::Debug for RowScore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RowScore")
-            .field("score", &self.score)
-            .field("components", &self.components())
-            .finish()
-    }
-}
-
-/// The outcome of one row.
-pub type RowResult = Result<RowScore, RowError>;
 
 /// Is the plugin usable?
 #[derive(Clone, Debug, PartialEq)]
@@ -94,8 +56,10 @@ pub(crate) struct Plugin {
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
-    /// The declared range of the score, then of each component.
-    output_ranges: Vec<(f64, f64)>,
+    /// The declared bounds of the score, then of each component: apart, so that a row's check
+    /// is a plain loop over three slices.
+    output_min: Vec<f64>,
+    output_max: Vec<f64>,
     catalog_width: usize,
     limits: Limits,
     health: Mutex<Health>,
@@ -161,9 +125,13 @@ impl Plugin {
             content_hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
-            output_ranges: std::iter::once(&metadata.score)
+            output_min: std::iter::once(&metadata.score)
                 .chain(&metadata.components)
-                .map(|spec| (spec.min, spec.max))
+                .map(|spec| spec.min)
+                .collect(),
+            output_max: std::iter::once(&metadata.score)
+                .chain(&metadata.components)
+                .map(|spec| spec.max)
                 .collect(),
             metadata,
             catalog_width: catalog.len(),
@@ -249,13 +217,14 @@ impl Plugin {
     }
 
     /// What a call that returned `code` means: checked rows, or the error (a panic is recorded).
+    /// `outputs` becomes the rows' buffer, so it is taken rather than copied.
     pub(crate) fn outcome(
         &self,
         code: i32,
         message: String,
-        outputs: &[f64],
+        outputs: Vec<f64>,
         row_status: &[i32],
-    ) -> Result<Vec<RowResult>, HostError> {
+    ) -> Result<Scored, HostError> {
         match code {
             status::OK => Ok(self.collect(outputs, row_status, message)),
             status::CANCELLED => Err(HostError::Cancelled {
@@ -270,45 +239,74 @@ impl Plugin {
         }
     }
 
-    /// Turns statuses and outputs into row results, checking every value.
-    fn collect(&self, outputs: &[f64], row_status: &[i32], message: String) -> Vec<RowResult> {
+    /// Turns statuses and outputs into rows, checking every value.
+    fn collect(&self, outputs: Vec<f64>, row_status: &[i32], message: String) -> Scored {
         let width = self.metadata.output_width();
-        let values: Arc<[f64]> = outputs.into();
-        let first_failed = row_status.iter().position(|s| *s == status::ERROR);
-        row_status
+        let rows = row_status.len().min(outputs.len() / width);
+        if self.all_clean(&outputs[..rows * width], &row_status[..rows]) {
+            return Scored::new(outputs, width, rows, Vec::new());
+        }
+        let mut errors = Vec::new();
+        let mut message = Some(message);
+        let mut first_failed = None;
+        for (row, (&code, row_values)) in row_status
             .iter()
-            .zip(values.chunks_exact(width))
+            .zip(outputs.chunks_exact(width))
             .enumerate()
-            .map(|(row, (&code, row_values))| match code {
-                status::OK => {
-                    self.check_outputs(row_values)?;
-                    Ok(RowScore {
-                        score: row_values[0],
-                        values: Arc::clone(&values),
-                        start: row * width + 1,
-                        len: width - 1,
-                    })
-                }
-                status::ERROR => Err(RowError::Plugin {
-                    message: if Some(row) == first_failed {
-                        message.clone()
-                    } else {
-                        format!(
+        {
+            let error = match code {
+                status::OK => match self.check_outputs(row_values) {
+                    Ok(()) => continue,
+                    Err(error) => error,
+                },
+                // Rows are visited in order, so the first failing row seen is the lowest, the
+                // one the plugin's message is about.
+                status::ERROR => RowError::Plugin {
+                    message: match message.take() {
+                        Some(message) => {
+                            first_failed = Some(row);
+                            message
+                        }
+                        None => format!(
                             "(no message: the plugin reports the message of the lowest failing \
                              row only, row {})",
                             first_failed.unwrap_or(row)
-                        )
+                        ),
                     },
-                }),
-                status::NOT_RUN => Err(RowError::NotRun),
-                other => Err(RowError::UnknownStatus { status: other }),
-            })
-            .collect()
+                },
+                status::NOT_RUN => RowError::NotRun,
+                other => RowError::UnknownStatus { status: other },
+            };
+            errors.push((row, error));
+        }
+        Scored::new(outputs, width, rows, errors)
+    }
+
+    /// Whether every row succeeded with every value finite and within its declared range: the
+    /// usual case, decided without a branch per value; only a batch with a failing row is walked
+    /// row by row to say which failed and why.
+    fn all_clean(&self, outputs: &[f64], row_status: &[i32]) -> bool {
+        let statuses_ok = row_status
+            .iter()
+            .fold(true, |ok, &code| ok & (code == status::OK));
+        statuses_ok
+            && outputs
+                .chunks_exact(self.output_min.len())
+                .fold(true, |ok, row| {
+                    // The declared bounds are finite, so NaN and the infinities fail too.
+                    row.iter()
+                        .zip(&self.output_min)
+                        .zip(&self.output_max)
+                        .fold(ok, |ok, ((&value, &min), &max)| {
+                            ok & (value >= min) & (value <= max)
+                        })
+                })
     }
 
     /// Checks one row's score and components: finite, within the declared ranges.
     fn check_outputs(&self, row_values: &[f64]) -> Result<(), RowError> {
-        for (i, (&value, &(min, max))) in row_values.iter().zip(&self.output_ranges).enumerate() {
+        let bounds = self.output_min.iter().zip(&self.output_max);
+        for (i, (&value, (&min, &max))) in row_values.iter().zip(bounds).enumerate() {
             // The declared bounds are finite, so this also rules out NaN and the infinities.
             if value >= min && value <= max {
                 continue;
@@ -518,10 +516,11 @@ mod tests {
             let width = n + 1;
             let outputs: Vec<f64> = (0..2 * width).map(|i| i as f64 / 100.0).collect();
             let rows = plugin
-                .outcome(status::OK, String::new(), &outputs, &[status::OK; 2])
+                .outcome(status::OK, String::new(), outputs.clone(), &[status::OK; 2])
                 .expect("scored");
+            assert_eq!(rows.len(), 2);
             for (row, result) in rows.iter().enumerate() {
-                let score = result.as_ref().expect("in range");
+                let score = result.expect("in range");
                 assert_eq!(score.score, outputs[row * width]);
                 assert_eq!(
                     score.components(),
@@ -539,21 +538,51 @@ mod tests {
         outputs[width + 3] = 1.5;
         outputs[2 * width] = f64::NAN;
         outputs[4 * width - 1] = f64::NEG_INFINITY;
-        let rows = plugin
-            .outcome(status::OK, String::new(), &outputs, &[status::OK; 4])
+        let scored = plugin
+            .outcome(status::OK, String::new(), outputs, &[status::OK; 4])
             .expect("called");
+        let rows: Vec<_> = scored.iter().collect();
         assert!(rows[0].is_ok());
         assert_eq!(
             rows[1],
-            Err(RowError::OutOfRange {
+            Err(&RowError::OutOfRange {
                 name: "c2".to_owned(),
                 value: 1.5,
                 min: 0.0,
                 max: 1.0
             })
         );
-        assert!(matches!(&rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
-        assert!(matches!(&rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
+        assert!(matches!(rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
+        assert!(matches!(rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
+    }
+
+    #[test]
+    fn only_the_lowest_failing_row_carries_the_plugins_message() {
+        let plugin = crate::plugin::for_tests(1);
+        let outputs = vec![0.5; 10];
+        let statuses = [
+            status::OK,
+            status::ERROR,
+            status::NOT_RUN,
+            status::ERROR,
+            77,
+        ];
+        let scored = plugin
+            .outcome(status::OK, "row 1 is bad".to_owned(), outputs, &statuses)
+            .expect("called");
+        let rows: Vec<_> = scored.iter().collect();
+        assert_eq!(rows.len(), 5);
+        assert!(rows[0].is_ok());
+        assert_eq!(
+            rows[1],
+            Err(&RowError::Plugin {
+                message: "row 1 is bad".to_owned()
+            })
+        );
+        assert_eq!(rows[2], Err(&RowError::NotRun));
+        assert!(matches!(rows[3], Err(RowError::Plugin { message }) if message.contains("row 1")));
+        assert_eq!(rows[4], Err(&RowError::UnknownStatus { status: 77 }));
+        assert_eq!(scored.errors().len(), 4);
     }
 
     #[test]
