@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use leverage_plugin_api::PluginMetadata;
 use leverage_plugin_api::abi::status;
+use leverage_plugin_api::info::ComponentInfo;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
 use crate::scored::Scored;
@@ -56,8 +57,9 @@ pub(crate) struct Plugin {
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
-    /// The declared bounds of the score, then of each component: apart, so that a row's check
-    /// is a plain loop over three slices.
+    /// The declared bounds of the score, then of each component, repeated for
+    /// `CHECKED_TOGETHER` rows: a batch is checked a block of rows at a time, as one plain loop
+    /// over three slices of the same length, which the compiler turns into vector code.
     output_min: Vec<f64>,
     output_max: Vec<f64>,
     catalog_width: usize,
@@ -84,6 +86,18 @@ impl StuckCalls {
     fn ended(&self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Rows whose outputs are checked in one loop (see `Plugin::output_min`).
+const CHECKED_TOGETHER: usize = 8;
+
+/// One bound of the score and of each component, for `CHECKED_TOGETHER` rows.
+fn repeated_bounds(metadata: &PluginMetadata, bound: impl Fn(&ComponentInfo) -> f64) -> Vec<f64> {
+    let row: Vec<f64> = std::iter::once(&metadata.score)
+        .chain(&metadata.components)
+        .map(bound)
+        .collect();
+    row.repeat(CHECKED_TOGETHER)
 }
 
 /// Resolves each declared input to its column in the catalog.
@@ -125,14 +139,8 @@ impl Plugin {
             content_hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
-            output_min: std::iter::once(&metadata.score)
-                .chain(&metadata.components)
-                .map(|spec| spec.min)
-                .collect(),
-            output_max: std::iter::once(&metadata.score)
-                .chain(&metadata.components)
-                .map(|spec| spec.max)
-                .collect(),
+            output_min: repeated_bounds(&metadata, |spec| spec.min),
+            output_max: repeated_bounds(&metadata, |spec| spec.max),
             metadata,
             catalog_width: catalog.len(),
             limits,
@@ -289,24 +297,31 @@ impl Plugin {
         let statuses_ok = row_status
             .iter()
             .fold(true, |ok, &code| ok & (code == status::OK));
-        statuses_ok
-            && outputs
-                .chunks_exact(self.output_min.len())
-                .fold(true, |ok, row| {
-                    // The declared bounds are finite, so NaN and the infinities fail too.
-                    row.iter()
-                        .zip(&self.output_min)
-                        .zip(&self.output_max)
-                        .fold(ok, |ok, ((&value, &min), &max)| {
-                            ok & (value >= min) & (value <= max)
-                        })
-                })
+        if !statuses_ok {
+            return false;
+        }
+        let (min, max) = (&self.output_min[..], &self.output_max[..]);
+        let mut blocks = outputs.chunks_exact(min.len());
+        let mut ok = true;
+        for block in &mut blocks {
+            ok &= within(block, min, max);
+        }
+        // Blocks start at a row, so the last, shorter one lines up with the bounds' start.
+        let rest = blocks.remainder();
+        ok & within(rest, &min[..rest.len()], &max[..rest.len()])
+    }
+
+    /// The bounds of one row, for the per-row check of a failing batch.
+    fn row_bounds(&self) -> impl Iterator<Item = (&f64, &f64)> {
+        let width = self.metadata.output_width();
+        self.output_min[..width]
+            .iter()
+            .zip(&self.output_max[..width])
     }
 
     /// Checks one row's score and components: finite, within the declared ranges.
     fn check_outputs(&self, row_values: &[f64]) -> Result<(), RowError> {
-        let bounds = self.output_min.iter().zip(&self.output_max);
-        for (i, (&value, (&min, &max))) in row_values.iter().zip(bounds).enumerate() {
+        for (i, (&value, (&min, &max))) in row_values.iter().zip(self.row_bounds()).enumerate() {
             // The declared bounds are finite, so this also rules out NaN and the infinities.
             if value >= min && value <= max {
                 continue;
@@ -422,6 +437,18 @@ impl Plugin {
     pub(crate) fn stuck_call_ended(&self) {
         self.stuck_calls.ended();
     }
+}
+
+/// Whether every value lies within its bounds. The declared bounds are finite, so NaN and the
+/// infinities fail too. No early exit: a branch per value would cost more than it saves.
+fn within(values: &[f64], min: &[f64], max: &[f64]) -> bool {
+    values
+        .iter()
+        .zip(min)
+        .zip(max)
+        .fold(true, |ok, ((&value, &min), &max)| {
+            ok & (value >= min) & (value <= max)
+        })
 }
 
 /// A plugin with no inputs and `n` components, each in [0, 1], disabled at its first panic or
@@ -554,6 +581,28 @@ mod tests {
         );
         assert!(matches!(rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
         assert!(matches!(rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
+    }
+
+    #[test]
+    fn a_bad_value_is_found_wherever_it_falls_among_the_blocks_checked_together() {
+        let plugin = crate::plugin::for_tests(2);
+        let width = 3;
+        for rows in [
+            1,
+            CHECKED_TOGETHER - 1,
+            CHECKED_TOGETHER,
+            2 * CHECKED_TOGETHER + 3,
+        ] {
+            for bad in 0..rows * width {
+                let mut outputs = vec![0.5; rows * width];
+                outputs[bad] = if bad % 2 == 0 { -0.5 } else { f64::NAN };
+                let scored = plugin
+                    .outcome(status::OK, String::new(), outputs, &vec![status::OK; rows])
+                    .expect("called");
+                let failed: Vec<usize> = scored.errors().iter().map(|(row, _)| *row).collect();
+                assert_eq!(failed, [bad / width], "{rows} rows, value {bad} bad");
+            }
+        }
     }
 
     #[test]
