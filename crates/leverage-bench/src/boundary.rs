@@ -100,15 +100,10 @@ fn scenarios(n: usize, catalog: &[&str]) -> anyhow::Result<(Vec<f64>, Vec<f64>)>
 }
 
 /// A host answer as native rows: each scenario's score, then its components.
-fn flatten(
-    scored: &[leverage_plugin_host::RowResult],
-    out_cols: usize,
-) -> anyhow::Result<Vec<f64>> {
+fn flatten(scored: &leverage_plugin_host::Scored, out_cols: usize) -> anyhow::Result<Vec<f64>> {
     let mut out = Vec::with_capacity(scored.len() * out_cols);
     for r in scored {
-        let r = r
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("host row failed: {e}"))?;
+        let r = r.map_err(|e| anyhow::anyhow!("host row failed: {e}"))?;
         out.push(r.score);
         out.extend_from_slice(r.components());
     }

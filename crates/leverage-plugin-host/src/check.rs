@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use leverage_plugin_api::PluginMetadata;
 
-use crate::error::{BuildInfo, RefuseReason};
+use crate::error::{BuildInfo, RefuseReason, RowError};
 use crate::inprocess::{self, InProcess};
 use crate::load::{LoadRequest, content_hash, default_copy_dir, owned_catalog};
-use crate::plugin::{Limits, Plugin, RowResult};
+use crate::plugin::{Limits, Plugin};
 use crate::sandbox::{SandboxOptions, WorkerCommand};
+use crate::scored::{RowView, Scored};
 
 /// What to check a plugin with.
 #[derive(Clone, Debug)]
@@ -56,7 +57,7 @@ pub struct CheckReport {
     /// Why the server would refuse it, if it would.
     pub refusal: Option<RefuseReason>,
     /// The result of each sample row.
-    pub samples: Vec<RowResult>,
+    pub samples: Scored,
     /// Every problem, one sentence each.
     pub problems: Vec<String>,
 }
@@ -79,7 +80,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         build: None,
         metadata: None,
         refusal: None,
-        samples: Vec::new(),
+        samples: Scored::default(),
         problems: Vec::new(),
     };
     let catalog = match owned_catalog(catalog) {
@@ -172,7 +173,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         options.deadline,
         &mut report,
     ) {
-        for row in differing_rows(&first, &second) {
+        for row in differing_rows(first.iter(), second.iter()) {
             report.problems.push(format!(
                 "sample row {row}: two identical calls gave different results (not deterministic)"
             ));
@@ -182,7 +183,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
         let Some(alone) = run(&plugin, &rows, width, row, 1, options.deadline, &mut report) else {
             break;
         };
-        if !differing_rows(&first[row..=row], &alone).is_empty() {
+        if !differing_rows(first.iter().skip(row).take(1), alone.iter()).is_empty() {
             report.problems.push(format!(
                 "sample row {row}: scored alone it differs from the same row in a batch"
             ));
@@ -201,7 +202,7 @@ fn run(
     n: usize,
     deadline: Duration,
     report: &mut CheckReport,
-) -> Option<Vec<RowResult>> {
+) -> Option<Scored> {
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let spawned = {
@@ -240,9 +241,11 @@ fn run(
 }
 
 /// Rows whose score or components differ bit for bit (or whose outcome differs).
-fn differing_rows(a: &[RowResult], b: &[RowResult]) -> Vec<usize> {
-    a.iter()
-        .zip(b)
+fn differing_rows<'a>(
+    a: impl Iterator<Item = Result<RowView<'a>, &'a RowError>>,
+    b: impl Iterator<Item = Result<RowView<'a>, &'a RowError>>,
+) -> Vec<usize> {
+    a.zip(b)
         .enumerate()
         .filter(|(_, (x, y))| match (x, y) {
             (Ok(x), Ok(y)) => {

@@ -12,9 +12,10 @@ use crate::error::HostError;
 use crate::instance::{Instance, keeps_instance};
 use crate::library::{self, VTable};
 use crate::load::{LoadFailure, LoadRequest};
-use crate::plugin::{Plugin, RowResult};
+use crate::plugin::Plugin;
 use crate::pool::{Abandoned, CallState, Fate, WorkerPool};
 use crate::sandbox::{self, SandboxOptions};
+use crate::scored::Scored;
 use crate::sync::lock;
 
 /// Idle instances kept per plugin; more are destroyed when returned.
@@ -119,7 +120,7 @@ impl InProcess {
         rows: &[f64],
         n_rows: usize,
         cancel: &AtomicBool,
-    ) -> (Result<Vec<RowResult>, HostError>, Option<Instance>) {
+    ) -> (Result<Scored, HostError>, Option<Instance>) {
         if let Err(error) = plugin.ensure_ready() {
             return (Err(error), None);
         }
@@ -136,7 +137,12 @@ impl InProcess {
             plugin.metadata.output_width(),
             cancel,
         );
-        let result = plugin.outcome(code, message, instance.outputs(), instance.row_status());
+        let result = plugin.outcome(
+            code,
+            message,
+            instance.take_outputs(),
+            instance.row_status(),
+        );
         if plugin.is_disabled() {
             self.release();
         }
@@ -150,7 +156,7 @@ impl InProcess {
         rows: &[f64],
         n_rows: usize,
         cancel: &AtomicBool,
-    ) -> Result<Vec<RowResult>, HostError> {
+    ) -> Result<Scored, HostError> {
         let (result, instance) = self.execute(plugin, rows, n_rows, cancel);
         if let Some(instance) = instance {
             self.recycle(plugin, instance);
@@ -169,7 +175,7 @@ pub(crate) async fn score(
     n_rows: usize,
     deadline: Duration,
     cancel: Arc<AtomicBool>,
-) -> Result<Vec<RowResult>, HostError> {
+) -> Result<Scored, HostError> {
     let call = Arc::new(CallState::default());
     let (tx, rx) = oneshot::channel();
     let job = {
@@ -263,7 +269,9 @@ impl Drop for AbandonOnDrop {
 mod tests {
     use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
-    use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+    use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, status};
+
+    use crate::instance::fake;
 
     use super::*;
 
@@ -272,21 +280,11 @@ mod tests {
     static DESTROYED: AtomicUsize = AtomicUsize::new(0);
     static DESTROYED_UNDER_LOCK: AtomicUsize = AtomicUsize::new(0);
 
-    unsafe extern "C" fn create(
-        _config: StrView,
-        instance_out: *mut *mut PluginInstance,
-        _error: *mut ErrorBuffer,
-    ) -> i32 {
-        // SAFETY: the host passes a valid output slot.
-        unsafe { *instance_out = Box::into_raw(Box::new(0u8)).cast() };
-        status::OK
-    }
-
     /// A destructor that re-enters the host: it asks for the lock of the instances it came
     /// from, which it would find held if the host destroyed instances under it.
     unsafe extern "C" fn destroy(instance: *mut PluginInstance) {
-        // SAFETY: `create` made it from a box.
-        drop(unsafe { Box::from_raw(instance.cast::<u8>()) });
+        // SAFETY: the host passes an instance of `fake::create`, once.
+        unsafe { fake::destroy(instance) };
         DESTROYED.fetch_add(1, Ordering::SeqCst);
         // SAFETY: the test keeps the backend alive and in place while instances are destroyed.
         if let Some(backend) = unsafe { BACKEND.load(Ordering::SeqCst).as_ref() }
@@ -313,7 +311,7 @@ mod tests {
     #[test]
     fn plugin_destructors_never_run_under_the_idle_lock() {
         let vtable = VTable {
-            create,
+            create: fake::create,
             destroy,
             score_batch,
         };

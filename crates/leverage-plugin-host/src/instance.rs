@@ -75,6 +75,12 @@ impl Instance {
         &self.outputs
     }
 
+    /// The outputs of the last call (`n_rows × width`), taken: they become the call's result,
+    /// and the next call fills a buffer of its own.
+    pub(crate) fn take_outputs(&mut self) -> Vec<f64> {
+        std::mem::take(&mut self.outputs)
+    }
+
     /// The row statuses of the last call.
     pub(crate) fn row_status(&self) -> &[i32] {
         &self.row_status
@@ -142,4 +148,91 @@ fn read_message(buffer: &[u8], error: &ErrorBuffer) -> String {
     }
     let written = buffer.get(..error.len).unwrap_or(buffer);
     String::from_utf8_lossy(written).into_owned()
+}
+
+/// The parts of a fake plugin that tests of the in-process backend share.
+#[cfg(test)]
+pub(crate) mod fake {
+    use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, StrView, status};
+
+    /// Creates an instance that is a boxed byte.
+    pub(crate) unsafe extern "C" fn create(
+        _config: StrView,
+        instance_out: *mut *mut PluginInstance,
+        _error: *mut ErrorBuffer,
+    ) -> i32 {
+        // SAFETY: the host passes a valid output slot.
+        unsafe { *instance_out = Box::into_raw(Box::new(0u8)).cast() };
+        status::OK
+    }
+
+    /// Destroys an instance of [`create`].
+    pub(crate) unsafe extern "C" fn destroy(instance: *mut PluginInstance) {
+        // SAFETY: `create` made it from a box.
+        drop(unsafe { Box::from_raw(instance.cast::<u8>()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use leverage_plugin_api::abi::{ErrorBuffer, PluginInstance, status};
+
+    use super::*;
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    /// The first call fails its row with a message and writes its outputs; every later call
+    /// fails its row without a word and writes nothing, so whatever it returns came from the
+    /// host's buffers.
+    unsafe extern "C" fn score_batch(
+        _instance: *mut PluginInstance,
+        _inputs: *const f64,
+        rows: usize,
+        _cols: usize,
+        outputs: *mut f64,
+        out_cols: usize,
+        row_status: *mut i32,
+        _cancel: *const AtomicU8,
+        error: *mut ErrorBuffer,
+    ) -> i32 {
+        // SAFETY: the host lends buffers of the sizes the ABI promises.
+        unsafe {
+            if CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                let secret = b"secret of the first call";
+                std::ptr::copy_nonoverlapping(secret.as_ptr(), (*error).ptr, secret.len());
+                (*error).len = secret.len();
+                for i in 0..rows * out_cols {
+                    *outputs.add(i) = 0.25;
+                }
+            }
+            for row in 0..rows {
+                *row_status.add(row) = status::ERROR;
+            }
+        }
+        status::OK
+    }
+
+    #[test]
+    fn nothing_of_one_call_reaches_the_next() {
+        let vtable = VTable {
+            create: fake::create,
+            destroy: fake::destroy,
+            score_batch,
+        };
+        let mut instance = Instance::create(&vtable, "").expect("created");
+        let cancel = AtomicBool::new(false);
+        let (code, message) = instance.call(2, 0, 2, &cancel);
+        assert_eq!(
+            (code, message.as_str()),
+            (status::OK, "secret of the first call")
+        );
+        assert_eq!(instance.outputs(), [0.25; 4]);
+        // The buffers are kept, not taken, so the next call reuses them.
+        let (code, message) = instance.call(2, 0, 2, &cancel);
+        assert_eq!((code, message.as_str()), (status::OK, ""));
+        assert!(instance.outputs().iter().all(|v| v.is_nan()));
+        assert_eq!(instance.row_status(), [status::ERROR; 2]);
+    }
 }

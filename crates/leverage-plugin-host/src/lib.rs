@@ -43,6 +43,7 @@ mod load;
 mod plugin;
 mod pool;
 mod sandbox;
+mod scored;
 mod sync;
 mod wire;
 mod worker;
@@ -54,6 +55,7 @@ pub use host::{
 };
 pub use leverage_plugin_api::PluginMetadata;
 pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
-pub use plugin::{PluginState, RowResult, RowScore};
+pub use plugin::PluginState;
 pub use sandbox::{SANDBOX_ALL, SandboxOptions, WorkerCommand};
+pub use scored::{RowView, Rows, Scored};
 pub use worker::run_worker;

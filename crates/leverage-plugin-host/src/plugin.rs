@@ -8,51 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use leverage_plugin_api::PluginMetadata;
 use leverage_plugin_api::abi::status;
+use leverage_plugin_api::info::ComponentInfo;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
+use crate::scored::Scored;
 use crate::sync::lock;
 
 /// Bytes the host lends a plugin for one error message.
 pub(crate) const ERROR_CAPACITY: usize = 1024;
-
-/// A scored row: the score and each component, in the order of the plugin's metadata.
-///
-/// The rows of one call share one buffer, so a batch costs one allocation, not one per row.
-#[derive(Clone)]
-pub struct RowScore {
-    /// The score, within the declared range.
-    pub score: f64,
-    values: Arc<[f64]>,
-    start: usize,
-    len: usize,
-}
-
-impl RowScore {
-    /// The components, each within its declared range, in metadata order.
-    pub fn components(&self) -> &[f64] {
-        self.values
-            .get(self.start..self.start + self.len)
-            .unwrap_or(&[])
-    }
-}
-
-impl PartialEq for RowScore {
-    fn eq(&self, other: &Self) -> bool {
-        self.score == other.score && self.components() == other.components()
-    }
-}
-
-impl std::fmt::Debug for RowScore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RowScore")
-            .field("score", &self.score)
-            .field("components", &self.components())
-            .finish()
-    }
-}
-
-/// The outcome of one row.
-pub type RowResult = Result<RowScore, RowError>;
 
 /// Is the plugin usable?
 #[derive(Clone, Debug, PartialEq)]
@@ -94,8 +57,11 @@ pub(crate) struct Plugin {
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a catalog row.
     input_columns: Vec<usize>,
-    /// The declared range of the score, then of each component.
-    output_ranges: Vec<(f64, f64)>,
+    /// The declared bounds of the score, then of each component, repeated for
+    /// `CHECKED_TOGETHER` rows: a batch is checked a block of rows at a time, as one plain loop
+    /// over three slices of the same length, which the compiler turns into vector code.
+    output_min: Vec<f64>,
+    output_max: Vec<f64>,
     catalog_width: usize,
     limits: Limits,
     health: Mutex<Health>,
@@ -120,6 +86,18 @@ impl StuckCalls {
     fn ended(&self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Rows whose outputs are checked in one loop (see `Plugin::output_min`).
+const CHECKED_TOGETHER: usize = 8;
+
+/// One bound of the score and of each component, for `CHECKED_TOGETHER` rows.
+fn repeated_bounds(metadata: &PluginMetadata, bound: impl Fn(&ComponentInfo) -> f64) -> Vec<f64> {
+    let row: Vec<f64> = std::iter::once(&metadata.score)
+        .chain(&metadata.components)
+        .map(bound)
+        .collect();
+    row.repeat(CHECKED_TOGETHER)
 }
 
 /// Resolves each declared input to its column in the catalog.
@@ -161,10 +139,8 @@ impl Plugin {
             content_hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
-            output_ranges: std::iter::once(&metadata.score)
-                .chain(&metadata.components)
-                .map(|spec| (spec.min, spec.max))
-                .collect(),
+            output_min: repeated_bounds(&metadata, |spec| spec.min),
+            output_max: repeated_bounds(&metadata, |spec| spec.max),
             metadata,
             catalog_width: catalog.len(),
             limits,
@@ -249,13 +225,14 @@ impl Plugin {
     }
 
     /// What a call that returned `code` means: checked rows, or the error (a panic is recorded).
+    /// `outputs` becomes the rows' buffer, so it is taken rather than copied.
     pub(crate) fn outcome(
         &self,
         code: i32,
         message: String,
-        outputs: &[f64],
+        outputs: Vec<f64>,
         row_status: &[i32],
-    ) -> Result<Vec<RowResult>, HostError> {
+    ) -> Result<Scored, HostError> {
         match code {
             status::OK => Ok(self.collect(outputs, row_status, message)),
             status::CANCELLED => Err(HostError::Cancelled {
@@ -270,45 +247,81 @@ impl Plugin {
         }
     }
 
-    /// Turns statuses and outputs into row results, checking every value.
-    fn collect(&self, outputs: &[f64], row_status: &[i32], message: String) -> Vec<RowResult> {
+    /// Turns statuses and outputs into rows, checking every value.
+    fn collect(&self, outputs: Vec<f64>, row_status: &[i32], message: String) -> Scored {
         let width = self.metadata.output_width();
-        let values: Arc<[f64]> = outputs.into();
-        let first_failed = row_status.iter().position(|s| *s == status::ERROR);
-        row_status
+        let rows = row_status.len().min(outputs.len() / width);
+        if self.all_clean(&outputs[..rows * width], &row_status[..rows]) {
+            return Scored::new(outputs, width, rows, Vec::new());
+        }
+        let mut errors = Vec::new();
+        let mut message = Some(message);
+        let mut first_failed = None;
+        for (row, (&code, row_values)) in row_status
             .iter()
-            .zip(values.chunks_exact(width))
+            .zip(outputs.chunks_exact(width))
             .enumerate()
-            .map(|(row, (&code, row_values))| match code {
-                status::OK => {
-                    self.check_outputs(row_values)?;
-                    Ok(RowScore {
-                        score: row_values[0],
-                        values: Arc::clone(&values),
-                        start: row * width + 1,
-                        len: width - 1,
-                    })
-                }
-                status::ERROR => Err(RowError::Plugin {
-                    message: if Some(row) == first_failed {
-                        message.clone()
-                    } else {
-                        format!(
+        {
+            let error = match code {
+                status::OK => match self.check_outputs(row_values) {
+                    Ok(()) => continue,
+                    Err(error) => error,
+                },
+                // Rows are visited in order, so the first failing row seen is the lowest, the
+                // one the plugin's message is about.
+                status::ERROR => RowError::Plugin {
+                    message: match message.take() {
+                        Some(message) => {
+                            first_failed = Some(row);
+                            message
+                        }
+                        None => format!(
                             "(no message: the plugin reports the message of the lowest failing \
                              row only, row {})",
                             first_failed.unwrap_or(row)
-                        )
+                        ),
                     },
-                }),
-                status::NOT_RUN => Err(RowError::NotRun),
-                other => Err(RowError::UnknownStatus { status: other }),
-            })
-            .collect()
+                },
+                status::NOT_RUN => RowError::NotRun,
+                other => RowError::UnknownStatus { status: other },
+            };
+            errors.push((row, error));
+        }
+        Scored::new(outputs, width, rows, errors)
+    }
+
+    /// Whether every row succeeded with every value finite and within its declared range: the
+    /// usual case, decided without a branch per value; only a batch with a failing row is walked
+    /// row by row to say which failed and why.
+    fn all_clean(&self, outputs: &[f64], row_status: &[i32]) -> bool {
+        let statuses_ok = row_status
+            .iter()
+            .fold(true, |ok, &code| ok & (code == status::OK));
+        if !statuses_ok {
+            return false;
+        }
+        let (min, max) = (&self.output_min[..], &self.output_max[..]);
+        let mut blocks = outputs.chunks_exact(min.len());
+        let mut ok = true;
+        for block in &mut blocks {
+            ok &= within(block, min, max);
+        }
+        // Blocks start at a row, so the last, shorter one lines up with the bounds' start.
+        let rest = blocks.remainder();
+        ok & within(rest, &min[..rest.len()], &max[..rest.len()])
+    }
+
+    /// The bounds of one row, for the per-row check of a failing batch.
+    fn row_bounds(&self) -> impl Iterator<Item = (&f64, &f64)> {
+        let width = self.metadata.output_width();
+        self.output_min[..width]
+            .iter()
+            .zip(&self.output_max[..width])
     }
 
     /// Checks one row's score and components: finite, within the declared ranges.
     fn check_outputs(&self, row_values: &[f64]) -> Result<(), RowError> {
-        for (i, (&value, &(min, max))) in row_values.iter().zip(&self.output_ranges).enumerate() {
+        for (i, (&value, (&min, &max))) in row_values.iter().zip(self.row_bounds()).enumerate() {
             // The declared bounds are finite, so this also rules out NaN and the infinities.
             if value >= min && value <= max {
                 continue;
@@ -426,6 +439,18 @@ impl Plugin {
     }
 }
 
+/// Whether every value lies within its bounds. The declared bounds are finite, so NaN and the
+/// infinities fail too. No early exit: a branch per value would cost more than it saves.
+fn within(values: &[f64], min: &[f64], max: &[f64]) -> bool {
+    values
+        .iter()
+        .zip(min)
+        .zip(max)
+        .fold(true, |ok, ((&value, &min), &max)| {
+            ok & (value >= min) & (value <= max)
+        })
+}
+
 /// A plugin with no inputs and `n` components, each in [0, 1], disabled at its first panic or
 /// stuck call.
 #[cfg(test)]
@@ -518,10 +543,11 @@ mod tests {
             let width = n + 1;
             let outputs: Vec<f64> = (0..2 * width).map(|i| i as f64 / 100.0).collect();
             let rows = plugin
-                .outcome(status::OK, String::new(), &outputs, &[status::OK; 2])
+                .outcome(status::OK, String::new(), outputs.clone(), &[status::OK; 2])
                 .expect("scored");
+            assert_eq!(rows.len(), 2);
             for (row, result) in rows.iter().enumerate() {
-                let score = result.as_ref().expect("in range");
+                let score = result.expect("in range");
                 assert_eq!(score.score, outputs[row * width]);
                 assert_eq!(
                     score.components(),
@@ -539,21 +565,73 @@ mod tests {
         outputs[width + 3] = 1.5;
         outputs[2 * width] = f64::NAN;
         outputs[4 * width - 1] = f64::NEG_INFINITY;
-        let rows = plugin
-            .outcome(status::OK, String::new(), &outputs, &[status::OK; 4])
+        let scored = plugin
+            .outcome(status::OK, String::new(), outputs, &[status::OK; 4])
             .expect("called");
+        let rows: Vec<_> = scored.iter().collect();
         assert!(rows[0].is_ok());
         assert_eq!(
             rows[1],
-            Err(RowError::OutOfRange {
+            Err(&RowError::OutOfRange {
                 name: "c2".to_owned(),
                 value: 1.5,
                 min: 0.0,
                 max: 1.0
             })
         );
-        assert!(matches!(&rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
-        assert!(matches!(&rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
+        assert!(matches!(rows[2], Err(RowError::NotFinite { name, .. }) if name == "score"));
+        assert!(matches!(rows[3], Err(RowError::NotFinite { name, .. }) if name == "c6"));
+    }
+
+    #[test]
+    fn a_bad_value_is_found_wherever_it_falls_among_the_blocks_checked_together() {
+        let plugin = crate::plugin::for_tests(2);
+        let width = 3;
+        for rows in [
+            1,
+            CHECKED_TOGETHER - 1,
+            CHECKED_TOGETHER,
+            2 * CHECKED_TOGETHER + 3,
+        ] {
+            for bad in 0..rows * width {
+                let mut outputs = vec![0.5; rows * width];
+                outputs[bad] = if bad % 2 == 0 { -0.5 } else { f64::NAN };
+                let scored = plugin
+                    .outcome(status::OK, String::new(), outputs, &vec![status::OK; rows])
+                    .expect("called");
+                let failed: Vec<usize> = scored.errors().iter().map(|(row, _)| *row).collect();
+                assert_eq!(failed, [bad / width], "{rows} rows, value {bad} bad");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_lowest_failing_row_carries_the_plugins_message() {
+        let plugin = crate::plugin::for_tests(1);
+        let outputs = vec![0.5; 10];
+        let statuses = [
+            status::OK,
+            status::ERROR,
+            status::NOT_RUN,
+            status::ERROR,
+            77,
+        ];
+        let scored = plugin
+            .outcome(status::OK, "row 1 is bad".to_owned(), outputs, &statuses)
+            .expect("called");
+        let rows: Vec<_> = scored.iter().collect();
+        assert_eq!(rows.len(), 5);
+        assert!(rows[0].is_ok());
+        assert_eq!(
+            rows[1],
+            Err(&RowError::Plugin {
+                message: "row 1 is bad".to_owned()
+            })
+        );
+        assert_eq!(rows[2], Err(&RowError::NotRun));
+        assert!(matches!(rows[3], Err(RowError::Plugin { message }) if message.contains("row 1")));
+        assert_eq!(rows[4], Err(&RowError::UnknownStatus { status: 77 }));
+        assert_eq!(scored.errors().len(), 4);
     }
 
     #[test]

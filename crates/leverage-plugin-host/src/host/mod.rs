@@ -23,9 +23,10 @@ pub use report::{PluginStatus, Refusal, ReloadReport, Replaced};
 use crate::error::HostError;
 use crate::inprocess;
 use crate::load::{default_copy_dir, owned_catalog};
-use crate::plugin::{Limits, PluginState, RowResult};
+use crate::plugin::{Limits, PluginState};
 use crate::pool::WorkerPool;
 use crate::sandbox;
+use crate::scored::Scored;
 
 #[derive(Debug)]
 struct Inner {
@@ -247,7 +248,7 @@ impl PluginHost {
         n_rows: usize,
         deadline: Duration,
         cancel: Arc<AtomicBool>,
-    ) -> Result<Vec<RowResult>, HostError> {
+    ) -> Result<Scored, HostError> {
         let loaded = self.ready_plugin(plugin_id)?;
         let plugin = Arc::clone(&loaded.plugin);
         plugin.check_request(&rows, n_rows)?;
@@ -275,7 +276,7 @@ impl PluginHost {
         rows: &[f64],
         n_rows: usize,
         cancel: &AtomicBool,
-    ) -> Result<Vec<RowResult>, HostError> {
+    ) -> Result<Scored, HostError> {
         let loaded = self.ready_plugin(plugin_id)?;
         let plugin = &loaded.plugin;
         plugin.check_request(rows, n_rows)?;

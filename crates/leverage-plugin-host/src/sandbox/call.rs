@@ -26,8 +26,9 @@ use super::handshake::StartError;
 use super::pool::{SandboxPool, Shared};
 use super::process::ProcHandle;
 use crate::error::HostError;
-use crate::plugin::{ERROR_CAPACITY, Plugin, RowResult};
+use crate::plugin::{ERROR_CAPACITY, Plugin};
 use crate::pool::{Abandoned, CallState, Fate};
+use crate::scored::Scored;
 use crate::sync::lock;
 use crate::wire::{SCORED_CALLED, SCORED_CREATE_FAILED, Writer, tag};
 
@@ -109,12 +110,12 @@ enum Request {
 }
 
 enum Reply {
-    Async(oneshot::Sender<Result<Vec<RowResult>, HostError>>),
-    Blocking(mpsc::SyncSender<Result<Vec<RowResult>, HostError>>),
+    Async(oneshot::Sender<Result<Scored, HostError>>),
+    Blocking(mpsc::SyncSender<Result<Scored, HostError>>),
 }
 
 impl Reply {
-    fn send(self, result: Result<Vec<RowResult>, HostError>) {
+    fn send(self, result: Result<Scored, HostError>) {
         match self {
             Reply::Async(tx) => {
                 let _ = tx.send(result);
@@ -181,7 +182,7 @@ fn run(
     call: &SandboxCall,
     request: Request,
     n_rows: usize,
-) -> Result<Vec<RowResult>, HostError> {
+) -> Result<Scored, HostError> {
     plugin.ensure_ready()?;
     let killed = || HostError::Internal("the call was abandoned and its worker killed".to_owned());
     let mut proc = match shared.take_idle() {
@@ -232,7 +233,8 @@ fn run(
             let message = std::mem::take(&mut scored.message);
             let result = match scored.kind {
                 SCORED_CALLED => {
-                    plugin.outcome(scored.status, message, &scored.outputs, &scored.row_status)
+                    let outputs = std::mem::take(&mut scored.outputs);
+                    plugin.outcome(scored.status, message, outputs, &scored.row_status)
                 }
                 _ => Err(plugin.create_failed(scored.status, message)),
             };
@@ -289,7 +291,7 @@ pub(crate) async fn score(
     n_rows: usize,
     deadline: Duration,
     cancel: Arc<AtomicBool>,
-) -> Result<Vec<RowResult>, HostError> {
+) -> Result<Scored, HostError> {
     if cancel.load(Ordering::Acquire) {
         return Err(HostError::Cancelled {
             id: plugin.id().to_owned(),
@@ -358,7 +360,7 @@ pub(crate) fn score_blocking(
     rows: &[f64],
     n_rows: usize,
     cancel: &AtomicBool,
-) -> Result<Vec<RowResult>, HostError> {
+) -> Result<Scored, HostError> {
     let cancelled = || HostError::Cancelled {
         id: plugin.id().to_owned(),
     };

@@ -39,8 +39,9 @@ fn refusal_of(host: &PluginHost, file: &str) -> RefuseReason {
 
 fn score(host: &PluginHost, id: &str) -> f64 {
     host.score_blocking(id, &scenario(&[]), 1, &AtomicBool::new(false))
-        .expect("scores")[0]
-        .as_ref()
+        .expect("scores")
+        .get(0)
+        .expect("a row")
         .expect("row scores")
         .score
 }

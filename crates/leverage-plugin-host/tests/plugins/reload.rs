@@ -70,7 +70,7 @@ async fn reload_switches_to_the_new_version_while_a_call_in_flight_finishes_on_t
         .score_blocking("fixture-slow", &scenario(&[]), 1, &AtomicBool::new(false))
         .expect("v2 scores");
     assert_eq!(
-        new[0].as_ref().expect("row").score,
+        new.get(0).expect("a row").expect("row").score,
         2.0,
         "new calls go to v2"
     );
@@ -78,7 +78,7 @@ async fn reload_switches_to_the_new_version_while_a_call_in_flight_finishes_on_t
     let (old, finished_at) = in_flight.await.expect("task");
     let old = old.expect("the in-flight call completes");
     assert_eq!(
-        old[0].as_ref().expect("row").score,
+        old.get(0).expect("a row").expect("row").score,
         1.0,
         "the in-flight call stayed on v1"
     );
@@ -119,7 +119,7 @@ fn a_refused_new_version_leaves_the_old_one_serving() {
     let rows = host
         .score_blocking("fixture-slow", &scenario(&[]), 1, &AtomicBool::new(false))
         .expect("the old version still serves");
-    assert_eq!(rows[0].as_ref().expect("row").score, 1.0);
+    assert_eq!(rows.get(0).expect("a row").expect("row").score, 1.0);
     let states: Vec<_> = host.plugins().into_iter().map(|s| s.state).collect();
     assert!(states.contains(&PluginState::Ready));
     assert!(

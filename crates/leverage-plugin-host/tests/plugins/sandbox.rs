@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use leverage_plugin_host::{
     HostError, HostOptions, PluginHost, PluginState, PluginStatus, RefuseReason, Replaced,
-    RowError, RowResult, SANDBOX_ALL, SandboxOptions, WorkerCommand,
+    RowError, SANDBOX_ALL, SandboxOptions, Scored, WorkerCommand,
 };
 
 use crate::support::{
@@ -40,7 +40,7 @@ fn no_cancel() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
-async fn score_mode(host: &PluginHost, id: &str, mode: f64) -> Result<Vec<RowResult>, HostError> {
+async fn score_mode(host: &PluginHost, id: &str, mode: f64) -> Result<Scored, HostError> {
     host.score(
         id,
         scenario(&[("lever.use_mode", mode)]),
@@ -52,8 +52,8 @@ async fn score_mode(host: &PluginHost, id: &str, mode: f64) -> Result<Vec<RowRes
 }
 
 /// The pid a crash fixture reports: the process that scored.
-fn pid_of(rows: &[RowResult]) -> u32 {
-    rows[0].as_ref().expect("row scored").score as u32
+fn pid_of(rows: &Scored) -> u32 {
+    rows.get(0).expect("a row").expect("row scored").score as u32
 }
 
 fn status(host: &PluginHost, id: &str) -> PluginStatus {
@@ -87,18 +87,17 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-fn bits(results: &[RowResult]) -> Vec<Result<Vec<u64>, RowError>> {
+fn bits(results: &Scored) -> Vec<Result<Vec<u64>, RowError>> {
     results
         .iter()
         .map(|row| {
-            row.as_ref()
-                .map(|row| {
-                    std::iter::once(row.score)
-                        .chain(row.components().iter().copied())
-                        .map(f64::to_bits)
-                        .collect()
-                })
-                .map_err(Clone::clone)
+            row.map(|row| {
+                std::iter::once(row.score)
+                    .chain(row.components().iter().copied())
+                    .map(f64::to_bits)
+                    .collect()
+            })
+            .map_err(Clone::clone)
         })
         .collect()
 }
@@ -154,7 +153,7 @@ async fn a_crash_costs_one_worker(fixture_name: &str, id: &str, signals: &[&str]
     let rows = score_mode(&host, "pressure-index", 0.0)
         .await
         .expect("other plugins score");
-    assert!(rows[0].is_ok());
+    assert!(rows.get(0).expect("a row").is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,7 +280,7 @@ async fn a_sandboxed_model_gives_bit_identical_results_to_in_process() {
             .expect("scores");
         assert_eq!(bits(&sandboxed), expected, "{id}, batched");
         assert!(
-            matches!(&sandboxed[n - 1], Err(RowError::Plugin { message }) if message.contains("lever.use_mode = 7"))
+            matches!(sandboxed.get(n - 1).expect("a row"), Err(RowError::Plugin { message }) if message.contains("lever.use_mode = 7"))
         );
         let blocking = remote
             .score_blocking(id, &rows, n, &AtomicBool::new(false))
@@ -323,16 +322,18 @@ fn outputs_from_a_worker_are_checked_like_in_process_ones() {
         .score_blocking("fixture-out-of-range", &rows, 3, &AtomicBool::new(false))
         .expect("call succeeds");
     assert_eq!(
-        results[0],
-        Err(RowError::OutOfRange {
+        results.get(0),
+        Some(Err(&RowError::OutOfRange {
             name: "score".to_owned(),
             value: 150.0,
             min: 0.0,
             max: 100.0
-        })
+        }))
     );
-    assert!(matches!(&results[1], Err(RowError::NotFinite { name, .. }) if name == "share"));
-    assert!(results[2].is_ok());
+    assert!(
+        matches!(results.get(1).expect("a row"), Err(RowError::NotFinite { name, .. }) if name == "share")
+    );
+    assert!(results.get(2).expect("a row").is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,7 +387,7 @@ fn panics_in_a_worker_count_and_the_instance_is_recreated_there() {
     let cancel = AtomicBool::new(false);
     let serial = |host: &PluginHost| {
         host.score_blocking("fixture-panics", &scenario(&[]), 1, &cancel)
-            .map(|rows| rows[0].as_ref().expect("row").score)
+            .map(|rows| rows.get(0).expect("a row").expect("row").score)
     };
     let first = serial(&host).expect("the first instance answers once");
     match serial(&host) {
@@ -511,7 +512,7 @@ async fn concurrent_calls_use_at_most_the_configured_workers() {
         .collect();
     for call in calls {
         let rows = call.await.expect("task").expect("scores");
-        assert_eq!(rows[0].as_ref().expect("row").score, 1.0);
+        assert_eq!(rows.get(0).expect("a row").expect("row").score, 1.0);
     }
     let workers = status(&host, "fixture-slow").worker_pids.len();
     assert!((1..=2).contains(&workers), "{workers} workers");
@@ -557,13 +558,13 @@ async fn reload_starts_new_workers_while_the_old_one_finishes_its_call_then_exit
     let new = host
         .score_blocking("fixture-slow", &scenario(&[]), 1, &AtomicBool::new(false))
         .expect("v2 scores");
-    assert_eq!(new[0].as_ref().expect("row").score, 2.0);
+    assert_eq!(new.get(0).expect("a row").expect("row").score, 2.0);
     let old = in_flight
         .await
         .expect("task")
         .expect("the in-flight call completes");
     assert_eq!(
-        old[0].as_ref().expect("row").score,
+        old.get(0).expect("a row").expect("row").score,
         1.0,
         "the in-flight call stayed on v1"
     );

@@ -5,9 +5,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use leverage_plugin_api::abi::{PANIC_ABORT, RUSTC_VERSION};
-use leverage_plugin_host::{
-    CheckOptions, PluginHost, PluginState, RefuseReason, RowResult, check_plugin,
-};
+use leverage_plugin_host::{CheckOptions, PluginHost, PluginState, RefuseReason, check_plugin};
 
 use crate::support::{
     CATALOG, cargo_build, library_name, options, plugin_dir, real, sample_rows, workspace_root,
@@ -28,13 +26,13 @@ fn nightly_available() -> Result<(), String> {
 
 fn scores(host: &PluginHost) -> Vec<Vec<u64>> {
     let (rows, n) = sample_rows();
-    let results: Vec<RowResult> = host
+    let results = host
         .score_blocking("pressure-index", &rows, n, &AtomicBool::new(false))
         .expect("scores");
     results
         .iter()
         .map(|row| {
-            let row = row.as_ref().expect("row");
+            let row = row.expect("row");
             std::iter::once(row.score)
                 .chain(row.components().iter().copied())
                 .map(f64::to_bits)

@@ -187,7 +187,7 @@ impl ScoringApi {
         let rows = self.rows(snap, &valid)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let scored = if valid.is_empty() {
-            Vec::new()
+            leverage_plugin_host::Scored::default()
         } else {
             let started = std::time::Instant::now();
             let scored = self
@@ -210,7 +210,7 @@ impl ScoringApi {
         let width = INPUT_CATALOG.len();
         let version = snap.revision().to_string();
         let mut scored = scored
-            .into_iter()
+            .iter()
             .zip(valid.iter())
             .zip(rows.chunks_exact(width));
         let mut out = Vec::with_capacity(inputs.len());
@@ -219,9 +219,9 @@ impl ScoringApi {
                 Err(e) => Err(error::domain(e.clone())),
                 Ok(_) => match scored.next() {
                     Some(((Ok(score), s), row)) => {
-                        Ok(replies::score_result(meta, &version, s, row, &score))
+                        Ok(replies::score_result(meta, &version, s, row, score))
                     }
-                    Some(((Err(e), _), _)) => Err(error::row(&meta.id, &e)),
+                    Some(((Err(e), _), _)) => Err(error::row(&meta.id, e)),
                     None => Err(Refusal::PluginResultMissing.into_status()),
                 },
             });

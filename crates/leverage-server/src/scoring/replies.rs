@@ -16,7 +16,7 @@ pub(super) fn score_result(
     dataset_version: &str,
     s: &Scenario,
     row: &[f64],
-    score: &leverage_plugin_host::RowScore,
+    score: leverage_plugin_host::RowView<'_>,
 ) -> pb::ScoreResult {
     pb::ScoreResult {
         plugin: format!("plugins/{}", meta.id),

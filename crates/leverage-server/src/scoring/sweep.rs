@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leverage_core::Violations;
 use leverage_core::scenario::{Context, INPUT_CATALOG, Lever, Scenario};
-use leverage_plugin_host::{PluginHost, PluginMetadata, RowResult};
+use leverage_plugin_host::{PluginHost, PluginMetadata};
 use leverage_proto::leverage::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -177,7 +177,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
                 return;
             }
         };
-        let scored: Vec<RowResult> = match scored {
+        let scored = match scored {
             Ok(s) => s,
             Err(e) => {
                 health.refresh_plugins(&host).await;
@@ -186,7 +186,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             }
         };
         let points = scored
-            .into_iter()
+            .iter()
             .zip(levers)
             .enumerate()
             .map(|(k, (result, lever_values))| {
@@ -204,7 +204,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
                         lever_values,
                         score: 0.0,
                         components: Vec::new(),
-                        error: Some(score_error(&error::row(&meta.id, &e))),
+                        error: Some(score_error(&error::row(&meta.id, e))),
                     },
                 }
             })
