@@ -189,3 +189,99 @@ fn grpc_ok(headers: Option<&HeaderMap>, required: bool) -> Result<(), Failure> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::Response;
+
+    use super::*;
+
+    /// A reply body: the prefix of a `len`-byte message, and the message.
+    fn reply(len: usize) -> Bytes {
+        let mut body = vec![0, 0, 0, 0, len as u8];
+        body.resize(PREFIX + len, 7);
+        body.into()
+    }
+
+    /// An HTTP/2 server whose every reply is chosen by the request's path, to show what the
+    /// caller makes of each.
+    async fn serve() -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut connection = h2::server::handshake(tcp).await.unwrap();
+            while let Some(stream) = connection.accept().await {
+                let (request, mut respond) = stream.unwrap();
+                let mut head = Response::builder()
+                    .status(200)
+                    .header("content-type", "application/grpc");
+                let status = |code: &str| {
+                    let mut t = HeaderMap::new();
+                    t.insert("grpc-status", HeaderValue::from_str(code).unwrap());
+                    t
+                };
+                let (data, trailers) = match request.uri().path() {
+                    "/ok" => (Some(reply(3)), Some(status("0"))),
+                    "/short" => (Some(reply(2)), Some(status("0"))),
+                    "/twice" => (
+                        Some([reply(3), reply(3)].concat().into()),
+                        Some(status("0")),
+                    ),
+                    "/error-after-data" => (Some(reply(3)), Some(status("13"))),
+                    "/no-trailers" => (Some(reply(3)), None),
+                    "/http-500" => {
+                        head = head.status(500);
+                        (None, None)
+                    }
+                    _ => {
+                        // Trailers-only, as gRPC sends most errors.
+                        head = head.header("grpc-status", "12");
+                        (None, None)
+                    }
+                };
+                let end = data.is_none() && trailers.is_none();
+                let mut send = respond.send_response(head.body(()).unwrap(), end).unwrap();
+                if let Some(data) = data {
+                    send.send_data(data, trailers.is_none()).unwrap();
+                }
+                if let Some(trailers) = trailers {
+                    send.send_trailers(trailers).unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn only_a_zero_status_with_exactly_one_good_reply_is_a_success() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let addr = serve().await;
+            let mut send = connect(addr).await.unwrap();
+            let mut outcome = async |path: &str| {
+                let plan = Plan::new(addr, path, [(vec![1, 2], 3)]).unwrap();
+                match call(&mut send, &plan).await {
+                    Ok(()) => "ok",
+                    Err(Failure::Status(_)) => "status",
+                    Err(Failure::Reply(_)) => "reply",
+                }
+            };
+            assert_eq!(outcome("/ok").await, "ok");
+            assert_eq!(outcome("/short").await, "reply");
+            assert_eq!(outcome("/twice").await, "reply");
+            assert_eq!(outcome("/error-after-data").await, "status");
+            assert_eq!(outcome("/no-trailers").await, "status");
+            assert_eq!(outcome("/http-500").await, "status");
+            assert_eq!(outcome("/unimplemented").await, "status");
+            assert_eq!(
+                outcome("/ok").await,
+                "ok",
+                "the connection outlives failures"
+            );
+        });
+    }
+}
