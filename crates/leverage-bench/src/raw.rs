@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 use bytes::Bytes;
 use h2::client::SendRequest;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, TE};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TE};
 use http::{Method, Request, StatusCode, Uri};
 
 /// The windows a tonic client (hyper) opens with: anything smaller would make large replies
@@ -22,6 +22,10 @@ const CONNECTION_WINDOW: u32 = 5 << 20;
 
 /// The gRPC message prefix: a compression flag and a big-endian length.
 const PREFIX: usize = 5;
+
+// Names made once: looking a header up by `&str` parses the name every call.
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 
 /// One request, ready to send, and the reply it must get.
 #[derive(Clone, Debug)]
@@ -173,11 +177,11 @@ pub async fn call(send: &mut SendRequest<Bytes>, plan: &Plan) -> Result<(), Fail
 /// Checks `grpc-status` in `headers`: an error when present and not 0, and, when `required`,
 /// when absent.
 fn grpc_ok(headers: Option<&HeaderMap>, required: bool) -> Result<(), Failure> {
-    match headers.and_then(|h| h.get("grpc-status")) {
+    match headers.and_then(|h| h.get(&GRPC_STATUS)) {
         Some(code) if code.as_bytes() == b"0" => Ok(()),
         Some(code) => {
             let message = headers
-                .and_then(|h| h.get("grpc-message"))
+                .and_then(|h| h.get(&GRPC_MESSAGE))
                 .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
                 .unwrap_or_default();
             Err(Failure::Status(format!(
