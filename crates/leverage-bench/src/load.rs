@@ -1,6 +1,9 @@
-//! Part 1: gRPC load. A closed-loop tonic client (C connections × M calls in flight) against
-//! the leverage server and a bare tonic server (hello world, and replies of each read RPC's
-//! size), both pinned to the server core with one tokio worker, the client on the other core.
+//! Part 1: gRPC load. A closed-loop client (C connections × M calls in flight) against the
+//! leverage server and a bare tonic server (hello world, and replies of each read RPC's size),
+//! both pinned to the server core with one tokio worker, the client on the other core. The
+//! client speaks gRPC over bare HTTP/2 ([`crate::raw`]) with requests encoded once and replies
+//! checked by status and size, not decoded: a decoding tonic client used about as much CPU as
+//! the server and was the limit. A decoding call measures and checks each reply first.
 //! Every call's status is counted and a run with any failed call is a failed run (trap 1); the
 //! CPU of both sides is recorded (trap 4), and a run whose load generator used more than
 //! `max_generator_cores` is marked (its figure may be the generator's limit, not the server's);
@@ -8,7 +11,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -23,6 +25,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::hello::pb::greeter_client::GreeterClient;
 use crate::hello::pb::{SayHelloRequest, SizedRequest, SizedResponse};
+use crate::raw;
 use crate::server::{MAX_MESSAGE, connect};
 use crate::stats::{Latency, median};
 use crate::sys::{CpuSample, CpuTimes, CpuUse, loadavg1};
@@ -165,7 +168,8 @@ pub fn sized_request(reply_bytes: usize) -> Option<SizedRequest> {
     })
 }
 
-/// A client bound to one request, on one connection.
+/// A decoding tonic client bound to one request, on one connection: what measures and checks
+/// a target's reply before the load runs (which use [`crate::raw`]), and what the soak calls.
 #[derive(Clone, Debug)]
 pub enum Caller {
     Hello(GreeterClient<Channel>, SayHelloRequest),
@@ -173,13 +177,6 @@ pub enum Caller {
     Score(
         api::scoring_service_client::ScoringServiceClient<Channel>,
         api::ScoreScenarioRequest,
-    ),
-    /// The request's `as_of` is replaced each call by the next of [`COLD_DATES`] days, counted
-    /// by every caller of a run together, so that calls in flight ask for different dates.
-    ScoreCold(
-        api::scoring_service_client::ScoringServiceClient<Channel>,
-        api::ScoreScenarioRequest,
-        Arc<AtomicU32>,
     ),
     List(
         api::asset_service_client::AssetServiceClient<Channel>,
@@ -196,21 +193,15 @@ pub enum Caller {
     Health(HealthClient<Channel>, HealthCheckRequest),
 }
 
-/// What a target sends that is chosen when the run starts.
-#[derive(Clone, Debug, Default)]
-pub struct RunInput {
-    /// The `Sized` request of a size-matched baseline.
-    pub sized: Option<SizedRequest>,
-    /// The cold target's date counter, shared by the run's callers.
-    pub cold_turn: Arc<AtomicU32>,
-}
-
 impl Caller {
+    /// The caller of `target`'s first request.
     pub fn new(target: Target, channel: Channel) -> Caller {
-        Caller::with(target, channel, &RunInput::default())
+        Caller::variants(target, channel, None).swap_remove(0)
     }
 
-    pub fn with(target: Target, channel: Channel, input: &RunInput) -> Caller {
+    /// One caller per request `target` sends: the cold target's [`COLD_DATES`] dates in turn,
+    /// one request for every other target. `sized` is a size-matched baseline's request.
+    pub fn variants(target: Target, channel: Channel, sized: Option<SizedRequest>) -> Vec<Caller> {
         let score_request = || api::ScoreScenarioRequest {
             plugin: "plugins/pressure-index".into(),
             scenario: Some(reparations_loan()),
@@ -219,7 +210,7 @@ impl Caller {
             api::scoring_service_client::ScoringServiceClient::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE)
         };
-        match target {
+        let one = match target {
             Target::HelloWorld => Caller::Hello(
                 GreeterClient::new(channel),
                 SayHelloRequest {
@@ -230,14 +221,21 @@ impl Caller {
             | Target::SizedSummarizeHoldings
             | Target::SizedAssessLegalRisk => Caller::Sized(
                 GreeterClient::new(channel).max_decoding_message_size(MAX_MESSAGE),
-                input.sized.unwrap_or_default(),
+                sized.unwrap_or_default(),
             ),
             Target::ScoreScenario => Caller::Score(scoring(channel), score_request()),
-            Target::ScoreScenarioCold => Caller::ScoreCold(
-                scoring(channel),
-                score_request(),
-                Arc::clone(&input.cold_turn),
-            ),
+            Target::ScoreScenarioCold => {
+                let client = scoring(channel);
+                return (0..COLD_DATES)
+                    .map(|day| {
+                        let mut request = score_request();
+                        if let Some(s) = request.scenario.as_mut() {
+                            s.as_of = cold_date(day);
+                        }
+                        Caller::Score(client.clone(), request)
+                    })
+                    .collect();
+            }
             Target::ListHoldings => Caller::List(
                 asset_client(channel),
                 api::ListHoldingsRequest {
@@ -270,6 +268,30 @@ impl Caller {
                     service: String::new(),
                 },
             ),
+        };
+        vec![one]
+    }
+
+    /// The method's path and the encoded request, for [`crate::raw`].
+    pub fn wire(&self) -> (&'static str, Vec<u8>) {
+        use prost::Message;
+        match self {
+            Caller::Hello(_, r) => ("/hello.v1.Greeter/SayHello", r.encode_to_vec()),
+            Caller::Sized(_, r) => ("/hello.v1.Greeter/Sized", r.encode_to_vec()),
+            Caller::Score(_, r) => (
+                "/leverage.v1.ScoringService/ScoreScenario",
+                r.encode_to_vec(),
+            ),
+            Caller::List(_, r) => ("/leverage.v1.AssetService/ListHoldings", r.encode_to_vec()),
+            Caller::Summarize(_, r) => (
+                "/leverage.v1.AssetService/SummarizeHoldings",
+                r.encode_to_vec(),
+            ),
+            Caller::Assess(_, r) => (
+                "/leverage.v1.LegalRiskService/AssessLegalRisk",
+                r.encode_to_vec(),
+            ),
+            Caller::Health(_, r) => ("/grpc.health.v1.Health/Check", r.encode_to_vec()),
         }
     }
 
@@ -277,17 +299,27 @@ impl Caller {
     /// status with an empty or wrong reply, `Err` for any other status.
     pub async fn call(&mut self) -> Result<bool, Status> {
         let reply = self.send().await?;
-        Ok(match (&*self, &reply) {
+        Ok(self.accepts(&reply))
+    }
+
+    fn accepts(&self, reply: &Reply) -> bool {
+        match (self, reply) {
             (Caller::Sized(_, r), Reply::Sized(reply)) => {
                 reply.payload.len() == r.size as usize && reply.pad == r.pad
             }
             _ => reply.is_plausible(),
-        })
+        }
     }
 
-    /// The size of one reply, encoded (what the server encodes and sends per call).
-    pub async fn reply_bytes(&mut self) -> Result<usize, Status> {
-        Ok(self.send().await?.encoded_len())
+    /// The size of one reply, encoded (what the server encodes and sends per call), once the
+    /// reply is found to be what [`Caller::call`] accepts.
+    pub async fn reply_bytes(&mut self) -> anyhow::Result<usize> {
+        let reply = self.send().await?;
+        anyhow::ensure!(
+            self.accepts(&reply),
+            "an OK status with an empty or wrong reply"
+        );
+        Ok(reply.encoded_len())
     }
 
     async fn send(&mut self) -> Result<Reply, Status> {
@@ -295,17 +327,6 @@ impl Caller {
             Caller::Hello(c, r) => Reply::Hello(c.say_hello(r.clone()).await?.into_inner()),
             Caller::Sized(c, r) => Reply::Sized(c.sized(*r).await?.into_inner()),
             Caller::Score(c, r) => Reply::Score(c.score_scenario(r.clone()).await?.into_inner()),
-            Caller::ScoreCold(c, r, turn) => {
-                let day = turn.fetch_add(1, Ordering::Relaxed) % COLD_DATES;
-                let as_of =
-                    leverage_core::Date::from_days_since_epoch(cold_first_day() + i64::from(day))
-                        .map_err(|e| Status::internal(e.to_string()))?;
-                let mut request = r.clone();
-                if let Some(s) = request.scenario.as_mut() {
-                    s.as_of = date(as_of.year(), as_of.month() as i32, as_of.day() as i32);
-                }
-                Reply::Score(c.score_scenario(request).await?.into_inner())
-            }
             Caller::List(c, r) => Reply::List(c.list_holdings(r.clone()).await?.into_inner()),
             Caller::Summarize(c, r) => {
                 Reply::Summarize(c.summarize_holdings(r.clone()).await?.into_inner())
@@ -318,9 +339,11 @@ impl Caller {
     }
 }
 
-/// 2025-01-01, the first of the cold target's dates, in days since the epoch.
-fn cold_first_day() -> i64 {
-    leverage_core::Date::new(2025, 1, 1).map_or(20_089, |d| d.days_since_epoch())
+/// The cold target's `day`-th date: 2025-01-01 and the days after it.
+fn cold_date(day: u32) -> Option<api::Date> {
+    let first = leverage_core::Date::new(2025, 1, 1).map_or(20_089, |d| d.days_since_epoch());
+    let d = leverage_core::Date::from_days_since_epoch(first + i64::from(day)).ok()?;
+    date(d.year(), d.month() as i32, d.day() as i32)
 }
 
 /// The reply of one [`Caller`] call.
@@ -510,18 +533,21 @@ pub async fn wait_quiet(threshold: f64, max_wait: Duration) -> (f64, f64) {
     }
 }
 
-/// One closed-loop run against `addr`.
+/// One closed-loop run of `plan` against the server of `server_pid`.
 async fn run_once(
-    target: Target,
-    input: &RunInput,
+    plan: &Arc<raw::Plan>,
     addr: SocketAddr,
     server_pid: u32,
     config: &LoadConfig,
 ) -> anyhow::Result<(f64, Latency, TaskOut, CpuUse)> {
     let tasks = config.connections * config.in_flight_per_connection;
-    let mut channels = Vec::with_capacity(config.connections);
+    let mut connections = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
-        channels.push(connect(addr).await.context("connecting the load client")?);
+        connections.push(
+            raw::connect(addr)
+                .await
+                .context("connecting the load client")?,
+        );
     }
     let start = Instant::now();
     let measure_from = start + Duration::from_millis(config.warmup_ms);
@@ -536,9 +562,10 @@ async fn run_once(
     // Room for about 200k calls a second without growing.
     let capacity = (config.duration_ms as usize * 200 / tasks.max(1)).max(64);
     let mut handles = Vec::with_capacity(tasks);
-    for channel in &channels {
+    for connection in &connections {
         for _ in 0..config.in_flight_per_connection {
-            let mut caller = Caller::with(target, channel.clone(), input);
+            let mut send = connection.clone();
+            let plan = Arc::clone(plan);
             handles.push(tokio::spawn(async move {
                 let mut out = TaskOut {
                     latencies: Vec::with_capacity(capacity),
@@ -549,27 +576,23 @@ async fn run_once(
                     if sent >= end {
                         break;
                     }
-                    let result = caller.call().await;
+                    let result = raw::call(&mut send, &plan).await;
                     let done = Instant::now();
                     out.calls += 1;
                     match result {
-                        Ok(true) => {
+                        Ok(()) => {
                             if done >= measure_from && done < end {
                                 out.latencies
                                     .push(done.duration_since(sent).as_nanos() as u64);
                             }
                         }
-                        Ok(false) => {
+                        Err(raw::Failure::Reply(why)) => {
                             out.bad += 1;
-                            out.first_failure.get_or_insert_with(|| {
-                                "OK status with an empty or wrong reply".into()
-                            });
+                            out.first_failure.get_or_insert(why);
                         }
-                        Err(status) => {
+                        Err(raw::Failure::Status(why)) => {
                             out.failed += 1;
-                            out.first_failure.get_or_insert_with(|| {
-                                format!("{:?}: {}", status.code(), status.message())
-                            });
+                            out.first_failure.get_or_insert(why);
                         }
                     }
                 }
@@ -577,6 +600,7 @@ async fn run_once(
             }));
         }
     }
+    drop(connections);
     let mut total = TaskOut::default();
     for h in handles {
         let out = h.await?;
@@ -597,39 +621,63 @@ async fn run_once(
     Ok((qps, latency, total, cpu))
 }
 
-/// The size of one encoded reply of each target, the read RPCs first so that their size-matched
-/// baselines can be sized after them; and the input of each.
-async fn reply_sizes(
-    endpoints: Endpoints,
-    targets: &[Target],
-) -> anyhow::Result<Vec<(Target, usize, RunInput)>> {
-    let mut out: Vec<(Target, usize, RunInput)> = Vec::new();
+/// A target as the load runs see it: the size of its first request's encoded reply, and its
+/// requests encoded once with the size of each one's good reply.
+struct Prepared {
+    target: Target,
+    reply_bytes: usize,
+    plan: Arc<raw::Plan>,
+}
+
+/// Each target prepared, the read RPCs first so that their size-matched baselines can be sized
+/// after them. Every request's reply is measured and checked by a decoding tonic call, then
+/// the first is called once more the way the load calls it, to fail here rather than in a run.
+async fn prepare(endpoints: Endpoints, targets: &[Target]) -> anyhow::Result<Vec<Prepared>> {
+    let mut out: Vec<Prepared> = Vec::new();
     for pass_baselines in [false, true] {
         for &target in targets {
             if (target.matches().is_some()) != pass_baselines {
                 continue;
             }
-            let mut input = RunInput::default();
+            let mut sized = None;
             if let Some(read) = target.matches() {
                 let bytes = out
                     .iter()
-                    .find(|(t, _, _)| *t == read)
-                    .map(|(_, b, _)| *b)
+                    .find(|p| p.target == read)
+                    .map(|p| p.reply_bytes)
                     .with_context(|| {
                         format!("{} needs {} in the run", target.name(), read.name())
                     })?;
-                input.sized = Some(
+                sized = Some(
                     sized_request(bytes)
                         .with_context(|| format!("no Sized reply encodes to {bytes} bytes"))?,
                 );
             }
             let addr = endpoints.of(target).0;
-            let mut caller = Caller::with(target, connect(addr).await?, &input);
-            let bytes = caller
-                .reply_bytes()
-                .await
-                .with_context(|| format!("one {} call", target.name()))?;
-            out.push((target, bytes, input));
+            let mut path = "";
+            let mut variants = Vec::new();
+            for mut caller in Caller::variants(target, connect(addr).await?, sized) {
+                let bytes = caller
+                    .reply_bytes()
+                    .await
+                    .with_context(|| format!("one {} call", target.name()))?;
+                let (p, request) = caller.wire();
+                path = p;
+                variants.push((request, bytes));
+            }
+            let reply_bytes = variants.first().map_or(0, |v| v.1);
+            let plan = raw::Plan::new(addr, path, variants)?;
+            let mut send = raw::connect(addr).await?;
+            if let Err(raw::Failure::Status(why) | raw::Failure::Reply(why)) =
+                raw::call(&mut send, &plan).await
+            {
+                anyhow::bail!("{} over bare HTTP/2: {why}", target.name());
+            }
+            out.push(Prepared {
+                target,
+                reply_bytes,
+                plan: Arc::new(plan),
+            });
         }
     }
     Ok(out)
@@ -659,13 +707,13 @@ pub async fn run(
     targets: &[Target],
     config: &LoadConfig,
 ) -> anyhow::Result<LoadResult> {
-    let sizes = reply_sizes(endpoints, targets).await?;
-    let input_of = |target: Target| {
-        sizes
+    let prepared = prepare(endpoints, targets).await?;
+    let plan_of = |target: Target| {
+        prepared
             .iter()
-            .find(|(t, _, _)| *t == target)
-            .map(|(_, _, i)| i.clone())
-            .unwrap_or_default()
+            .find(|p| p.target == target)
+            .map(|p| Arc::clone(&p.plan))
+            .context("an unprepared target")
     };
     let mut runs: Vec<Run> = Vec::new();
     let mut failures: Vec<(Target, String)> = Vec::new();
@@ -688,7 +736,7 @@ pub async fn run(
                 };
                 let loadavg = loadavg1();
                 let (qps, latency, out, cpu) =
-                    run_once(target, &input_of(target), addr, pid, config).await?;
+                    run_once(&plan_of(target)?, addr, pid, config).await?;
                 let noisy = cpu.others + cpu.steal > config.noise_threshold_cores;
                 let generator_bound = config.max_generator_cores.is_some_and(|m| cpu.client > m);
                 let run = Run {
@@ -768,8 +816,7 @@ pub async fn run(
             continue;
         }
         let (addr, pid) = endpoints.of(target);
-        let (qps, latency, out, cpu) =
-            run_once(target, &input_of(target), addr, pid, &single).await?;
+        let (qps, latency, out, cpu) = run_once(&plan_of(target)?, addr, pid, &single).await?;
         eprintln!(
             "[load] {:<36} 1 in flight: {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs  server {:.2} cores",
             target.name(),
@@ -829,10 +876,10 @@ pub async fn run(
                 floor_p99_ratio: None,
                 generator_bound_runs: mine.iter().filter(|r| r.generator_bound).count(),
                 server_us_per_call: m(&|r| r.cpu.server / r.qps * 1e6),
-                reply_bytes: sizes
+                reply_bytes: prepared
                     .iter()
-                    .find(|(t, _, _)| *t == target)
-                    .map_or(0, |(_, b, _)| *b),
+                    .find(|p| p.target == target)
+                    .map_or(0, |p| p.reply_bytes),
                 noisy_runs: mine.iter().filter(|r| r.noisy).count(),
                 unloaded: unloaded
                     .iter()

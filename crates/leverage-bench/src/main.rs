@@ -7,6 +7,7 @@ mod boundary;
 mod hello;
 mod load;
 mod prepare;
+mod raw;
 mod report;
 mod scale;
 mod server;
