@@ -56,6 +56,9 @@ pub enum Target {
     SizedListHoldings,
     SizedSummarizeHoldings,
     SizedAssessLegalRisk,
+    /// ScoreScenario's reply (~750 bytes of components and inputs) is 50 times hello world's:
+    /// its floor too.
+    SizedScoreScenario,
 }
 
 /// Dates the cold ScoreScenario target cycles over: every day of 2025, more than the 64 dates
@@ -63,10 +66,11 @@ pub enum Target {
 const COLD_DATES: u32 = 365;
 
 impl Target {
-    pub const ALL: [Target; 10] = [
+    pub const ALL: [Target; 11] = [
         Target::HelloWorld,
         Target::Health,
         Target::ScoreScenario,
+        Target::SizedScoreScenario,
         Target::ScoreScenarioCold,
         Target::ListHoldings,
         Target::SizedListHoldings,
@@ -82,6 +86,7 @@ impl Target {
             Target::SizedListHoldings => Some(Target::ListHoldings),
             Target::SizedSummarizeHoldings => Some(Target::SummarizeHoldings),
             Target::SizedAssessLegalRisk => Some(Target::AssessLegalRisk),
+            Target::SizedScoreScenario => Some(Target::ScoreScenario),
             _ => None,
         }
     }
@@ -104,6 +109,7 @@ impl Target {
             Target::SizedListHoldings => "bare tonic, ListHoldings' size",
             Target::SizedSummarizeHoldings => "bare tonic, SummarizeHoldings' size",
             Target::SizedAssessLegalRisk => "bare tonic, AssessLegalRisk's size",
+            Target::SizedScoreScenario => "bare tonic, ScoreScenario's size",
             Target::ListHoldings => "ListHoldings",
             Target::SummarizeHoldings => "SummarizeHoldings",
             Target::AssessLegalRisk => "AssessLegalRisk",
@@ -128,7 +134,8 @@ impl Target {
             Target::Health => "service \"\" (the whole server), on the leverage server",
             Target::SizedListHoldings
             | Target::SizedSummarizeHoldings
-            | Target::SizedAssessLegalRisk => {
+            | Target::SizedAssessLegalRisk
+            | Target::SizedScoreScenario => {
                 "Sized {size}: a payload made once, cut to give a reply of the read RPC's encoded size"
             }
         }
@@ -219,7 +226,8 @@ impl Caller {
             ),
             Target::SizedListHoldings
             | Target::SizedSummarizeHoldings
-            | Target::SizedAssessLegalRisk => Caller::Sized(
+            | Target::SizedAssessLegalRisk
+            | Target::SizedScoreScenario => Caller::Sized(
                 GreeterClient::new(channel).max_decoding_message_size(MAX_MESSAGE),
                 sized.unwrap_or_default(),
             ),

@@ -223,7 +223,7 @@ impl Results {
                     }
                     (t, _) if t.matches().is_some() => ("size-matched baseline".to_owned(), None),
                     (Target::ScoreScenario, _) => (
-                        "≥ 0.8× QPS, p99 ≤ 1.5×".to_owned(),
+                        "≥ 0.8× QPS, p99 ≤ 1.5× (hello world)".to_owned(),
                         Some(valid && t.qps_ratio >= 0.8 && t.p99_ratio <= 1.5),
                     ),
                     (_, Some(floor)) => (

@@ -44,6 +44,7 @@ fn smoke_run_produces_every_part_and_holds_every_gate() {
             "HelloWorld",
             "Health",
             "ScoreScenario",
+            "SizedScoreScenario",
             "ScoreScenarioCold",
             "ListHoldings",
             "SizedListHoldings",
@@ -78,6 +79,7 @@ fn smoke_run_produces_every_part_and_holds_every_gate() {
         ("ListHoldings", "SizedListHoldings"),
         ("SummarizeHoldings", "SizedSummarizeHoldings"),
         ("AssessLegalRisk", "SizedAssessLegalRisk"),
+        ("ScoreScenario", "SizedScoreScenario"),
     ] {
         assert!(bytes(read) > 100, "{read} replied {} bytes", bytes(read));
         assert_eq!(bytes(floor), bytes(read), "{floor} against {read}");
