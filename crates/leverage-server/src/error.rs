@@ -278,10 +278,12 @@ fn transport_reason(code: Code) -> &'static str {
 /// says (tonic's codec answers OUT_OF_RANGE), and every non-OK status has an `ErrorInfo`.
 /// Returns the code, when there is a status.
 pub fn complete_headers(headers: &mut HeaderMap) -> Option<Code> {
-    let found = Status::from_header_map(headers)?;
-    if found.code() == Code::Ok {
+    // Every successful reply's trailers pass here: read the code alone before decoding a
+    // whole status (message, details).
+    if headers.get("grpc-status")?.as_bytes() == b"0" {
         return Some(Code::Ok);
     }
+    let found = Status::from_header_map(headers)?;
     let too_large =
         found.code() == Code::OutOfRange && found.message().contains("message length too large");
     let replacement = if too_large {
