@@ -18,7 +18,7 @@ use leverage_core::model::{
 };
 use leverage_core::{Currency, Dataset, Date, Jurisdiction};
 use leverage_proto::leverage::v1 as api;
-use leverage_store::Store;
+use leverage_store::{Datastore, SqliteStore};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use tonic::Request;
@@ -228,6 +228,7 @@ fn holding(
         observations,
         audit,
         series_changed: None,
+        etag: Default::default(),
     })
 }
 
@@ -287,7 +288,7 @@ fn generate(dir: &Path, config: &ScaleConfig, embedded: &Dataset) -> anyhow::Res
         }
     }
 
-    let store = Store::open(dir).context("opening the store")?;
+    let store = SqliteStore::open(dir).context("opening the store")?;
     store.open_or_import(embedded)?;
     let started = Instant::now();
     let mut store_time = Duration::ZERO;

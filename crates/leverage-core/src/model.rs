@@ -245,6 +245,40 @@ pub struct Holding {
     /// each stamp on its own record), never stored or written to a file.
     #[serde(skip)]
     pub series_changed: Option<(String, i64)>,
+    /// The holding's etag (AIP-154), a digest of its stored fields that the store computes
+    /// the first time a reply needs it.
+    #[serde(skip)]
+    pub etag: Derived,
+}
+
+/// A value derived from a record's fields on first use and kept with it. A clone starts
+/// without it (a clone is made to be changed), and it takes no part in equality: it is not
+/// data.
+#[derive(Default)]
+pub struct Derived(std::sync::OnceLock<Arc<str>>);
+
+impl Derived {
+    pub fn get_or_init(&self, derive: impl FnOnce() -> String) -> Arc<str> {
+        Arc::clone(self.0.get_or_init(|| derive().into()))
+    }
+}
+
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
 }
 
 impl Holding {

@@ -51,6 +51,7 @@ impl Assets {
                 summary,
                 reason: Some(reason),
                 changes: vec![change],
+                base: None,
                 conflicts: Vec::new(),
             })
             .map(|c| c.revision)
@@ -164,7 +165,22 @@ pub fn holding(h: &Holding, current: Option<&Observation>, full: bool) -> pb::Ho
         create_time: convert::timestamp(h.audit.create_time),
         updated_by: h.last_change().0.to_owned(),
         update_time: convert::timestamp(h.last_change().1),
+        etag: leverage_store::holding_etag(h).to_string(),
     }
+}
+
+/// Refuses a change to `h` when the client sent an etag that is no longer its own (AIP-154);
+/// an empty etag asks for no check.
+fn check_etag(h: &Holding, given: &str) -> Result<(), StoreError> {
+    let current = leverage_store::holding_etag(h);
+    if given.is_empty() || *current == *given {
+        return Ok(());
+    }
+    Err(StoreError::EtagMismatch {
+        name: format!("holdings/{}", h.id),
+        given: given.to_owned(),
+        current: current.to_string(),
+    })
 }
 
 fn holding_id<'a>(field: &str, name: &'a str) -> Result<&'a str, Status> {
@@ -597,6 +613,7 @@ impl AssetService for Assets {
                 update_time: 0,
             },
             series_changed: None,
+            etag: Default::default(),
         };
         let new = self
             .write(move |repo| repo.create_holding(&new).map(|_| new))
@@ -697,31 +714,52 @@ impl AssetService for Assets {
         }
         let f = fields_in(h, &paths, &mut v);
         v.into_result().map_err(error::domain)?;
-        let snap = self.repo.snapshot();
-        let mut updated = snap
-            .holding(id)
-            .ok_or_else(|| error::not_found(&h.name))?
-            .clone();
-        for p in &paths {
-            match *p {
-                "scope" => updated.scope = f.scope.clone(),
-                "owner_kind" => updated.owner_kind = f.owner_kind.unwrap_or(updated.owner_kind),
-                "jurisdiction" => updated.jurisdiction = f.jurisdiction,
-                "coverage" => updated.coverage = f.coverage.clone(),
-                "custodian" => updated.custodian = f.custodian.clone(),
-                _ => updated.instrument = f.instrument.unwrap_or(updated.instrument),
-            }
-        }
-        if updated.kind == HoldingKind::Located && updated.jurisdiction.is_none() {
-            return Err(error::invalid(
-                "holding.jurisdiction",
-                "a located holding needs a jurisdiction",
-            ));
-        }
-        updated.audit.updated_by = actor.as_str().into();
-        updated.audit.update_time = convert::now_seconds();
-        self.write(move |repo| repo.update_holding(&updated))
-            .await?;
+        // Built under the repository's write lock from its newest snapshot, and built again
+        // should another replica change the holding first: the etag and the untouched fields
+        // are checked against the holding as it is when the change is written.
+        let (holding_id, given, by) = (id.to_owned(), h.etag.clone(), actor.clone());
+        let paths_owned: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let name = h.name.clone();
+        let repo = Arc::clone(&self.repo);
+        crate::off_the_workers(move || {
+            repo.commit_from(|snap| {
+                let mut updated = snap
+                    .holding(&holding_id)
+                    .ok_or_else(|| error::not_found(&name))?
+                    .clone();
+                check_etag(&updated, &given).map_err(error::store)?;
+                for p in &paths_owned {
+                    match p.as_str() {
+                        "scope" => updated.scope = f.scope.clone(),
+                        "owner_kind" => {
+                            updated.owner_kind = f.owner_kind.unwrap_or(updated.owner_kind)
+                        }
+                        "jurisdiction" => updated.jurisdiction = f.jurisdiction,
+                        "coverage" => updated.coverage = f.coverage.clone(),
+                        "custodian" => updated.custodian = f.custodian.clone(),
+                        _ => updated.instrument = f.instrument.unwrap_or(updated.instrument),
+                    }
+                }
+                if updated.kind == HoldingKind::Located && updated.jurisdiction.is_none() {
+                    return Err(error::invalid(
+                        "holding.jurisdiction",
+                        "a located holding needs a jurisdiction",
+                    ));
+                }
+                updated.audit.updated_by = by.as_str().into();
+                updated.audit.update_time = convert::now_seconds();
+                updated.observations = Vec::new();
+                let commit = Commit::edit(
+                    by.as_str(),
+                    format!("update holdings/{holding_id}"),
+                    vec![Change::Update(Record::Holding(updated))],
+                );
+                Ok::<_, Status>((commit, ()))
+            })?
+            .map(|(c, ())| c.revision)
+            .map_err(error::store)
+        })
+        .await?;
         tracing::info!(holding = %id, actor = %actor, fields = ?paths, "holding updated");
         let snap = self.repo.snapshot();
         let stored = snap.holding(id).ok_or_else(|| error::not_found(&h.name))?;
@@ -739,9 +777,27 @@ impl AssetService for Assets {
         let actor = auth::principal(&request)?.name;
         let r = request.into_inner();
         let id = holding_id("name", &r.name)?;
-        let (holding_id, by) = (id.to_owned(), actor.clone());
-        self.write(move |repo| repo.delete_holding(&holding_id, &by))
-            .await?;
+        let (holding_id, by, given) = (id.to_owned(), actor.clone(), r.etag.clone());
+        let name = r.name.clone();
+        let repo = Arc::clone(&self.repo);
+        crate::off_the_workers(move || {
+            repo.commit_from(|snap| {
+                let current = snap
+                    .holding(&holding_id)
+                    .ok_or_else(|| error::not_found(&name))?;
+                check_etag(current, &given).map_err(error::store)?;
+                let key = RecordKey::new(RecordKind::Holding, holding_id.clone());
+                let commit = Commit::edit(
+                    by.as_str(),
+                    format!("delete holdings/{holding_id}"),
+                    vec![Change::Delete(key)],
+                );
+                Ok::<_, Status>((commit, ()))
+            })?
+            .map(|(c, ())| c.revision)
+            .map_err(error::store)
+        })
+        .await?;
         tracing::info!(holding = %id, actor = %actor, "holding deleted");
         Ok(Response::new(()))
     }

@@ -82,7 +82,7 @@ impl DatasetService for DatasetApi {
                 allocations: count(d.instruments.iter().map(|i| i.allocations.len()).sum()),
             }),
             dataset_version: snap.revision() as i64,
-            oldest_dataset_version: self.repo.store().oldest().map_err(error::store)? as i64,
+            oldest_dataset_version: self.repo.oldest() as i64,
         }))
     }
 

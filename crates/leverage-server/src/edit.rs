@@ -20,7 +20,7 @@ use leverage_core::names::is_valid_id;
 use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Currency, Dataset, Date, DomainError, Jurisdiction, Snapshot, Violations};
 use leverage_proto::leverage::v1 as pb;
-use leverage_store::{Change, Commit, Origin, Repository};
+use leverage_store::{Change, Commit, Repository};
 use prost_types::FieldMask;
 use tonic::Status;
 
@@ -232,13 +232,13 @@ pub async fn delete<R: Reference>(
 async fn write<T: Send + 'static>(
     repo: &Arc<Repository>,
     actor: String,
-    build: impl FnOnce(&Snapshot, String) -> Result<(Commit, T), Status> + Send + 'static,
+    mut build: impl FnMut(&Snapshot, String) -> Result<(Commit, T), Status> + Send + 'static,
 ) -> Result<T, Status> {
     let repo = Arc::clone(repo);
     let by = actor.clone();
     let (committed, (summary, value)) = crate::off_the_workers(move || {
         repo.commit_from(|snap| {
-            let (commit, value) = build(snap, by)?;
+            let (commit, value) = build(snap, by.clone())?;
             let summary = commit.summary.clone();
             Ok::<_, Status>((commit, (summary, value)))
         })?
@@ -250,14 +250,7 @@ async fn write<T: Send + 'static>(
 }
 
 fn commit(actor: String, summary: String, changes: Vec<Change>) -> Commit {
-    Commit {
-        actor,
-        origin: Origin::Edit,
-        summary,
-        reason: None,
-        changes,
-        conflicts: Vec::new(),
-    }
+    Commit::edit(actor, summary, changes)
 }
 
 /// The record read, when `v` found nothing wrong.
@@ -1545,7 +1538,7 @@ pub async fn create_allocation(
         consistent(snap, &changes, "allocation")?;
         Ok((
             commit(actor, format!("create {name}"), changes),
-            (instrument, allocation),
+            (instrument.clone(), allocation.clone()),
         ))
     })
     .await?;
@@ -1604,7 +1597,7 @@ pub async fn update_allocation(
         let changes = vec![Change::Update(Record::Instrument(updated))];
         consistent(snap, &changes, "allocation")?;
         let summary = format!("update {name} ({})", paths.join(", "));
-        Ok((commit(actor, summary, changes), (instrument, kept)))
+        Ok((commit(actor, summary, changes), (instrument.clone(), kept)))
     })
     .await?;
     Ok(funding::allocation(&instrument, &allocation))

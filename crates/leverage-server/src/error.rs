@@ -87,7 +87,19 @@ pub fn store(e: StoreError) -> Status {
         StoreError::Invalid(why) => invalid("", why),
         StoreError::NotFound(name) => domain(DomainError::NotFound(name)),
         StoreError::AlreadyExists(name) => domain(DomainError::AlreadyExists(name)),
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %e, "the database is unavailable");
+            plain(
+                Code::Unavailable,
+                "STORE_UNAVAILABLE",
+                "the database cannot be reached: nothing was written; reads are served from the \
+                 last dataset version this server holds. Retry later",
+            )
+        }
+        StoreError::Stale(_) => plain(Code::Aborted, "CONCURRENT_MODIFICATION", e.to_string()),
+        StoreError::EtagMismatch { .. } => plain(Code::Aborted, "ETAG_MISMATCH", e.to_string()),
         StoreError::Sqlite(_)
+        | StoreError::Postgres(_)
         | StoreError::Corrupt { .. }
         | StoreError::Io { .. }
         | StoreError::SchemaTooNew { .. } => failure(&e),
@@ -183,6 +195,13 @@ pub enum Refusal {
     PluginRefused { name: String, reason: String },
     /// The plugin host answered fewer rows than it was given.
     PluginResultMissing,
+    /// The call asked for at least a dataset version that this replica has not reached within
+    /// `--min-version-wait-ms`: it may not answer from an older one.
+    ReplicaBehind {
+        wanted: u64,
+        serving: u64,
+        waited: Duration,
+    },
     /// A failure of the server itself (a task that did not complete, a reply that does not
     /// serialise).
     Internal(String),
@@ -201,6 +220,7 @@ impl Refusal {
             Refusal::PluginDisabled { .. } => (Code::FailedPrecondition, "PLUGIN_DISABLED"),
             Refusal::PluginRefused { .. } => (Code::FailedPrecondition, "PLUGIN_REFUSED"),
             Refusal::PluginResultMissing => (Code::Internal, "PLUGIN_RESULT_MISSING"),
+            Refusal::ReplicaBehind { .. } => (Code::Unavailable, "REPLICA_BEHIND"),
             Refusal::Internal(_) => (Code::Internal, "INTERNAL"),
         }
     }
@@ -236,6 +256,16 @@ impl Refusal {
             Refusal::PluginResultMissing => {
                 "the plugin host returned fewer rows than scenarios".to_owned()
             }
+            Refusal::ReplicaBehind {
+                wanted,
+                serving,
+                waited,
+            } => format!(
+                "this server has dataset version {serving}, not yet {wanted} (asked for by \
+                 leverage-min-dataset-version), after waiting {} ms; retry, here or on another \
+                 server",
+                waited.as_millis()
+            ),
             Refusal::Internal(message) => message.clone(),
         }
     }
@@ -245,7 +275,12 @@ impl Refusal {
         if code == Code::Internal {
             tracing::error!(refusal = ?self, "internal failure");
         }
-        plain(code, reason, self.message())
+        let mut details = ErrorDetails::new();
+        if let Refusal::ReplicaBehind { .. } = self {
+            // Normally a replica catches up within milliseconds of the write.
+            details.set_retry_info(Some(Duration::from_millis(200)));
+        }
+        status(code, reason, self.message(), details)
     }
 }
 
@@ -380,6 +415,17 @@ mod tests {
                 Code::OutOfRange,
             ),
             (StoreError::Invalid("x".into()), Code::InvalidArgument),
+            (StoreError::Postgres("x".into()), Code::Internal),
+            (StoreError::Unavailable("x".into()), Code::Unavailable),
+            (StoreError::Stale("x".into()), Code::Aborted),
+            (
+                StoreError::EtagMismatch {
+                    name: "holdings/x".into(),
+                    given: "\"a\"".into(),
+                    current: "\"b\"".into(),
+                },
+                Code::Aborted,
+            ),
         ];
         let id = || "p".to_owned();
         let host_cases = [
@@ -524,6 +570,14 @@ mod tests {
             ),
             (Refusal::PluginResultMissing, Code::Internal),
             (Refusal::Internal("bug".into()), Code::Internal),
+            (
+                Refusal::ReplicaBehind {
+                    wanted: 9,
+                    serving: 7,
+                    waited: Duration::from_secs(2),
+                },
+                Code::Unavailable,
+            ),
         ];
 
         let mut statuses = Vec::new();
@@ -552,10 +606,10 @@ mod tests {
         }
         let count = |kind| seen.iter().filter(|(k, _)| *k == kind).count();
         assert_eq!(count("domain"), 4, "a sample of every DomainError variant");
-        assert_eq!(count("store"), 9, "a sample of every StoreError variant");
+        assert_eq!(count("store"), 13, "a sample of every StoreError variant");
         assert_eq!(count("host"), 13, "a sample of every HostError variant");
         assert_eq!(count("row"), 5, "a sample of every RowError variant");
-        assert_eq!(count("refusal"), 11, "a sample of every Refusal variant");
+        assert_eq!(count("refusal"), 12, "a sample of every Refusal variant");
         for (s, code) in statuses {
             assert_eq!(s.code(), code, "{s:?}");
             let reason = reason(&s);
@@ -590,6 +644,10 @@ mod tests {
             StoreError::VersionCompacted { .. } => 6,
             StoreError::VersionNotYet { .. } => 7,
             StoreError::Invalid(_) => 8,
+            StoreError::Postgres(_) => 9,
+            StoreError::Unavailable(_) => 10,
+            StoreError::Stale(_) => 11,
+            StoreError::EtagMismatch { .. } => 12,
         }
     }
 
@@ -634,6 +692,7 @@ mod tests {
             Refusal::PluginRefused { .. } => 8,
             Refusal::PluginResultMissing => 9,
             Refusal::Internal(_) => 10,
+            Refusal::ReplicaBehind { .. } => 11,
         }
     }
 

@@ -1,8 +1,13 @@
 //! Standard gRPC health that tells the truth about what each service depends on:
 //! - `""` (the server): SERVING until shutdown begins;
-//! - the four data services: SERVING while the store answers a probe (a fresh connection reading
-//!   the newest revision, every [`STORE_PROBE_EVERY`]); reads are still answered from memory
-//!   when it does not, but writes would fail, and an operator should know;
+//! - the four data services: SERVING while they can answer reads, which come from the snapshot
+//!   in memory, whether or not the store answers;
+//! - `writes/{service}` for each data service: SERVING while the store answers a probe (a fresh
+//!   connection reading the newest revision, every [`STORE_PROBE_EVERY`]), NOT_SERVING while it
+//!   does not: the service is *degraded*, answering reads from the last dataset version it
+//!   holds and refusing writes with UNAVAILABLE. Readiness belongs on `""` or a data service,
+//!   not on these: a database outage must not take every replica out of its load balancer,
+//!   which would stop the reads too;
 //! - `leverage.v1.ScoringService`: SERVING while at least one plugin can score;
 //! - `plugins/{id}`, one per plugin file: SERVING while that plugin is ready, NOT_SERVING when
 //!   it is disabled or its file was refused (the reason is in `ListPlugins`).
@@ -65,12 +70,16 @@ impl Health {
     }
 
     /// Everything SERVING but what the first refreshes find otherwise.
-    pub async fn start(&self, host: &PluginHost, repo: &Repository) {
+    pub async fn start(&self, host: &PluginHost, repo: &Arc<Repository>) {
         self.reporter
             .set_service_status("", ServingStatus::Serving)
             .await;
-        self.refresh_store(repo.store().probe().map(|_| ()).map_err(|e| e.to_string()))
-            .await;
+        for name in data_services() {
+            self.reporter
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        self.refresh_store(probe(repo).await).await;
         self.refresh_plugins(host).await;
     }
 
@@ -84,15 +93,17 @@ impl Health {
         if state.store_ok != Some(ok) {
             match &probe {
                 Ok(()) if state.store_ok.is_some() => {
-                    tracing::info!("the store answers again: data services are SERVING");
+                    tracing::info!("the store answers again: writes are SERVING");
                 }
                 Ok(()) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "the store does not answer: data services are NOT_SERVING");
+                    tracing::error!(error = %e, "the store does not answer: degraded, reads from the last snapshot, writes/* NOT_SERVING");
                 }
             }
             for name in data_services() {
-                self.reporter.set_service_status(name, serving(ok)).await;
+                self.reporter
+                    .set_service_status(&writes_entry(name), serving(ok))
+                    .await;
             }
             state.store_ok = Some(ok);
         }
@@ -149,6 +160,11 @@ impl Health {
                 .set_service_status(name, ServingStatus::NotServing)
                 .await;
         }
+        for name in data_services() {
+            self.reporter
+                .set_service_status(&writes_entry(name), ServingStatus::NotServing)
+                .await;
+        }
         for id in state.plugins.keys() {
             self.reporter
                 .set_service_status(&format!("plugins/{id}"), ServingStatus::NotServing)
@@ -166,12 +182,21 @@ impl Health {
                 () = stop.notified() => return,
                 () = tokio::time::sleep(STORE_PROBE_EVERY) => {}
             }
-            let r = Arc::clone(&repo);
-            let probe = tokio::task::spawn_blocking(move || r.store().probe())
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|p| p.map(|_| ()).map_err(|e| e.to_string()));
-            self.refresh_store(probe).await;
+            self.refresh_store(probe(&repo).await).await;
         }
     }
+}
+
+/// The health entry that says whether `service` takes writes.
+pub fn writes_entry(service: &str) -> String {
+    format!("writes/{service}")
+}
+
+/// Whether the store answers now, asked off the async workers.
+async fn probe(repo: &Arc<Repository>) -> Result<(), String> {
+    let r = Arc::clone(repo);
+    tokio::task::spawn_blocking(move || r.store().probe())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|p| p.map(|_| ()).map_err(|e| e.to_string()))
 }

@@ -100,6 +100,27 @@ pub struct ServerState {
     /// Serve browsers too: gRPC-Web (over HTTP/1.1 as well as HTTP/2) with CORS, and the
     /// analyst's page at `GET /` (`web`).
     pub web: bool,
+    pub replication: Replication,
+}
+
+/// How a replica keeps up with a store that other replicas write to.
+#[derive(Clone, Copy, Debug)]
+pub struct Replication {
+    /// How often the store is asked for revisions that other replicas wrote, whatever it
+    /// announces (a store without announcements, or one missed while reconnecting).
+    pub refresh_poll: Duration,
+    /// Longest a call asking for at least a dataset version waits for this replica to reach
+    /// it before it is refused.
+    pub min_version_wait: Duration,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Self {
+            refresh_poll: Duration::from_secs(1),
+            min_version_wait: Duration::from_secs(2),
+        }
+    }
 }
 
 /// The fully qualified names of the leverage services, as health and reflection know them.
@@ -139,7 +160,16 @@ pub async fn serve(
         tls,
         metrics_listener,
         web,
+        replication,
     } = state;
+    let stop_following = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (repo, stop) = (Arc::clone(&repo), Arc::clone(&stop_following));
+        std::thread::Builder::new()
+            .name("leverage-follow".into())
+            .spawn(move || repo.follow(replication.refresh_poll, &stop))
+            .map_err(|e| ServeError::Setup(format!("cannot start following the store: {e}")))?;
+    }
     let health = health::Health::new(reporter);
     health.start(&plugins, &repo).await;
     let stop_watching = Arc::new(tokio::sync::Notify::new());
@@ -215,6 +245,7 @@ pub async fn serve(
         })
         .layer(versions::VersionLayer {
             repo: Arc::clone(&repo),
+            min_version_wait: replication.min_version_wait,
         })
         .layer(reply_cache::ReplyCacheLayer::new(limits.reply_cache_bytes))
         .add_service(health_service)
@@ -248,6 +279,7 @@ pub async fn serve(
     }
     metrics_stop.notify_one();
     stop_watching.notify_one();
+    stop_following.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 
@@ -274,4 +306,6 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("transport failure: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Setup(String),
 }

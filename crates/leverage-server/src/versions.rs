@@ -1,7 +1,10 @@
 //! Dataset versions on the wire. A call may ask for the dataset as it was at a version with the
-//! `leverage-dataset-version` request header; every reply says which version served it in the
-//! same response header. One layer resolves the version for every call, so that each handler
-//! reads one snapshot (the one the header names, or the newest) and cannot mix two.
+//! `leverage-dataset-version` request header, or for at least a version with
+//! `leverage-min-dataset-version` (how a client reads its own write on any replica: it sends
+//! the version its write's reply named); every reply says which version served it in the
+//! `leverage-dataset-version` response header. One layer resolves the version for every call,
+//! so that each handler reads one snapshot (the one the header names, or the newest) and cannot
+//! mix two.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,11 +15,16 @@ use leverage_core::Snapshot;
 use leverage_store::Repository;
 use tonic::Status;
 
-use crate::error;
+use crate::error::{self, Refusal};
 
 /// The request header that pins a call to a dataset version, and the response header that
 /// says which version served it.
 pub const DATASET_VERSION_HEADER: &str = "leverage-dataset-version";
+
+/// The request header that asks for a dataset version at least this new: a replica behind it
+/// catches up first, waiting up to `--min-version-wait-ms`, and otherwise refuses the call
+/// (UNAVAILABLE, `REPLICA_BEHIND`) rather than answer from an older version.
+pub const MIN_DATASET_VERSION_HEADER: &str = "leverage-min-dataset-version";
 
 /// The snapshot the layer resolved for this call, or the newest when the call did not go
 /// through the layer (handlers called directly).
@@ -37,9 +45,9 @@ pub fn pinned_revision<B>(request: &http::Request<B>) -> Option<u64> {
 #[derive(Clone, Debug)]
 struct Pinned(Arc<Snapshot>);
 
-/// The version a request's header names, if any.
-fn requested(headers: &http::HeaderMap) -> Result<Option<u64>, Status> {
-    let Some(value) = headers.get(DATASET_VERSION_HEADER) else {
+/// The version a request's header `name` names, if any.
+fn requested(headers: &http::HeaderMap, name: &'static str) -> Result<Option<u64>, Status> {
+    let Some(value) = headers.get(name) else {
         return Ok(None);
     };
     value
@@ -50,7 +58,7 @@ fn requested(headers: &http::HeaderMap) -> Result<Option<u64>, Status> {
         .map(Some)
         .ok_or_else(|| {
             error::invalid(
-                DATASET_VERSION_HEADER,
+                name,
                 "must be a dataset version: a positive whole number, as `dataset_version` and \
                  this response header give it",
             )
@@ -61,6 +69,8 @@ fn requested(headers: &http::HeaderMap) -> Result<Option<u64>, Status> {
 #[derive(Clone, Debug)]
 pub struct VersionLayer {
     pub repo: Arc<Repository>,
+    /// Longest a call asking for at least a version waits for this replica to reach it.
+    pub min_version_wait: std::time::Duration,
 }
 
 impl<S> tower::Layer<S> for VersionLayer {
@@ -69,6 +79,7 @@ impl<S> tower::Layer<S> for VersionLayer {
         Versioned {
             inner,
             repo: Arc::clone(&self.repo),
+            min_version_wait: self.min_version_wait,
         }
     }
 }
@@ -77,6 +88,7 @@ impl<S> tower::Layer<S> for VersionLayer {
 pub struct Versioned<S> {
     inner: S,
     repo: Arc<Repository>,
+    min_version_wait: std::time::Duration,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for Versioned<S>
@@ -100,17 +112,26 @@ where
         if !path.starts_with("/leverage.") {
             return Box::pin(self.inner.call(request));
         }
-        let pinned = match requested(request.headers()) {
+        let asked = requested(request.headers(), DATASET_VERSION_HEADER).and_then(|pinned| {
+            Ok((
+                pinned,
+                requested(request.headers(), MIN_DATASET_VERSION_HEADER)?,
+            ))
+        });
+        let (pinned, at_least) = match asked {
             Ok(v) => v,
             Err(status) => return Box::pin(std::future::ready(Ok(status.into_http()))),
         };
         let write = is_write(path);
         let newest = self.repo.snapshot();
-        match pinned {
+        match (pinned, at_least) {
             // The common case, the newest version: no detour, the call proceeds at once.
-            None => {}
-            Some(v) if v == newest.revision() => {}
-            Some(v) => return self.call_at_version(request, v, write),
+            (None, None) => {}
+            (Some(v), _) if v == newest.revision() => {}
+            // A pinned version is exact; a minimum below it says nothing more.
+            (Some(v), _) => return self.call_at_version(request, v, write),
+            (None, Some(v)) if v <= newest.revision() => {}
+            (None, Some(v)) => return self.call_at_least(request, v, write),
         }
         request.extensions_mut().insert(Pinned(Arc::clone(&newest)));
         let call = self.inner.call(request);
@@ -125,13 +146,67 @@ where
 }
 
 impl<S> Versioned<S> {
-    /// A call pinned to an older version: its snapshot is read from the database (off the
-    /// async workers) before the call proceeds.
+    /// A call pinned to a version other than the newest: its snapshot is read from the store
+    /// (off the async workers) before the call proceeds.
     fn call_at_version<B, R>(
         &mut self,
-        mut request: http::Request<B>,
+        request: http::Request<B>,
         version: u64,
         write: bool,
+    ) -> <Self as tower::Service<http::Request<B>>>::Future
+    where
+        S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+        R: Default + Send + 'static,
+        S::Error: Send + 'static,
+    {
+        self.call_on(request, write, move |repo| {
+            repo.snapshot_at(version).map_err(error::store)
+        })
+    }
+
+    /// A call that asks for a version this replica has not reached: it catches up for at most
+    /// `min_version_wait`, then proceeds on the newer snapshot or is refused.
+    fn call_at_least<B, R>(
+        &mut self,
+        request: http::Request<B>,
+        version: u64,
+        write: bool,
+    ) -> <Self as tower::Service<http::Request<B>>>::Future
+    where
+        S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+        R: Default + Send + 'static,
+        S::Error: Send + 'static,
+    {
+        let wait = self.min_version_wait;
+        self.call_on(request, write, move |repo| {
+            repo.at_least(version, wait).ok_or_else(|| {
+                let serving = repo.snapshot().revision();
+                tracing::warn!(
+                    wanted = version,
+                    serving,
+                    "replica behind the dataset version asked for"
+                );
+                Refusal::ReplicaBehind {
+                    wanted: version,
+                    serving,
+                    waited: wait,
+                }
+                .into_status()
+            })
+        })
+    }
+
+    /// Resolves the call's snapshot with `resolve` (which may wait on the store, so it runs
+    /// off the async workers), then calls the service on it.
+    fn call_on<B, R>(
+        &mut self,
+        mut request: http::Request<B>,
+        write: bool,
+        resolve: impl FnOnce(&Repository) -> Result<Arc<Snapshot>, Status> + Send + 'static,
     ) -> <Self as tower::Service<http::Request<B>>>::Future
     where
         S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
@@ -145,16 +220,16 @@ impl<S> Versioned<S> {
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let repo = Arc::clone(&self.repo);
         Box::pin(async move {
-            let read = {
+            let resolved = {
                 let repo = Arc::clone(&repo);
-                tokio::task::spawn_blocking(move || repo.snapshot_at(version)).await
+                tokio::task::spawn_blocking(move || resolve(&repo)).await
             };
-            let snapshot = match read {
+            let snapshot = match resolved {
                 Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Ok(error::store(e).into_http()),
+                Ok(Err(status)) => return Ok(status.into_http()),
                 Err(e) => {
                     return Ok(error::internal(format!(
-                        "reading dataset version {version} did not complete: {e}"
+                        "resolving the call's dataset version did not complete: {e}"
                     ))
                     .into_http());
                 }

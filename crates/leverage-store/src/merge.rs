@@ -5,7 +5,7 @@
 
 use leverage_core::record::{Record, RecordKey};
 
-use crate::{Change, Commit, Origin, Store, StoreError};
+use crate::{Change, Commit, Datastore, Origin, StoreError};
 
 /// Where the records being merged come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,76 +55,75 @@ impl MergePlan {
             summary,
             reason,
             changes,
+            base: None,
             conflicts: self.conflicts,
         }
     }
 }
 
-impl Store {
-    /// Plans the merge of `records` (nothing is written).
-    pub fn plan_merge(
-        &self,
-        records: &[Record],
-        source: &MergeSource,
-    ) -> Result<MergePlan, StoreError> {
-        let mut plan = MergePlan::default();
-        for incoming in records {
-            let key = incoming.key();
-            let mut record = incoming.clone();
-            if let MergeSource::Import { import_id } = source {
-                for s in record.sources_mut() {
-                    s.import_id = Some(import_id.as_str().into());
-                }
-            }
-            match self.live(&key)? {
-                Some((_, live)) if live.same_data(&record) => plan.unchanged.push(key),
-                Some((origin, live)) if origin == "edit" => {
-                    if self.shipped_unchanged(&key, &record, source)? {
-                        plan.unchanged.push(key);
-                    } else {
-                        let detail = format!(
-                            "{} was edited here; the {} value differs and was not applied ({})",
-                            live.name(),
-                            source_word(source),
-                            difference(&live, &record)
-                        );
-                        let name = record.name();
-                        plan.conflicts.push(Conflict { key, name, detail });
-                    }
-                }
-                Some(_) => plan.changed.push(record),
-                None if self.ever_used(&key)? => {
-                    if self.shipped_unchanged(&key, &record, source)? {
-                        plan.unchanged.push(key);
-                    } else {
-                        let detail = format!(
-                            "{} was deleted here; the {} value was not restored",
-                            record.name(),
-                            source_word(source)
-                        );
-                        let name = record.name();
-                        plan.conflicts.push(Conflict { key, name, detail });
-                    }
-                }
-                None => plan.added.push(record),
+/// Plans the merge of `records` into `store` (nothing is written).
+pub(crate) fn plan<S: Datastore + ?Sized>(
+    store: &S,
+    records: &[Record],
+    source: &MergeSource,
+) -> Result<MergePlan, StoreError> {
+    let mut plan = MergePlan::default();
+    for incoming in records {
+        let key = incoming.key();
+        let mut record = incoming.clone();
+        if let MergeSource::Import { import_id } = source {
+            for s in record.sources_mut() {
+                s.import_id = Some(import_id.as_str().into());
             }
         }
-        Ok(plan)
+        match store.live(&key)? {
+            Some((_, live)) if live.same_data(&record) => plan.unchanged.push(key),
+            Some((origin, live)) if origin == "edit" => {
+                if shipped_unchanged(store, &key, &record, source)? {
+                    plan.unchanged.push(key);
+                } else {
+                    let detail = format!(
+                        "{} was edited here; the {} value differs and was not applied ({})",
+                        live.name(),
+                        source_word(source),
+                        difference(&live, &record)
+                    );
+                    let name = record.name();
+                    plan.conflicts.push(Conflict { key, name, detail });
+                }
+            }
+            Some(_) => plan.changed.push(record),
+            None if store.ever_used(&key)? => {
+                if shipped_unchanged(store, &key, &record, source)? {
+                    plan.unchanged.push(key);
+                } else {
+                    let detail = format!(
+                        "{} was deleted here; the {} value was not restored",
+                        record.name(),
+                        source_word(source)
+                    );
+                    let name = record.name();
+                    plan.conflicts.push(Conflict { key, name, detail });
+                }
+            }
+            None => plan.added.push(record),
+        }
     }
+    Ok(plan)
+}
 
-    /// Whether `record`, from the shipped dataset, is what was shipped before: then a local
-    /// edit (or deletion) of it is no conflict, since the new build did not change the row.
-    fn shipped_unchanged(
-        &self,
-        key: &RecordKey,
-        record: &Record,
-        source: &MergeSource,
-    ) -> Result<bool, StoreError> {
-        Ok(*source == MergeSource::Shipped
-            && self
-                .last_from(key, "shipped")?
-                .is_some_and(|base| base.same_data(record)))
-    }
+/// Whether `record`, from the shipped dataset, is what was shipped before: then a local
+/// edit (or deletion) of it is no conflict, since the new build did not change the row.
+fn shipped_unchanged<S: Datastore + ?Sized>(
+    store: &S,
+    key: &RecordKey,
+    record: &Record,
+    source: &MergeSource,
+) -> Result<bool, StoreError> {
+    Ok(*source == MergeSource::Shipped
+        && store
+            .last_from(key, "shipped")?
+            .is_some_and(|base| base.same_data(record)))
 }
 
 fn source_word(source: &MergeSource) -> &'static str {
@@ -136,7 +135,7 @@ fn source_word(source: &MergeSource) -> &'static str {
 
 /// The top-level fields in which two records differ, for a conflict's description.
 fn difference(local: &Record, incoming: &Record) -> String {
-    let as_object = |r: &Record| match serde_json::from_str(&crate::encode_record(r)) {
+    let as_object = |r: &Record| match serde_json::from_str(&crate::codec::encode_record(r)) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };

@@ -2,25 +2,43 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use leverage_core::model::{Holding, Observation};
 use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Dataset, Snapshot};
 
-use crate::{Change, Commit, Committed, MergePlan, MergeSource, Opened, Origin, Store, StoreError};
+use crate::{
+    Change, Commit, Committed, Datastore, MergePlan, MergeSource, Opened, Origin, SqliteStore,
+    StoreError,
+};
 
-/// Serves reads from an immutable snapshot of the newest revision and writes through SQLite.
+/// Serves reads from an immutable snapshot of the newest revision and writes through the store.
 /// After each committed revision, the records it changed are applied to a new snapshot that
 /// shares everything else with the one before, and swapped in; readers holding the old `Arc`
-/// finish on it undisturbed. Reads at an older revision are built from the store and the last
-/// few are kept, since a client reproducing a score asks for the same revision repeatedly.
+/// finish on it undisturbed. Revisions other replicas commit to a shared store are followed the
+/// same way ([`Repository::catch_up`]). Reads at an older revision are built from the store and
+/// the last few are kept, since a client reproducing a score asks for the same revision
+/// repeatedly.
 #[derive(Debug)]
 pub struct Repository {
-    store: Store,
+    store: Arc<dyn Datastore>,
     current: RwLock<Arc<Snapshot>>,
-    /// Orders writes so that each snapshot swap reflects every write committed before it.
+    /// Orders this process's writes, so that what a write checked in the snapshot is what it
+    /// commits against (other replicas' writes are caught by the commit's base revision).
     writes: Mutex<()>,
+    /// Orders snapshot swaps (after a write, or catching up), so that versions only go forward.
+    advance: Mutex<()>,
+    /// Woken at each swap, for callers waiting for a version.
+    swapped: Condvar,
+    swapped_lock: Mutex<()>,
+    /// Whether the store answered its last call; `false` while it is unreachable.
+    reachable: AtomicBool,
+    /// The oldest revision still readable, as last read from the store (a replica learns of
+    /// another's compaction as it follows it).
+    oldest: AtomicU64,
     past: Mutex<VecDeque<Arc<Snapshot>>>,
 }
 
@@ -31,12 +49,24 @@ const PAST_SNAPSHOTS: usize = 4;
 /// which is cheaper than applying each change to a copy of the snapshot in turn.
 const INCREMENTAL_LIMIT: usize = 256;
 
+/// How often a write whose base another replica changed is rebuilt on the newer snapshot
+/// before the conflict is reported.
+const STALE_RETRIES: usize = 5;
+
 impl Repository {
-    /// Opens the database in `data_dir`, importing `embedded` on first start and merging it
-    /// when it is a newer shipped dataset than the database last saw.
+    /// Opens the SQLite database in `data_dir`, importing `embedded` on first start and
+    /// merging it when it is a newer shipped dataset than the database last saw.
     pub fn open(data_dir: &Path, embedded: &Dataset) -> Result<(Self, Opened), StoreError> {
-        let store = Store::open(data_dir)?;
+        Self::open_store(Arc::new(SqliteStore::open(data_dir)?), embedded)
+    }
+
+    /// [`Repository::open`] on any store.
+    pub fn open_store(
+        store: Arc<dyn Datastore>,
+        embedded: &Dataset,
+    ) -> Result<(Self, Opened), StoreError> {
         let opened = store.open_or_import(embedded)?;
+        let oldest = store.oldest()?;
         let (dataset, revision) = store.load_at(None)?;
         let snapshot = Arc::new(Snapshot::at_revision(dataset, revision));
         Ok((
@@ -44,6 +74,11 @@ impl Repository {
                 store,
                 current: RwLock::new(snapshot),
                 writes: Mutex::new(()),
+                advance: Mutex::new(()),
+                swapped: Condvar::new(),
+                swapped_lock: Mutex::new(()),
+                reachable: AtomicBool::new(true),
+                oldest: AtomicU64::new(oldest),
                 past: Mutex::new(VecDeque::new()),
             },
             opened,
@@ -55,6 +90,123 @@ impl Repository {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    pub fn store(&self) -> &dyn Datastore {
+        &*self.store
+    }
+
+    /// Whether the store answered the last call made to it. While it does not, reads are
+    /// served from the last snapshot and writes fail at once.
+    pub fn store_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// The oldest dataset version that can still be read, without asking the store.
+    pub fn oldest(&self) -> u64 {
+        self.oldest.load(Ordering::Relaxed)
+    }
+
+    /// Notes the outcome of a call to the store.
+    fn observe<T>(&self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &outcome {
+            Err(StoreError::Unavailable(_)) => self.reachable.store(false, Ordering::Relaxed),
+            Ok(_) => self.reachable.store(true, Ordering::Relaxed),
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// Brings the snapshot up to the store's newest revision (other replicas' writes) and
+    /// returns the revision now served.
+    pub fn catch_up(&self) -> Result<u64, StoreError> {
+        let head = self.observe(self.store.head())?;
+        if head <= self.snapshot().revision() {
+            return Ok(self.snapshot().revision());
+        }
+        let _advance = self.advance.lock().unwrap_or_else(|p| p.into_inner());
+        let before = self.snapshot();
+        if head <= before.revision() {
+            return Ok(before.revision());
+        }
+        let changed = self.observe(self.store.changed_between(
+            before.revision(),
+            head,
+            INCREMENTAL_LIMIT,
+        ))?;
+        let fresh = match changed {
+            Some(changes) => before.with_changes(
+                head,
+                changes
+                    .iter()
+                    .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
+            ),
+            None => {
+                let (dataset, at) = self.observe(self.store.load_at(Some(head)))?;
+                Snapshot::at_revision(dataset, at)
+            }
+        };
+        self.swap(fresh);
+        tracing::debug!(
+            from = before.revision(),
+            to = head,
+            "caught up with the store"
+        );
+        Ok(head)
+    }
+
+    fn swap(&self, fresh: Snapshot) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        let _woken = self.swapped_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.swapped.notify_all();
+    }
+
+    /// The snapshot of `version` or a newer one, catching up with the store as needed; waits
+    /// at most `bound` for the version to reach the store (it is normally there already: the
+    /// client saw it acknowledged). `None` when it does not come in time or the store cannot be
+    /// reached: the caller must not answer from an older version.
+    pub fn at_least(&self, version: u64, bound: Duration) -> Option<Arc<Snapshot>> {
+        let deadline = Instant::now() + bound;
+        loop {
+            let now = self.snapshot();
+            if now.revision() >= version {
+                return Some(now);
+            }
+            let caught = self.catch_up();
+            if caught.as_ref().is_ok_and(|r| *r >= version) {
+                return Some(self.snapshot());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            // A swap by the follower wakes this early; otherwise try again shortly.
+            let lock = self.swapped_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = self
+                .swapped
+                .wait_timeout(lock, left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// Follows the other replicas' writes until `stop` is set: catches up when the store
+    /// announces a revision, and every `poll` whatever it announces (a store without
+    /// announcements, or one missed while the listener reconnected). Also notes whether the
+    /// store is reachable. Runs on the calling thread.
+    pub fn follow(&self, poll: Duration, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            let known = self.snapshot().revision();
+            let _ = self.store.wait_for_announcement(known, poll);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let followed = self
+                .catch_up()
+                .and_then(|_| self.observe(self.store.oldest()));
+            match followed {
+                Ok(oldest) => self.oldest.store(oldest, Ordering::Relaxed),
+                Err(e) => tracing::debug!(error = %e, "could not catch up with the store"),
+            }
+        }
+    }
+
     /// The dataset exactly as it was at `revision`: the current snapshot when that is the
     /// newest, else one built from the store's rows valid then. A revision compacted away or
     /// not yet written is an error, never an answer from another revision.
@@ -63,14 +215,23 @@ impl Repository {
         if revision == now.revision() {
             return Ok(now);
         }
-        self.store.check_readable(revision)?;
-        let mut past = self.past.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = past.iter().find(|s| s.revision() == revision) {
-            return Ok(Arc::clone(s));
+        {
+            let past = self.past.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = past.iter().find(|s| s.revision() == revision) {
+                return Ok(Arc::clone(s));
+            }
         }
-        drop(past);
-        let snap = Arc::new(self.build_at(&now, revision)?);
-        past = self.past.lock().unwrap_or_else(|p| p.into_inner());
+        if revision > now.revision() {
+            // Written by another replica and not followed yet, or not written at all.
+            self.catch_up()?;
+            let now = self.snapshot();
+            if revision == now.revision() {
+                return Ok(now);
+            }
+        }
+        self.observe(self.store.check_readable(revision))?;
+        let snap = Arc::new(self.build_at(&self.snapshot(), revision)?);
+        let mut past = self.past.lock().unwrap_or_else(|p| p.into_inner());
         if past.len() == PAST_SNAPSHOTS {
             past.pop_front();
         }
@@ -84,14 +245,12 @@ impl Repository {
     /// read costs the changes since its version, not a copy of the dataset. Past a few hundred
     /// changed series, the revision is read whole instead.
     fn build_at(&self, newest: &Snapshot, revision: u64) -> Result<Snapshot, StoreError> {
-        let Some(changed) = self
-            .store
-            .series_changed_since(revision, INCREMENTAL_LIMIT)?
-        else {
-            let (dataset, at) = self.store.load_at(Some(revision))?;
+        let changed = self.observe(self.store.series_changed_since(revision, INCREMENTAL_LIMIT))?;
+        let Some(changed) = changed else {
+            let (dataset, at) = self.observe(self.store.load_at(Some(revision)))?;
             return Ok(Snapshot::at_revision(dataset, at));
         };
-        let tables = self.store.load_tables_at(revision)?;
+        let tables = self.observe(self.store.load_tables_at(revision))?;
         let reverted = newest.with_changes(
             revision,
             changed
@@ -99,10 +258,6 @@ impl Repository {
                 .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
         );
         Ok(reverted.with_tables(tables))
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Writes `commit` as the next revision and swaps in the snapshot that follows it.
@@ -113,12 +268,33 @@ impl Repository {
 
     /// [`Repository::commit`] with the write lock already held.
     fn commit_in_order(&self, commit: &Commit) -> Result<Committed, StoreError> {
-        let committed = self.store.commit(commit)?;
+        let committed = self.observe(self.store.commit(commit))?;
+        let _advance = self.advance.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.snapshot();
-        if committed.revision == before.revision() {
+        if committed.revision <= before.revision() {
+            // Nothing written, or already followed.
             return Ok(committed);
         }
-        let fresh = if committed.applied.len() > INCREMENTAL_LIMIT {
+        let fresh = if committed.revision != before.revision() + 1 {
+            // Other replicas wrote in between: follow them and this write together.
+            let changed = self.store.changed_between(
+                before.revision(),
+                committed.revision,
+                INCREMENTAL_LIMIT,
+            );
+            match changed {
+                Ok(Some(changes)) => before.with_changes(
+                    committed.revision,
+                    changes
+                        .iter()
+                        .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
+                ),
+                _ => {
+                    let (dataset, at) = self.store.load_at(Some(committed.revision))?;
+                    Snapshot::at_revision(dataset, at)
+                }
+            }
+        } else if committed.applied.len() > INCREMENTAL_LIMIT {
             let (dataset, at) = self.store.load_at(Some(committed.revision))?;
             Snapshot::at_revision(dataset, at)
         } else {
@@ -130,12 +306,13 @@ impl Repository {
                     .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
             )
         };
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        self.swap(fresh);
         Ok(committed)
     }
 
     /// Plans the merge of `records` as an import and, unless `dry_run`, applies it as one
-    /// revision; both under the write lock, so the plan is what gets applied.
+    /// revision; both under the write lock, so the plan is what gets applied (another
+    /// replica's write in between makes the commit stale, and the plan is made again).
     pub fn import(
         &self,
         records: &[Record],
@@ -148,23 +325,32 @@ impl Repository {
         let source = MergeSource::Import {
             import_id: import_id.to_owned(),
         };
-        let plan = self.store.plan_merge(records, &source)?;
-        if dry_run || (plan.added.is_empty() && plan.changed.is_empty()) {
-            return Ok((plan, self.snapshot().revision()));
+        let mut attempt = 0;
+        loop {
+            let base = self.observe(self.store.head())?;
+            let plan = self.observe(self.store.plan_merge(records, &source))?;
+            if dry_run || (plan.added.is_empty() && plan.changed.is_empty()) {
+                return Ok((plan, self.snapshot().revision().max(base)));
+            }
+            let report = plan.clone();
+            let origin = Origin::Import {
+                import_id: import_id.to_owned(),
+            };
+            let mut commit = plan.into_commit(actor, origin, summary.clone(), None);
+            commit.base = Some(base);
+            match self.commit_in_order(&commit) {
+                Err(StoreError::Stale(_)) if attempt < STALE_RETRIES => attempt += 1,
+                other => return other.map(|c| (report, c.revision)),
+            }
         }
-        let report = plan.clone();
-        let origin = Origin::Import {
-            import_id: import_id.to_owned(),
-        };
-        let committed = self.commit_in_order(&plan.into_commit(actor, origin, summary, None))?;
-        Ok((report, committed.revision))
     }
 
     /// Forgets the values that no revision from `oldest` on can see; reads below it are
     /// refused from then on. Returns the number of rows removed.
     pub fn compact(&self, oldest: u64) -> Result<usize, StoreError> {
         let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        let removed = self.store.compact(oldest)?;
+        let removed = self.observe(self.store.compact(oldest))?;
+        self.oldest.fetch_max(oldest, Ordering::Relaxed);
         self.past
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -174,14 +360,7 @@ impl Repository {
 
     fn edit(&self, actor: &str, summary: String, changes: Vec<Change>) -> Result<u64, StoreError> {
         Ok(self
-            .commit(&Commit {
-                actor: actor.to_owned(),
-                origin: Origin::Edit,
-                summary,
-                reason: None,
-                changes,
-                conflicts: Vec::new(),
-            })?
+            .commit(&Commit::edit(actor, summary, changes))?
             .revision)
     }
 
@@ -234,258 +413,28 @@ impl Repository {
     /// `build` checked is what the commit applies to, so a read-modify-write (a record merged
     /// with a partial update, an allocation added to its instrument) cannot undo a write
     /// committed meanwhile, nor a check against other records pass on data already gone.
-    /// `Err` when `build` refuses; `Ok(Err)` when the store does.
+    /// Another replica's write to a record the commit changes, after the snapshot `build`
+    /// read, makes the commit stale: the snapshot catches up and `build` runs again, so
+    /// `build` must be repeatable. `Err` when `build` refuses; `Ok(Err)` when the store does.
     pub fn commit_from<T, E>(
         &self,
-        build: impl FnOnce(&Snapshot) -> Result<(Commit, T), E>,
+        mut build: impl FnMut(&Snapshot) -> Result<(Commit, T), E>,
     ) -> Result<Result<(Committed, T), StoreError>, E> {
         let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        let (commit, value) = build(&self.snapshot())?;
-        Ok(self.commit_in_order(&commit).map(|c| (c, value)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use leverage_core::model::Audit;
-
-    fn embedded() -> Dataset {
-        Dataset::embedded().expect("embedded dataset")
-    }
-
-    #[test]
-    fn first_start_imports_and_later_starts_reuse() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, opened) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(matches!(opened, Opened::Imported { .. }));
-        assert_eq!(
-            repo.snapshot().dataset().holdings.len(),
-            embedded().holdings.len()
-        );
-        drop(repo);
-        let (_, opened) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(matches!(opened, Opened::Reused { .. }));
-    }
-
-    #[test]
-    fn loaded_dataset_equals_the_imported_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let mut expected = embedded();
-        expected.holdings.sort_by(|a, b| a.id.cmp(&b.id));
-        for h in &mut expected.holdings {
-            Arc::make_mut(h)
-                .observations
-                .sort_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)));
-        }
-        assert_eq!(repo.snapshot().dataset(), &expected);
-    }
-
-    #[test]
-    fn writes_are_visible_at_once_and_survive_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let holding = (*repo.snapshot().dataset().holdings[0]).clone();
-        let mut obs = holding.observations[0].as_ref().clone();
-        obs.id = "test-obs-1".into();
-        obs.value = 1.5;
-        obs.audit = Audit {
-            created_by: "alice".into(),
-            create_time: 7,
-            ..Audit::default()
-        };
-        repo.create_observation(&holding.id, &obs).unwrap();
-        let seen = |r: &Repository| {
-            r.snapshot().holding(&holding.id).is_some_and(|h| {
-                h.observations
-                    .iter()
-                    .any(|o| o.id == "test-obs-1" && &*o.audit.created_by == "alice")
-            })
-        };
-        assert!(seen(&repo));
-        drop(repo);
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(seen(&repo));
-        assert!(matches!(
-            repo.create_observation(&holding.id, &obs),
-            Err(StoreError::AlreadyExists(_))
-        ));
-    }
-
-    #[test]
-    fn deleted_holdings_leave_reads_but_not_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let id = repo.snapshot().dataset().holdings[0].id.clone();
-        repo.delete_holding(&id, "bob").unwrap();
-        assert!(repo.snapshot().holding(&id).is_none());
-        assert!(matches!(
-            repo.delete_holding(&id, "bob"),
-            Err(StoreError::NotFound(_))
-        ));
-        let log = repo.store().audit_log().unwrap();
-        assert_eq!(
-            log.last().unwrap(),
-            &(
-                "bob".to_owned(),
-                "delete".to_owned(),
-                format!("holdings/{id}")
-            )
-        );
-    }
-
-    #[test]
-    fn a_bulk_creation_is_all_or_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let template = (*repo.snapshot().dataset().holdings[0]).clone();
-        let make = |id: &str| {
-            let mut h = template.clone();
-            h.id = id.to_owned();
-            for (i, o) in h.observations.iter_mut().enumerate() {
-                Arc::make_mut(o).id = format!("{id}-{i}");
+        let mut attempt = 0;
+        loop {
+            let snapshot = self.snapshot();
+            let (mut commit, value) = build(&snapshot)?;
+            commit.base = Some(snapshot.revision());
+            match self.commit_in_order(&commit) {
+                Err(StoreError::Stale(_)) if attempt < STALE_RETRIES => {
+                    attempt += 1;
+                    if let Err(e) = self.catch_up() {
+                        return Ok(Err(e));
+                    }
+                }
+                other => return Ok(other.map(|c| (c, value))),
             }
-            h
-        };
-        let clash = template.clone();
-        assert!(
-            repo.store()
-                .create_holdings(&[make("bulk-a"), clash])
-                .is_err()
-        );
-        drop(repo);
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(
-            repo.snapshot().holding("bulk-a").is_none(),
-            "nothing of a failed bulk load stays"
-        );
-        repo.store()
-            .create_holdings(&[make("bulk-a"), make("bulk-b")])
-            .unwrap();
-        drop(repo);
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(repo.snapshot().holding("bulk-b").is_some());
-    }
-
-    #[test]
-    fn a_failed_write_stores_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let before = repo.snapshot().dataset().clone();
-        let mut h = (*before.holdings[0]).clone();
-        // The holding's own observation ids exist already: the whole creation must roll back.
-        h.id = "brand-new-holding".into();
-        assert!(repo.create_holding(&h).is_err());
-        drop(repo);
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        assert!(repo.snapshot().holding("brand-new-holding").is_none());
-        assert_eq!(repo.snapshot().dataset(), &before);
-    }
-
-    #[test]
-    fn after_writes_the_snapshot_is_what_a_fresh_read_of_the_database_gives() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
-        let first = Holding::clone(&repo.snapshot().dataset().holdings[0]);
-        let last = Holding::clone(repo.snapshot().dataset().holdings.last().unwrap());
-        // A new holding that sorts between others, with observations out of order.
-        let mut new = first.clone();
-        new.id = format!("{}-zz", first.id);
-        new.observations.reverse();
-        for (i, o) in new.observations.iter_mut().enumerate() {
-            Arc::make_mut(o).id = format!("new-{i}");
-        }
-        repo.create_holding(&new).unwrap();
-        let mut early = first.observations[0].as_ref().clone();
-        early.id = "early".into();
-        early.as_of = leverage_core::Date::new(2001, 1, 1).unwrap();
-        // Its own author and time, kept on the observation.
-        early.audit = Audit {
-            created_by: "dora".into(),
-            create_time: 13,
-            ..Audit::default()
-        };
-        repo.create_observation(&first.id, &early).unwrap();
-        // Same day, an id that sorts first: the series stays in (as_of, id) order.
-        let mut tie = early.clone();
-        tie.id = "a-tie".into();
-        repo.create_observation(&first.id, &tie).unwrap();
-        let mut renamed = last.clone();
-        renamed.scope = "renamed".into();
-        renamed.audit.updated_by = "carol".into();
-        renamed.audit.update_time = 11;
-        repo.update_holding(&renamed).unwrap();
-        repo.delete_holding(&last.id, "bob").unwrap();
-        assert!(repo.create_observation(&last.id, &early).is_err());
-
-        let fresh = Snapshot::new(repo.store().load().unwrap());
-        assert_eq!(repo.snapshot().dataset(), fresh.dataset());
-        // And its date index finds what a fresh snapshot's does, on any day.
-        for day in [
-            "2000-06-30",
-            "2001-01-01",
-            "2024-12-31",
-            "2025-06-30",
-            "2030-01-01",
-        ] {
-            let day = day.parse().unwrap();
-            let written: Vec<_> = repo
-                .snapshot()
-                .holdings_as_of(day, |_| true)
-                .map(|(h, o)| (h.id.clone(), o.cloned()))
-                .collect();
-            let read: Vec<_> = fresh
-                .holdings_as_of(day, |_| true)
-                .map(|(h, o)| (h.id.clone(), o.cloned()))
-                .collect();
-            assert_eq!(written, read, "{day}");
-        }
-        let written = repo.snapshot();
-        assert!(written.holding(&new.id).is_some());
-        assert!(written.holding(&last.id).is_none());
-        let first_now = written.holding(&first.id).unwrap();
-        assert_eq!(
-            [&first_now.observations[0].id, &first_now.observations[1].id],
-            ["a-tie", "early"],
-            "in as-of order, then by id"
-        );
-        assert_eq!(
-            &*first_now.observations[1].audit.created_by, "dora",
-            "an observation carries its own author"
-        );
-        // The holdings a write did not touch are shared with the snapshot before it.
-        let before = repo.snapshot();
-        let mut later = early.clone();
-        later.id = "later".into();
-        repo.create_observation(&new.id, &later).unwrap();
-        let after = repo.snapshot();
-        let (mut shared, mut copied) = (0, Vec::new());
-        for h in &after.dataset().holdings {
-            let old = before
-                .dataset()
-                .holdings
-                .iter()
-                .find(|o| o.id == h.id)
-                .unwrap();
-            if Arc::ptr_eq(old, h) {
-                shared += 1;
-            } else {
-                copied.push(h.id.clone());
-            }
-        }
-        assert_eq!(copied, [new.id.clone()]);
-        assert_eq!(shared, after.dataset().holdings.len() - 1);
-        // And within the holding written, its earlier observations are shared too: a write
-        // copies a pointer per observation, whatever the length of the series.
-        let (old, now) = (
-            before.holding(&new.id).unwrap(),
-            after.holding(&new.id).unwrap(),
-        );
-        assert_eq!(now.observations.len(), old.observations.len() + 1);
-        for o in &now.observations {
-            let kept = old.observations.iter().any(|p| Arc::ptr_eq(p, o));
-            assert_eq!(kept, o.id != "later", "observation {}", o.id);
         }
     }
 }

@@ -24,8 +24,8 @@ use leverage_core::{Dataset, Date, Snapshot};
 use leverage_plugin_host::{
     CheckOptions, HostOptions, PluginHost, PluginState, SandboxOptions, WorkerCommand,
 };
-use leverage_server::{AccessPolicy, Limits, ServerState, TlsSettings};
-use leverage_store::{Opened, Repository};
+use leverage_server::{AccessPolicy, Limits, Replication, ServerState, TlsSettings};
+use leverage_store::{Opened, Repository, StoreLocation};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -109,8 +109,23 @@ struct ServeArgs {
     #[arg(long, env = "LEVERAGE_LISTEN", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
     /// Directory of the SQLite database; created, with the embedded dataset imported, on first start.
+    /// Not used with --store postgres://…
     #[arg(long, env = "LEVERAGE_DATA_DIR", default_value = "leverage-data")]
     data_dir: PathBuf,
+    /// Where the data lives instead of --data-dir: a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/database?sslmode=require`), which every replica of a
+    /// fleet shares; each keeps its snapshot and follows the others' writes. `sqlite:<dir>` names
+    /// the embedded store's directory.
+    #[arg(long, env = "LEVERAGE_STORE", hide_env_values = true)]
+    store: Option<String>,
+    /// How often a replica asks the store for versions other replicas wrote, in milliseconds,
+    /// besides hearing of them at once where the store announces them (PostgreSQL NOTIFY).
+    #[arg(long, env = "LEVERAGE_REFRESH_POLL_MS", default_value_t = 1000)]
+    refresh_poll_ms: u64,
+    /// How long a call with `leverage-min-dataset-version: V` waits for this replica to reach
+    /// version V before it is refused with UNAVAILABLE (reason REPLICA_BEHIND), in milliseconds.
+    #[arg(long, env = "LEVERAGE_MIN_VERSION_WAIT_MS", default_value_t = 2000)]
+    min_version_wait_ms: u64,
     /// Directory of scoring plugins (every .so in it is loaded). Default: the directory of
     /// this executable, loading only the bundled `libleverage_plugin_*.so`.
     #[arg(long, env = "LEVERAGE_PLUGIN_DIR")]
@@ -467,14 +482,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let embedded = Dataset::embedded().context("the embedded dataset")?;
-    let (repo, opened) = Repository::open(&args.data_dir, &embedded)
-        .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
+    let location = StoreLocation::parse(args.store.as_deref(), args.data_dir.clone())
+        .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    let where_ = format!("{location:?}");
+    // Opening may wait on the disk or the network: off the async workers.
+    let (repo, opened) = tokio::task::spawn_blocking(move || {
+        let store = leverage_store::open(&location)?;
+        Repository::open_store(store, &embedded)
+    })
+    .await?
+    .with_context(|| format!("opening the store {where_}"))?;
+    let store = repo.store().describe();
     match opened {
         Opened::Imported { version } => {
-            tracing::info!(dataset = %version, path = %repo.store().path().display(), "imported the embedded dataset")
+            tracing::info!(dataset = %version, %store, "imported the embedded dataset")
         }
         Opened::Reused { dataset_version } => {
-            tracing::info!(dataset = %dataset_version, path = %repo.store().path().display(), "reusing the database")
+            tracing::info!(dataset = %dataset_version, %store, "reusing the store")
         }
         Opened::Upgraded {
             from,
@@ -537,6 +561,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => None,
         },
         web: args.web,
+        replication: Replication {
+            refresh_poll: Duration::from_millis(args.refresh_poll_ms.max(10)),
+            min_version_wait: Duration::from_millis(args.min_version_wait_ms),
+        },
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

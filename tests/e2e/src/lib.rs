@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use leverage_core::Dataset;
 use leverage_plugin_host::{HostOptions, PluginHost};
-use leverage_server::{AccessPolicy, Limits, ServerState, TlsSettings};
-use leverage_store::Repository;
+use leverage_server::{AccessPolicy, Limits, Replication, ServerState, TlsSettings};
+use leverage_store::{Repository, StoreLocation};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -47,6 +47,10 @@ pub struct Options {
     /// The dataset the "build" ships; the embedded one when `None`. A test of upgrades starts a
     /// server with a newer one on a database the embedded one created.
     pub shipped: Option<Dataset>,
+    /// A shared store (a `postgres://` URL) instead of the SQLite database in the data
+    /// directory: several test servers on one are replicas.
+    pub store: Option<String>,
+    pub replication: Replication,
 }
 
 impl Default for Options {
@@ -63,6 +67,8 @@ impl Default for Options {
             tls: None,
             metrics: false,
             shipped: None,
+            store: None,
+            replication: Replication::default(),
         }
     }
 }
@@ -107,7 +113,15 @@ impl TestServer {
             Some(d) => d,
             None => Dataset::embedded().expect("embedded dataset"),
         };
-        let (repo, _) = Repository::open(data_dir, &shipped).expect("open repository");
+        let location = StoreLocation::parse(options.store.as_deref(), data_dir.to_owned())
+            .expect("store location");
+        // Opening waits on the disk or the network: off the async workers.
+        let (repo, _) = tokio::task::spawn_blocking(move || {
+            Repository::open_store(leverage_store::open(&location)?, &shipped)
+        })
+        .await
+        .expect("opening did not complete")
+        .expect("open repository");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -133,6 +147,7 @@ impl TestServer {
             tls: options.tls,
             metrics_listener,
             web: false,
+            replication: options.replication,
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {

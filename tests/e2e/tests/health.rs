@@ -1,5 +1,5 @@
 //! Health that tells the truth: a plugin that is disabled or refused shows in health, the
-//! scoring service is NOT_SERVING when no plugin can score, and the data services follow the
+//! scoring service is NOT_SERVING when no plugin can score, and the data services' writes follow the
 //! store.
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
@@ -116,7 +116,7 @@ async fn with_every_plugin_refused_scoring_is_not_serving_and_says_which() {
 }
 
 #[tokio::test]
-async fn the_data_services_follow_the_store_and_recover_with_it() {
+async fn writes_follow_the_store_and_recover_with_it_while_reads_keep_serving() {
     let data = tempfile::tempdir().unwrap();
     let server = TestServer::start(data.path()).await;
     let ch = server.channel().await;
@@ -134,10 +134,22 @@ async fn the_data_services_follow_the_store_and_recover_with_it() {
         "leverage.v1.LegalRiskService",
         "leverage.v1.DefenceFundingService",
     ] {
-        until(ch.clone(), service, ServingStatus::NotServing).await;
+        // Degraded: writes NOT_SERVING, the service itself still answering reads.
+        until(
+            ch.clone(),
+            &format!("writes/{service}"),
+            ServingStatus::NotServing,
+        )
+        .await;
+        assert_eq!(status(ch.clone(), service).await, ServingStatus::Serving);
     }
     // The server as a whole still answers (reads come from memory).
     assert_eq!(status(ch.clone(), "").await, ServingStatus::Serving);
     std::fs::rename(&away, &path).unwrap();
-    until(ch, "leverage.v1.AssetService", ServingStatus::Serving).await;
+    until(
+        ch,
+        "writes/leverage.v1.AssetService",
+        ServingStatus::Serving,
+    )
+    .await;
 }

@@ -390,7 +390,8 @@ async fn a_reference_write_is_recorded_with_its_author() {
     let server = TestServer::start(dir.path()).await;
     create_figure(server.channel().await, "WF-903").await;
     server.stop().await;
-    let store = leverage_store::Store::open(dir.path()).unwrap();
+    use leverage_store::Datastore;
+    let store = leverage_store::SqliteStore::open(dir.path()).unwrap();
     let newest = store.versions(None, 1).unwrap();
     assert_eq!(newest[0].actor, "tester");
     assert_eq!(newest[0].origin, "edit");

@@ -65,9 +65,12 @@ async fn edit_and_read_back(limits: Limits) -> Vec<(pb::Holding, String)> {
 
     // An error is not kept: once the holding is gone and a read fails, that failure does not
     // outlive the next version.
-    c.delete_holding(authorized(pb::DeleteHoldingRequest { name: SWISS.into() }))
-        .await
-        .unwrap();
+    c.delete_holding(authorized(pb::DeleteHoldingRequest {
+        name: SWISS.into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
     let err = c
         .get_holding(pb::GetHoldingRequest {
             name: SWISS.into(),

@@ -94,7 +94,10 @@ async fn writes_without_a_valid_token_are_unauthenticated() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    let mut wrong = tonic::Request::new(pb::DeleteHoldingRequest { name: SWISS.into() });
+    let mut wrong = tonic::Request::new(pb::DeleteHoldingRequest {
+        name: SWISS.into(),
+        ..Default::default()
+    });
     wrong
         .metadata_mut()
         .insert("authorization", format!("Bearer {TOKEN}x").parse().unwrap());
@@ -231,9 +234,12 @@ async fn update_and_delete_follow_the_mask_and_keep_the_author() {
         .unwrap_err();
     assert_eq!(violated_fields(&err), ["update_mask"]);
 
-    c.delete_holding(authorized(pb::DeleteHoldingRequest { name: SWISS.into() }))
-        .await
-        .unwrap();
+    c.delete_holding(authorized(pb::DeleteHoldingRequest {
+        name: SWISS.into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
     let err = c
         .get_holding(pb::GetHoldingRequest {
             name: SWISS.into(),
@@ -243,7 +249,10 @@ async fn update_and_delete_follow_the_mask_and_keep_the_author() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let err = c
-        .delete_holding(authorized(pb::DeleteHoldingRequest { name: SWISS.into() }))
+        .delete_holding(authorized(pb::DeleteHoldingRequest {
+            name: SWISS.into(),
+            ..Default::default()
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);

@@ -1,11 +1,11 @@
 //! Dataset versions: every write a revision, older revisions readable until compacted, history
 //! kept, merges (imports, upgrades of the shipped dataset) that never overwrite a local edit.
 
-#![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
-
 use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Dataset, Snapshot};
-use leverage_store::{Change, Commit, Opened, Origin, Repository, StoreError};
+use leverage_store::{Change, Commit, Opened, Origin, StoreError};
+
+use super::Backend;
 
 fn embedded() -> Dataset {
     Dataset::embedded().unwrap()
@@ -18,6 +18,7 @@ fn edit(actor: &str, reason: Option<&str>, changes: Vec<Change>) -> Commit {
         summary: "test edit".into(),
         reason: reason.map(Into::into),
         changes,
+        base: None,
         conflicts: Vec::new(),
     }
 }
@@ -35,11 +36,11 @@ fn some_observation(d: &Dataset) -> Record {
     }
 }
 
-#[test]
-fn a_correction_is_a_new_version_and_the_superseded_value_stays_readable_with_its_author_and_reason()
- {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn a_correction_is_a_new_version_and_the_superseded_value_stays_readable_with_its_author_and_reason(
+    backend: Backend,
+) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let before = repo.snapshot().revision();
     let Record::Observation {
         holding,
@@ -90,10 +91,9 @@ fn a_correction_is_a_new_version_and_the_superseded_value_stays_readable_with_it
     );
 }
 
-#[test]
-fn a_read_at_an_old_version_equals_the_dataset_as_it_was_then() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn a_read_at_an_old_version_equals_the_dataset_as_it_was_then(backend: Backend) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let first = repo.snapshot();
     let mut figure = first.dataset().figures[0].clone();
     figure.value = Some(123.0);
@@ -127,10 +127,11 @@ fn a_read_at_an_old_version_equals_the_dataset_as_it_was_then() {
     assert_eq!(old.dataset(), first.dataset());
 }
 
-#[test]
-fn a_read_at_a_compacted_or_future_version_is_refused_never_answered_from_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn a_read_at_a_compacted_or_future_version_is_refused_never_answered_from_another(
+    backend: Backend,
+) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let mut figure = repo.snapshot().dataset().figures[0].clone();
     for v in 1..=3 {
         figure.value = Some(f64::from(v));
@@ -161,11 +162,12 @@ fn a_read_at_a_compacted_or_future_version_is_refused_never_answered_from_anothe
     ));
 }
 
-#[test]
-fn an_upgraded_shipped_dataset_adds_and_updates_rows_by_id_and_keeps_every_local_edit() {
-    let dir = tempfile::tempdir().unwrap();
+pub fn an_upgraded_shipped_dataset_adds_and_updates_rows_by_id_and_keeps_every_local_edit(
+    backend: Backend,
+) {
+    let place = backend.place();
     let shipped = embedded();
-    let (repo, _) = Repository::open(dir.path(), &shipped).unwrap();
+    let (repo, _) = place.open(&shipped).unwrap();
     // A user edits figure 0 and adds an observation.
     let mut edited = shipped.figures[0].clone();
     edited.note = Some("checked against the annual report".into());
@@ -188,7 +190,7 @@ fn an_upgraded_shipped_dataset_adds_and_updates_rows_by_id_and_keeps_every_local
     figures.push(added);
     next.figures = figures.into();
 
-    let (repo, opened) = Repository::open(dir.path(), &next).unwrap();
+    let (repo, opened) = place.open(&next).unwrap();
     let Opened::Upgraded {
         from,
         to,
@@ -216,14 +218,13 @@ fn an_upgraded_shipped_dataset_adds_and_updates_rows_by_id_and_keeps_every_local
     assert_eq!(d.meta.version, "2099.01.1");
     drop(repo);
     // Starting the same build again changes nothing.
-    let (_, opened) = Repository::open(dir.path(), &next).unwrap();
+    let (_, opened) = place.open(&next).unwrap();
     assert!(matches!(opened, Opened::Reused { .. }), "{opened:?}");
 }
 
-#[test]
-fn importing_the_same_records_twice_changes_nothing_the_second_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn importing_the_same_records_twice_changes_nothing_the_second_time(backend: Backend) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let mut rate = repo.snapshot().dataset().rates[0].clone();
     rate.id = "imported-rate".into();
     rate.rate = 1.5;
@@ -254,10 +255,9 @@ fn importing_the_same_records_twice_changes_nothing_the_second_time() {
     assert!(plan.added.is_empty() && plan.changed.is_empty());
 }
 
-#[test]
-fn an_import_does_not_overwrite_a_local_edit_and_reports_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn an_import_does_not_overwrite_a_local_edit_and_reports_it(backend: Backend) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let mut mine = repo.snapshot().dataset().positions[0].clone();
     mine.summary = "my reading".into();
     repo.commit(&edit(
@@ -282,10 +282,9 @@ fn an_import_does_not_overwrite_a_local_edit_and_reports_it() {
     assert_eq!(repo.snapshot().dataset().positions[0], mine);
 }
 
-#[test]
-fn every_revision_lists_what_it_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn every_revision_lists_what_it_changed(backend: Backend) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let obs = some_observation(repo.snapshot().dataset());
     let figure = repo.snapshot().dataset().figures[2].clone();
     repo.commit(&edit(
@@ -329,10 +328,9 @@ fn every_revision_lists_what_it_changed() {
     );
 }
 
-#[test]
-fn an_old_version_rebuilt_from_the_newest_equals_a_full_read_of_that_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let (repo, _) = Repository::open(dir.path(), &embedded()).unwrap();
+pub fn an_old_version_rebuilt_from_the_newest_equals_a_full_read_of_that_version(backend: Backend) {
+    let place = backend.place();
+    let (repo, _) = place.open(&embedded()).unwrap();
     let d = repo.snapshot().dataset().clone();
     let holding = |i: usize| (*d.holdings[i]).clone();
     // 2: a correction; 3: a new observation; 4: a holding's description;

@@ -110,7 +110,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+        // IMMEDIATE, and the version read again inside: a second process opening the file at
+        // the same time waits for this step, then finds it done.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
@@ -123,7 +129,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::Store;
+    use crate::{Datastore, SqliteStore};
     use leverage_core::record::{RecordKey, RecordKind};
 
     /// A database written by the build before versions (schema 1) keeps everything it held:
@@ -151,7 +157,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(store.head().unwrap(), 1);
         let d = store.load().unwrap();
         let ids: Vec<&str> = d.holdings.iter().map(|h| h.id.as_str()).collect();
