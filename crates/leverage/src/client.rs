@@ -707,6 +707,7 @@ pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
                 steps: args.steps,
             }],
             chunk_size: 0,
+            ..Default::default()
         })
         .await
         .map_err(explain)?

@@ -431,6 +431,7 @@ async fn a_sweep_of_100000_scenarios_streams_every_result_in_order_with_progress
             },
         ],
         chunk_size: 5000,
+        ..Default::default()
     };
     let mut stream = c.sweep_scenario(request).await.unwrap().into_inner();
     let mut next = 0i64;
@@ -479,6 +480,7 @@ async fn a_cancelled_sweep_stops_its_work() {
             steps: 1000,
         }],
         chunk_size: 10,
+        ..Default::default()
     };
     let mut stream = c.sweep_scenario(request).await.unwrap().into_inner();
     let first = stream.next().await.unwrap().unwrap();
@@ -531,6 +533,7 @@ async fn sweeps_validate_their_axes() {
             },
         ],
         chunk_size: 0,
+        ..Default::default()
     };
     let err = c.sweep_scenario(request).await.unwrap_err();
     let fields = violated_fields(&err);

@@ -43,6 +43,7 @@ fn long_sweep() -> pb::SweepScenarioRequest {
             },
         ],
         chunk_size: 1000,
+        ..Default::default()
     }
 }
 
