@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
-use leverage_e2e::{TestServer, date, plugin_dir, violated_fields};
+use leverage_e2e::{TestServer, plugin_dir, rate_by_sharing_sweep, violated_fields};
 use leverage_plugin_host::HostOptions;
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
@@ -32,30 +32,7 @@ async fn server() -> (
 /// A grid of 37 × 29 = 1073 points (a prime times a prime, so that no split is even), in
 /// chunks of 100.
 fn sweep() -> pb::SweepScenarioRequest {
-    pb::SweepScenarioRequest {
-        plugin: "plugins/pressure-index".into(),
-        base: Some(pb::Scenario {
-            use_mode: pb::AssetAction::ReparationsLoan as i32,
-            as_of: date(2025, 12, 31),
-            ..Default::default()
-        }),
-        axes: vec![
-            pb::SweepAxis {
-                lever: pb::Lever::InterestRatePct as i32,
-                start: 0.0,
-                stop: 10.0,
-                steps: 37,
-            },
-            pb::SweepAxis {
-                lever: pb::Lever::GuaranteeSharing as i32,
-                start: 0.0,
-                stop: 1.0,
-                steps: 29,
-            },
-        ],
-        chunk_size: 100,
-        ..Default::default()
-    }
+    rate_by_sharing_sweep(37, 29, 100)
 }
 
 const GRID: usize = 37 * 29;

@@ -351,57 +351,47 @@ mod tests {
         (points, fields)
     }
 
-    fn range(start_index: i64, end_index: i64) -> pb::SweepScenarioRequest {
+    fn part(start: i64, end: i64, shard: i32, of: i32) -> pb::SweepScenarioRequest {
         pb::SweepScenarioRequest {
-            start_index,
-            end_index,
+            start_index: start,
+            end_index: end,
+            shard_index: shard,
+            shard_count: of,
             ..Default::default()
         }
     }
 
-    fn shard(shard_index: i32, shard_count: i32) -> pb::SweepScenarioRequest {
-        pb::SweepScenarioRequest {
-            shard_index,
-            shard_count,
-            ..Default::default()
+    fn range(start: i64, end: i64) -> pb::SweepScenarioRequest {
+        part(start, end, 0, 0)
+    }
+
+    fn shard(index: i32, count: i32) -> pb::SweepScenarioRequest {
+        part(0, 0, index, count)
+    }
+
+    #[test]
+    fn no_part_asks_for_the_whole_grid_a_range_for_its_points_and_a_shard_for_its_share() {
+        let cases = [
+            (range(0, 0), 0..1000),
+            (range(10, 20), 10..20),
+            // An end of 0 runs to the last point.
+            (range(990, 0), 990..1000),
+            (range(1000, 0), 1000..1000),
+            (range(0, 1000), 0..1000),
+            (shard(0, 3), 0..333),
+            (shard(2, 3), 666..1000),
+            (shard(0, 1), 0..1000),
+        ];
+        for (request, points) in cases {
+            assert_eq!(asked(request, Some(1000)), (points, vec![]));
         }
-    }
-
-    #[test]
-    fn a_request_without_a_part_asks_for_the_whole_grid() {
-        assert_eq!(asked(range(0, 0), Some(1000)), (0..1000, vec![]));
-    }
-
-    #[test]
-    fn a_range_asks_for_its_points_and_an_end_of_0_runs_to_the_last_point() {
-        assert_eq!(asked(range(10, 20), Some(1000)), (10..20, vec![]));
-        assert_eq!(asked(range(990, 0), Some(1000)), (990..1000, vec![]));
-        assert_eq!(asked(range(1000, 0), Some(1000)), (1000..1000, vec![]));
-        assert_eq!(asked(range(0, 1000), Some(1000)), (0..1000, vec![]));
-    }
-
-    #[test]
-    fn a_shard_asks_for_its_balanced_range() {
-        assert_eq!(asked(shard(0, 3), Some(1000)), (0..333, vec![]));
-        assert_eq!(asked(shard(2, 3), Some(1000)), (666..1000, vec![]));
-        assert_eq!(asked(shard(0, 1), Some(1000)), (0..1000, vec![]));
     }
 
     #[test]
     fn a_range_and_a_shard_at_once_name_the_shard_fields() {
-        let both = pb::SweepScenarioRequest {
-            start_index: 5,
-            shard_index: 1,
-            shard_count: 2,
-            ..Default::default()
-        };
-        assert_eq!(asked(both, Some(1000)).1, ["shard_index", "shard_count"]);
-        let both = pb::SweepScenarioRequest {
-            end_index: 5,
-            shard_count: 2,
-            ..Default::default()
-        };
-        assert_eq!(asked(both, Some(1000)).1, ["shard_count"]);
+        let fields = |r| asked(r, Some(1000)).1;
+        assert_eq!(fields(part(5, 0, 1, 2)), ["shard_index", "shard_count"]);
+        assert_eq!(fields(part(0, 5, 0, 2)), ["shard_count"]);
     }
 
     #[test]
