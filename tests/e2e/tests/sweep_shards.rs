@@ -30,9 +30,13 @@ async fn server() -> (
 }
 
 /// A grid of 37 × 29 = 1073 points (a prime times a prime, so that no split is even), in
-/// chunks of 100.
+/// chunks of 100, of a use of the assets whose score moves with the interest rate.
 fn sweep() -> pb::SweepScenarioRequest {
-    rate_by_sharing_sweep(37, 29, 100)
+    let mut r = rate_by_sharing_sweep(37, 29, 100);
+    if let Some(base) = &mut r.base {
+        base.use_mode = pb::AssetAction::WindfallProfits as i32;
+    }
+    r
 }
 
 const GRID: usize = 37 * 29;
@@ -98,6 +102,11 @@ async fn a_range_streams_the_whole_sweeps_points_at_those_indices_with_progress_
     let whole = run(&mut c, sweep()).await;
     assert_eq!(whole.points.len(), GRID);
     assert!(whole.points.iter().all(|p| p.error.is_none()));
+    let first = whole.points[0].score;
+    assert!(
+        whole.points.iter().any(|p| p.score != first),
+        "scores vary, so that a point out of place shows"
+    );
     for (start, end) in [(0, 1), (100, 700), (250, 251), (1000, 1073), (5, 0)] {
         let part = run(
             &mut c,
