@@ -13,7 +13,7 @@ use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceCli
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde::Deserialize;
 use serde_json::json;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 
 /// Where the server is and how to print.
 #[derive(Args, Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct Connection {
     /// Read the dataset as it was at this dataset version (every answer names the version it
     /// was served from; a score's `dataset_version` reproduces it).
     #[arg(long, global = true, env = "LEVERAGE_DATASET_VERSION")]
-    dataset_version: Option<u64>,
+    pub dataset_version: Option<u64>,
 }
 
 /// Adds the token and the pinned dataset version to every call.
@@ -222,25 +222,47 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!(text)
 }
 
-pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
-    let channel = Channel::from_shared(c.server.clone())
-        .context("--server")?
-        .connect_timeout(Duration::from_secs(5))
+impl Connection {
+    /// The headers of every call: the token, and the dataset version `version` pins.
+    pub fn headers(&self, version: Option<u64>) -> anyhow::Result<CallHeaders> {
+        let token = match self.token.trim() {
+            "" => None,
+            t => Some(format!("Bearer {t}").parse().context("--token")?),
+        };
+        let version = match version {
+            Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
+            None => None,
+        };
+        Ok(CallHeaders { token, version })
+    }
+}
+
+/// Where to connect for `server`, an address as `--server` takes it.
+pub fn endpoint(server: &str) -> anyhow::Result<Endpoint> {
+    Ok(Channel::from_shared(server.to_owned())
+        .with_context(|| format!("{server:?} is not a server address"))?
+        .connect_timeout(Duration::from_secs(5)))
+}
+
+/// Connects to `server` through `endpoint`, with `headers` on every call.
+pub async fn connect(
+    endpoint: Endpoint,
+    server: &str,
+    headers: CallHeaders,
+) -> anyhow::Result<Conn> {
+    let channel = endpoint
         .connect()
         .await
-        .with_context(|| format!("connecting to {}", c.server))?;
-    let token = match c.token.trim() {
-        "" => None,
-        t => Some(format!("Bearer {t}").parse().context("--token")?),
-    };
-    let version = match c.dataset_version {
-        Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
-        None => None,
-    };
+        .with_context(|| format!("connecting to {server}"))?;
     Ok(tonic::service::interceptor::InterceptedService::new(
-        channel,
-        CallHeaders { token, version },
+        channel, headers,
     ))
+}
+
+/// A connection to `--server`, at `--dataset-version` when it is given.
+pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
+    let endpoint = endpoint(&c.server).context("--server")?;
+    connect(endpoint, &c.server, c.headers(c.dataset_version)?).await
 }
 
 fn money(m: &Option<pb::Money>) -> String {

@@ -72,7 +72,8 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
-    /// Sweep one lever of a scenario, with progress and an optional SVG chart.
+    /// Sweep one lever of a scenario, with progress and an optional SVG chart, on one server
+    /// or split over several (client of running servers).
     Sweep(sweep::SweepArgs),
     /// Internal: serve one sandboxed plugin over stdin/stdout for the server that spawned it.
     #[command(hide = true)]
