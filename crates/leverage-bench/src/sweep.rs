@@ -68,6 +68,7 @@ fn request(config: &SweepConfig) -> api::SweepScenarioRequest {
             },
         ],
         chunk_size: config.chunk_size,
+        ..Default::default()
     }
 }
 

@@ -25,3 +25,4 @@ pub use snapshot::Snapshot;
 pub mod funding;
 pub mod legal;
 pub mod scenario;
+pub mod sweep;

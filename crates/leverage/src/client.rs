@@ -1,11 +1,10 @@
 //! Client verbs for people: the API from a terminal, as readable tables (or JSON with
-//! `--json`), with progress on long sweeps and an SVG chart of a sweep.
+//! `--json`), and the connection every verb uses (`sweep` has a module of its own).
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_client::AssetServiceClient;
@@ -14,8 +13,7 @@ use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceCli
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde::Deserialize;
 use serde_json::json;
-use tokio_stream::StreamExt;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 
 /// Where the server is and how to print.
 #[derive(Args, Debug, Clone)]
@@ -43,7 +41,7 @@ pub struct Connection {
     /// Read the dataset as it was at this dataset version (every answer names the version it
     /// was served from; a score's `dataset_version` reproduces it).
     #[arg(long, global = true, env = "LEVERAGE_DATASET_VERSION")]
-    dataset_version: Option<u64>,
+    pub dataset_version: Option<u64>,
 }
 
 /// Adds the token and the pinned dataset version to every call.
@@ -189,7 +187,7 @@ impl ScenarioFile {
         toml::from_str(&text).with_context(|| format!("scenario file {}", path.display()))
     }
 
-    fn to_proto(&self) -> anyhow::Result<pb::Scenario> {
+    pub fn to_proto(&self) -> anyhow::Result<pb::Scenario> {
         Ok(pb::Scenario {
             use_mode: action(&self.use_mode)? as i32,
             participation: self
@@ -224,25 +222,47 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!(text)
 }
 
-pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
-    let channel = Channel::from_shared(c.server.clone())
-        .context("--server")?
-        .connect_timeout(Duration::from_secs(5))
+impl Connection {
+    /// The headers of every call: the token, and the dataset version `version` pins.
+    pub fn headers(&self, version: Option<u64>) -> anyhow::Result<CallHeaders> {
+        let token = match self.token.trim() {
+            "" => None,
+            t => Some(format!("Bearer {t}").parse().context("--token")?),
+        };
+        let version = match version {
+            Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
+            None => None,
+        };
+        Ok(CallHeaders { token, version })
+    }
+}
+
+/// Where to connect for `server`, an address as `--server` takes it.
+pub fn endpoint(server: &str) -> anyhow::Result<Endpoint> {
+    Ok(Channel::from_shared(server.to_owned())
+        .with_context(|| format!("{server:?} is not a server address"))?
+        .connect_timeout(Duration::from_secs(5)))
+}
+
+/// Connects to `server` through `endpoint`, with `headers` on every call.
+pub async fn connect(
+    endpoint: Endpoint,
+    server: &str,
+    headers: CallHeaders,
+) -> anyhow::Result<Conn> {
+    let channel = endpoint
         .connect()
         .await
-        .with_context(|| format!("connecting to {}", c.server))?;
-    let token = match c.token.trim() {
-        "" => None,
-        t => Some(format!("Bearer {t}").parse().context("--token")?),
-    };
-    let version = match c.dataset_version {
-        Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
-        None => None,
-    };
+        .with_context(|| format!("connecting to {server}"))?;
     Ok(tonic::service::interceptor::InterceptedService::new(
-        channel,
-        CallHeaders { token, version },
+        channel, headers,
     ))
+}
+
+/// A connection to `--server`, at `--dataset-version` when it is given.
+pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
+    let endpoint = endpoint(&c.server).context("--server")?;
+    connect(endpoint, &c.server, c.headers(c.dataset_version)?).await
 }
 
 fn money(m: &Option<pb::Money>) -> String {
@@ -666,165 +686,9 @@ pub async fn score(c: &Connection, plugin: &str, scenario: &Path) -> anyhow::Res
     Ok(())
 }
 
-/// What a sweep varies.
-#[derive(Args, Debug)]
-pub struct SweepArgs {
-    /// Plugin id.
-    #[arg(long)]
-    plugin: String,
-    /// Base scenario file (TOML).
-    #[arg(long)]
-    scenario: PathBuf,
-    /// interest_rate_pct, sanctions_tightening, safe_takeup, defence_spending_gdp_pct,
-    /// guarantee_sharing, horizon_years or participation.
-    #[arg(long)]
-    lever: String,
-    #[arg(long)]
-    from: f64,
-    #[arg(long)]
-    to: f64,
-    #[arg(long, default_value_t = 51)]
-    steps: i32,
-    /// Write an SVG chart of the score against the lever.
-    #[arg(long)]
-    plot: Option<PathBuf>,
-}
-
-pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
-    let lever = pb::Lever::from_str_name(&format!("LEVER_{}", args.lever.to_ascii_uppercase()))
-        .filter(|l| *l != pb::Lever::Unspecified)
-        .with_context(|| format!("--lever {}", args.lever))?;
-    let base = ScenarioFile::read(&args.scenario)?.to_proto()?;
-    let mut client = ScoringServiceClient::new(channel(c).await?);
-    let mut stream = client
-        .sweep_scenario(pb::SweepScenarioRequest {
-            plugin: format!("plugins/{}", args.plugin),
-            base: Some(base),
-            axes: vec![pb::SweepAxis {
-                lever: lever as i32,
-                start: args.from,
-                stop: args.to,
-                steps: args.steps,
-            }],
-            chunk_size: 0,
-        })
-        .await
-        .map_err(explain)?
-        .into_inner();
-    let mut points: Vec<(f64, f64)> = Vec::new();
-    let mut stderr = std::io::stderr();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(explain)?;
-        for p in chunk.points {
-            if let Some(e) = p.error {
-                bail!("point {} failed: {}", p.index, e.message);
-            }
-            points.push((p.lever_values.first().copied().unwrap_or(f64::NAN), p.score));
-        }
-        if let Some(progress) = chunk.progress {
-            let _ = write!(
-                stderr,
-                "\rswept {} of {} ({:.0}%)",
-                progress.done,
-                progress.total,
-                100.0 * progress.done as f64 / progress.total.max(1) as f64
-            );
-            let _ = stderr.flush();
-        }
-    }
-    let _ = writeln!(stderr);
-    if let Some(path) = &args.plot {
-        std::fs::write(path, svg_chart(&points, &args.lever, &args.plugin))
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("chart written to {}", path.display());
-    }
-    if c.json {
-        let list: Vec<_> = points
-            .iter()
-            .map(|(x, y)| json!({"lever": x, "score": y}))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-    } else {
-        let body: Vec<Vec<String>> = points
-            .iter()
-            .map(|(x, y)| vec![format!("{x:.4}"), format!("{y:.3}")])
-            .collect();
-        table(&[&args.lever, "score"], &body);
-    }
-    Ok(())
-}
-
-/// A line chart of `points` as a standalone SVG.
-pub fn svg_chart(points: &[(f64, f64)], x_label: &str, title: &str) -> String {
-    let (w, h, m) = (640.0, 360.0, 50.0);
-    let finite = points
-        .iter()
-        .filter(|(x, y)| x.is_finite() && y.is_finite());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y) in finite.clone() {
-        x0 = x0.min(*x);
-        x1 = x1.max(*x);
-        y0 = y0.min(*y);
-        y1 = y1.max(*y);
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    if (x1 - x0).abs() < f64::EPSILON {
-        x1 = x0 + 1.0;
-    }
-    if (y1 - y0).abs() < f64::EPSILON {
-        y1 = y0 + 1.0;
-    }
-    let sx = |x: f64| m + (x - x0) / (x1 - x0) * (w - 2.0 * m);
-    let sy = |y: f64| h - m - (y - y0) / (y1 - y0) * (h - 2.0 * m);
-    let path: Vec<String> = finite
-        .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
-        .collect();
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-<text x=\"{m}\" y=\"24\" font-size=\"14\">{title}</text>\n\
-<line x1=\"{m}\" y1=\"{yb}\" x2=\"{xr}\" y2=\"{yb}\" stroke=\"black\"/>\n\
-<line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{yb}\" stroke=\"black\"/>\n\
-<text x=\"{m}\" y=\"{xl}\">{x0:.3}</text><text x=\"{xr}\" y=\"{xl}\" text-anchor=\"end\">{x1:.3}</text>\n\
-<text x=\"{xm}\" y=\"{xl}\" text-anchor=\"middle\">{label}</text>\n\
-<text x=\"{yt}\" y=\"{yb}\" text-anchor=\"end\">{y0:.2}</text><text x=\"{yt}\" y=\"{m}\" text-anchor=\"end\">{y1:.2}</text>\n\
-<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" points=\"{points}\"/>\n</svg>\n",
-        yb = h - m,
-        xr = w - m,
-        xl = h - m + 18.0,
-        xm = w / 2.0,
-        yt = m - 6.0,
-        title = escape(title),
-        label = escape(x_label),
-        points = path.join(" "),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn charts_scale_points_into_the_frame() {
-        let svg = svg_chart(
-            &[(0.0, 10.0), (5.0, 20.0), (10.0, 15.0)],
-            "interest_rate_pct",
-            "pressure-index",
-        );
-        assert!(svg.starts_with("<svg"));
-        assert!(
-            svg.contains("points=\"50.0,310.0 320.0,50.0 590.0,180.0\""),
-            "{svg}"
-        );
-        assert!(svg_chart(&[], "x", "empty").contains("<polyline"));
-    }
 
     #[test]
     fn scenario_files_name_their_mistakes() {

@@ -3,6 +3,7 @@
 
 mod client;
 mod data;
+mod sweep;
 
 // The server's replies are trees of small strings and vectors built and dropped per call;
 // glibc's malloc spent about a third of the server's CPU on them (malloc_consolidate among
@@ -71,8 +72,9 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
-    /// Sweep one lever of a scenario, with progress and an optional SVG chart.
-    Sweep(client::SweepArgs),
+    /// Sweep one lever of a scenario, with progress and an optional SVG chart, on one server
+    /// or split over several (client of running servers).
+    Sweep(sweep::SweepArgs),
     /// Internal: serve one sandboxed plugin over stdin/stdout for the server that spawned it.
     #[command(hide = true)]
     PluginWorker {
@@ -626,7 +628,7 @@ fn run(command: Command, connection: &client::Connection) -> anyhow::Result<()> 
         Command::Score { plugin, scenario } => {
             client_runtime()?.block_on(client::score(&connection, &plugin, &scenario))
         }
-        Command::Sweep(args) => client_runtime()?.block_on(client::sweep(&connection, args)),
+        Command::Sweep(args) => client_runtime()?.block_on(sweep::sweep(&connection, args)),
         Command::Serve(args) => {
             // Blocking threads run the writes, which the repository serialises: past a few,
             // more threads only wait on its lock, and each keeps an allocator heap of its own.

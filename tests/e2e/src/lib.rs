@@ -227,6 +227,41 @@ pub fn date(year: i32, month: i32, day: i32) -> Option<leverage_proto::leverage:
     Some(leverage_proto::leverage::v1::Date { year, month, day })
 }
 
+/// A sweep of the reparations loan as of 2025-12-31 with pressure-index (a cheap model):
+/// interest rate 0 to 10 % in `rate_steps` values by guarantee sharing 0 to 1 in
+/// `sharing_steps` values, streamed in chunks of `chunk_size` points.
+pub fn rate_by_sharing_sweep(
+    rate_steps: i32,
+    sharing_steps: i32,
+    chunk_size: i32,
+) -> leverage_proto::leverage::v1::SweepScenarioRequest {
+    use leverage_proto::leverage::v1 as pb;
+    pb::SweepScenarioRequest {
+        base: Some(pb::Scenario {
+            use_mode: pb::AssetAction::ReparationsLoan as i32,
+            as_of: date(2025, 12, 31),
+            ..Default::default()
+        }),
+        plugin: "plugins/pressure-index".into(),
+        axes: vec![
+            pb::SweepAxis {
+                lever: pb::Lever::InterestRatePct as i32,
+                start: 0.0,
+                stop: 10.0,
+                steps: rate_steps,
+            },
+            pb::SweepAxis {
+                lever: pb::Lever::GuaranteeSharing as i32,
+                start: 0.0,
+                stop: 1.0,
+                steps: sharing_steps,
+            },
+        ],
+        chunk_size,
+        ..Default::default()
+    }
+}
+
 /// A money amount as a float of whole units.
 pub fn amount(m: &Option<leverage_proto::leverage::v1::Money>) -> f64 {
     m.as_ref()

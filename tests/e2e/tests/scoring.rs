@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use leverage_e2e::{TestServer, authorized, date, error_reason, plugin_dir, violated_fields};
+use leverage_e2e::{
+    TestServer, authorized, date, error_reason, plugin_dir, rate_by_sharing_sweep, violated_fields,
+};
 use leverage_plugin_host::HostOptions;
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
@@ -413,25 +415,7 @@ async fn reload_switches_new_calls_while_a_call_in_flight_finishes_on_the_old_ve
 #[tokio::test]
 async fn a_sweep_of_100000_scenarios_streams_every_result_in_order_with_progress() {
     let (_s, mut c, _d) = server_with(&REAL, HostOptions::default()).await;
-    let request = pb::SweepScenarioRequest {
-        plugin: "plugins/pressure-index".into(),
-        base: Some(scenario(pb::AssetAction::ReparationsLoan)),
-        axes: vec![
-            pb::SweepAxis {
-                lever: pb::Lever::InterestRatePct as i32,
-                start: 0.0,
-                stop: 10.0,
-                steps: 500,
-            },
-            pb::SweepAxis {
-                lever: pb::Lever::GuaranteeSharing as i32,
-                start: 0.0,
-                stop: 1.0,
-                steps: 200,
-            },
-        ],
-        chunk_size: 5000,
-    };
+    let request = rate_by_sharing_sweep(500, 200, 5000);
     let mut stream = c.sweep_scenario(request).await.unwrap().into_inner();
     let mut next = 0i64;
     let mut last_done = 0;
@@ -479,6 +463,7 @@ async fn a_cancelled_sweep_stops_its_work() {
             steps: 1000,
         }],
         chunk_size: 10,
+        ..Default::default()
     };
     let mut stream = c.sweep_scenario(request).await.unwrap().into_inner();
     let first = stream.next().await.unwrap().unwrap();
@@ -531,6 +516,7 @@ async fn sweeps_validate_their_axes() {
             },
         ],
         chunk_size: 0,
+        ..Default::default()
     };
     let err = c.sweep_scenario(request).await.unwrap_err();
     let fields = violated_fields(&err);

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use leverage_e2e::{Options, TestServer, date, error_reason, plugin_dir};
+use leverage_e2e::{Options, TestServer, error_reason, plugin_dir, rate_by_sharing_sweep};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
@@ -21,29 +21,7 @@ const PRESSURE_INDEX: (&str, &str) = (
 
 /// A sweep of a million points in chunks of 1,000: far longer than any test reads.
 fn long_sweep() -> pb::SweepScenarioRequest {
-    pb::SweepScenarioRequest {
-        plugin: "plugins/pressure-index".into(),
-        base: Some(pb::Scenario {
-            use_mode: pb::AssetAction::ReparationsLoan as i32,
-            as_of: date(2025, 12, 31),
-            ..Default::default()
-        }),
-        axes: vec![
-            pb::SweepAxis {
-                lever: pb::Lever::InterestRatePct as i32,
-                start: 0.0,
-                stop: 10.0,
-                steps: 1000,
-            },
-            pb::SweepAxis {
-                lever: pb::Lever::GuaranteeSharing as i32,
-                start: 0.0,
-                stop: 1.0,
-                steps: 1000,
-            },
-        ],
-        chunk_size: 1000,
-    }
+    rate_by_sharing_sweep(1000, 1000, 1000)
 }
 
 async fn server(limits: Limits) -> (TestServer, [tempfile::TempDir; 2]) {

@@ -1,14 +1,18 @@
 //! Sweeps: a grid of one or two levers over a base scenario, scored in chunks and streamed in
-//! index order with progress. A chunk is computed only when the stream's four-message channel has
-//! room, so a reader that stops reading stops the work; a reader that goes away cancels the
-//! plugin call in progress.
+//! index order with progress. A call scores the whole grid or one part of it (an index range, or
+//! a shard), its points keeping their index in the whole grid, so that several servers can share
+//! a sweep. A chunk is computed only when the stream's four-message channel has room, so a
+//! reader that stops reading stops the work; a reader that goes away cancels the plugin call in
+//! progress.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use leverage_core::Violations;
 use leverage_core::scenario::{Context, INPUT_CATALOG, Lever, Scenario};
+use leverage_core::sweep::shard_points;
 use leverage_plugin_host::{PluginHost, PluginMetadata};
 use leverage_proto::leverage::v1 as pb;
 use tokio::sync::mpsc;
@@ -34,7 +38,10 @@ const AHEAD: usize = 4;
 pub(super) struct Plan {
     pub base: Scenario,
     axes: Vec<(Lever, Vec<f64>)>,
+    /// Points in the whole grid.
     total: u64,
+    /// The indices (in the whole grid) of the points this call scores.
+    points: Range<u64>,
     chunk: usize,
 }
 
@@ -76,6 +83,10 @@ impl Plan {
         if r.chunk_size < 0 {
             v.add("chunk_size", "must not be negative");
         }
+        // Against a grid that is not one, a range or a shard means nothing: its own mistakes
+        // are reported, not its fit to the grid.
+        let grid = v.is_empty().then_some(total);
+        let points = points_in(r, grid, &mut v);
         v.into_result().map_err(error::domain)?;
         let chunk = if r.chunk_size == 0 {
             DEFAULT_CHUNK
@@ -86,6 +97,7 @@ impl Plan {
             base,
             axes,
             total,
+            points,
             chunk,
         })
     }
@@ -121,6 +133,76 @@ impl Plan {
     }
 }
 
+/// The part of the grid a request asks for: the whole grid, the index range `start_index` to
+/// `end_index`, or shard `shard_index` of `shard_count`. `grid` is the number of points, when
+/// the axes are valid.
+fn points_in(r: &pb::SweepScenarioRequest, grid: Option<u64>, v: &mut Violations) -> Range<u64> {
+    let range_asked = r.start_index != 0 || r.end_index != 0;
+    let shard_asked = r.shard_index != 0 || r.shard_count != 0;
+    if range_asked && shard_asked {
+        for (field, set) in [
+            ("shard_index", r.shard_index != 0),
+            ("shard_count", r.shard_count != 0),
+        ] {
+            if set {
+                v.add(
+                    field,
+                    "ask for an index range (start_index, end_index) or a shard \
+                     (shard_index, shard_count), not both",
+                );
+            }
+        }
+        return 0..0;
+    }
+    let total = grid.unwrap_or(0);
+    if shard_asked {
+        let index = non_negative("shard_index", r.shard_index.into(), v);
+        let count = non_negative("shard_count", r.shard_count.into(), v);
+        match (index, count) {
+            (Some(_), Some(0)) => v.add(
+                "shard_index",
+                "is set but shard_count is 0: give the number of shards too",
+            ),
+            (Some(i), Some(n)) if i >= n => v.add(
+                "shard_index",
+                format!("must be below shard_count ({n}): shards are numbered from 0"),
+            ),
+            (Some(i), Some(n)) => return shard_points(total, i, n),
+            _ => {}
+        }
+        return 0..0;
+    }
+    let start = non_negative("start_index", r.start_index, v);
+    let end = non_negative("end_index", r.end_index, v);
+    let (Some(start), Some(end)) = (start, end) else {
+        return 0..0;
+    };
+    // 0 is the default, so it cannot mean an empty range ending at the first point.
+    let end = if end == 0 { total } else { end };
+    let mut within = true;
+    if let Some(grid) = grid {
+        for (field, index) in [("start_index", start), ("end_index", end)] {
+            if index > grid {
+                v.add(field, format!("{index} is past the grid's {grid} points"));
+                within = false;
+            }
+        }
+    }
+    if within && start > end && r.end_index != 0 {
+        v.add("end_index", format!("{end} is below start_index {start}"));
+    }
+    start..end
+}
+
+/// An index or a count, which must not be negative.
+fn non_negative(field: &str, value: i64, v: &mut Violations) -> Option<u64> {
+    let n = u64::try_from(value).ok();
+    if n.is_none() {
+        v.add(field, "must not be negative");
+    }
+    n
+}
+
 /// What a sweep scores with.
 #[derive(Debug)]
 pub(super) struct Scorer {
@@ -138,7 +220,14 @@ type Sent = Result<pb::SweepScenarioResponse, Status>;
 /// Starts the sweep on its own task; its messages arrive on the returned stream.
 pub(super) fn start(plan: Plan, scorer: Scorer) -> ReceiverStream<Sent> {
     let (tx, rx) = mpsc::channel(AHEAD);
-    tracing::info!(plugin = %scorer.meta.id, points = plan.total, chunk = plan.chunk, "sweep started");
+    tracing::info!(
+        plugin = %scorer.meta.id,
+        grid = plan.total,
+        from = plan.points.start,
+        to = plan.points.end,
+        chunk = plan.chunk,
+        "sweep started"
+    );
     tokio::spawn(run(plan, scorer, tx));
     ReceiverStream::new(rx)
 }
@@ -154,15 +243,28 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
         health,
     } = scorer;
     let width = INPUT_CATALOG.len();
-    let total = plan.total;
+    let first_index = plan.points.start;
+    // Progress counts the points this call scores, not the whole grid's.
+    let total = plan.points.end - first_index;
     let component_names: Vec<String> = meta.components.iter().map(|c| c.name.clone()).collect();
+    if total == 0 {
+        // Every sweep's first message names the components, an empty part's too.
+        let empty = pb::SweepScenarioResponse {
+            points: Vec::new(),
+            component_names,
+            progress: Some(pb::SweepProgress { done: 0, total: 0 }),
+        };
+        let _ = tx.send(Ok(empty)).await;
+        return;
+    }
     let mut done: u64 = 0;
     let mut first = true;
     let mut s = plan.base.clone();
     while done < total {
         let n = (total - done).min(plan.chunk as u64) as usize;
+        let next = (first_index + done) as usize;
         let mut rows = vec![0.0; n * width];
-        let levers = plan.fill(&ctx, &mut s, done as usize, &mut rows);
+        let levers = plan.fill(&ctx, &mut s, next, &mut rows);
         let cancel = Arc::new(AtomicBool::new(false));
         let started = std::time::Instant::now();
         let scored = tokio::select! {
@@ -190,7 +292,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             .zip(levers)
             .enumerate()
             .map(|(k, (result, lever_values))| {
-                let index = (done as usize + k) as i64;
+                let index = (next + k) as i64;
                 match result {
                     Ok(s) => pb::SweepPoint {
                         index,
@@ -229,4 +331,95 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
         }
     }
     tracing::info!(plugin = %meta.id, points = total, "sweep finished");
+}
+
+#[cfg(test)]
+mod tests {
+    use leverage_core::DomainError;
+
+    use super::*;
+
+    /// The points a request asks for in a grid of `grid` points, and the fields it gets wrong.
+    fn asked(r: pb::SweepScenarioRequest, grid: Option<u64>) -> (Range<u64>, Vec<String>) {
+        let mut v = Violations::new();
+        let points = points_in(&r, grid, &mut v);
+        let fields = match v.into_result() {
+            Ok(()) => Vec::new(),
+            Err(DomainError::InvalidArgument(bad)) => bad.into_iter().map(|f| f.field).collect(),
+            Err(other) => panic!("not a field violation: {other}"),
+        };
+        (points, fields)
+    }
+
+    fn part(start: i64, end: i64, shard: i32, of: i32) -> pb::SweepScenarioRequest {
+        pb::SweepScenarioRequest {
+            start_index: start,
+            end_index: end,
+            shard_index: shard,
+            shard_count: of,
+            ..Default::default()
+        }
+    }
+
+    fn range(start: i64, end: i64) -> pb::SweepScenarioRequest {
+        part(start, end, 0, 0)
+    }
+
+    fn shard(index: i32, count: i32) -> pb::SweepScenarioRequest {
+        part(0, 0, index, count)
+    }
+
+    #[test]
+    fn no_part_asks_for_the_whole_grid_a_range_for_its_points_and_a_shard_for_its_share() {
+        let cases = [
+            (range(0, 0), 0..1000),
+            (range(10, 20), 10..20),
+            // An end of 0 runs to the last point.
+            (range(990, 0), 990..1000),
+            (range(1000, 0), 1000..1000),
+            (range(0, 1000), 0..1000),
+            (shard(0, 3), 0..333),
+            (shard(2, 3), 666..1000),
+            (shard(0, 1), 0..1000),
+        ];
+        for (request, points) in cases {
+            assert_eq!(asked(request, Some(1000)), (points, vec![]));
+        }
+    }
+
+    #[test]
+    fn a_range_and_a_shard_at_once_name_the_shard_fields() {
+        let fields = |r| asked(r, Some(1000)).1;
+        assert_eq!(fields(part(5, 0, 1, 2)), ["shard_index", "shard_count"]);
+        assert_eq!(fields(part(0, 5, 0, 2)), ["shard_count"]);
+    }
+
+    #[test]
+    fn a_shard_index_must_be_below_a_shard_count_that_is_set() {
+        assert_eq!(asked(shard(3, 3), Some(1000)).1, ["shard_index"]);
+        assert_eq!(asked(shard(1, 0), Some(1000)).1, ["shard_index"]);
+        assert_eq!(asked(shard(-1, 3), Some(1000)).1, ["shard_index"]);
+        assert_eq!(asked(shard(0, -3), Some(1000)).1, ["shard_count"]);
+    }
+
+    #[test]
+    fn a_range_must_lie_within_the_grid_and_not_end_before_it_starts() {
+        assert_eq!(asked(range(20, 10), Some(1000)).1, ["end_index"]);
+        assert_eq!(asked(range(1001, 0), Some(1000)).1, ["start_index"]);
+        assert_eq!(asked(range(0, 1001), Some(1000)).1, ["end_index"]);
+        assert_eq!(
+            asked(range(2000, 1001), Some(1000)).1,
+            ["start_index", "end_index"]
+        );
+        assert_eq!(
+            asked(range(-1, -1), Some(1000)).1,
+            ["start_index", "end_index"]
+        );
+    }
+
+    #[test]
+    fn a_range_is_not_held_against_a_grid_that_is_not_valid() {
+        assert_eq!(asked(range(5, 2_000_000), None).1, Vec::<String>::new());
+        assert_eq!(asked(range(5, 2), None).1, ["end_index"]);
+    }
 }
