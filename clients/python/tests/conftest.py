@@ -133,6 +133,19 @@ def _stop(server: Server) -> None:
             server.process.wait()
 
 
+def synthetic_holding(scope: str):
+    """A located holding for a test to create: a central bank's cash in LU, no observation."""
+    from leverage_client.v1 import assets_pb2
+
+    return assets_pb2.Holding(
+        kind=assets_pb2.HOLDING_KIND_LOCATED,
+        scope=scope,
+        owner_kind=assets_pb2.OWNER_KIND_CENTRAL_BANK,
+        jurisdiction="LU",
+        instrument=assets_pb2.ASSET_INSTRUMENT_CASH,
+    )
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
     binary = _required_path("LEVERAGE_BIN")

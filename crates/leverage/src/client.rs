@@ -15,6 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tonic::transport::{Channel, Endpoint};
 
+mod consistency;
+
 /// Where the server is and how to print.
 #[derive(Args, Debug, Clone)]
 pub struct Connection {
@@ -42,6 +44,17 @@ pub struct Connection {
     /// was served from; a score's `dataset_version` reproduces it).
     #[arg(long, global = true, env = "LEVERAGE_DATASET_VERSION")]
     pub dataset_version: Option<u64>,
+    /// Read your own writes, whichever replica answers: every command asks for at least the
+    /// dataset version that your last write to this server created (remembered in
+    /// $XDG_STATE_HOME/leverage/written-versions). `false` neither asks nor remembers.
+    #[arg(
+        long,
+        global = true,
+        env = "LEVERAGE_READ_YOUR_WRITES",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub read_your_writes: bool,
 }
 
 /// Adds the token and the pinned dataset version to every call.
@@ -69,7 +82,10 @@ impl tonic::service::Interceptor for CallHeaders {
 }
 
 /// A connection to the server with the caller's headers on every call.
-pub type Conn = tonic::service::interceptor::InterceptedService<Channel, CallHeaders>;
+pub type Conn = tonic::service::interceptor::InterceptedService<
+    consistency::ReadYourWrites<Channel>,
+    CallHeaders,
+>;
 
 #[derive(Subcommand, Debug)]
 pub enum AssetsCommand {
@@ -219,6 +235,7 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
             text.push_str(&format!("\n  {}: {}", v.field, v.description));
         }
     }
+    text.extend(consistency::hint(&status));
     anyhow::anyhow!(text)
 }
 
@@ -244,16 +261,20 @@ pub fn endpoint(server: &str) -> anyhow::Result<Endpoint> {
         .connect_timeout(Duration::from_secs(5)))
 }
 
-/// Connects to `server` through `endpoint`, with `headers` on every call.
+/// Connects to `server` through `endpoint`, with `headers` on every call, asking for at least
+/// the version of the last write to it when `read_your_writes` (see `consistency`).
 pub async fn connect(
     endpoint: Endpoint,
     server: &str,
     headers: CallHeaders,
+    read_your_writes: bool,
 ) -> anyhow::Result<Conn> {
     let channel = endpoint
         .connect()
         .await
         .with_context(|| format!("connecting to {server}"))?;
+    let pinned = headers.version.is_some();
+    let channel = consistency::ReadYourWrites::new(channel, server, read_your_writes, pinned);
     Ok(tonic::service::interceptor::InterceptedService::new(
         channel, headers,
     ))
@@ -262,7 +283,13 @@ pub async fn connect(
 /// A connection to `--server`, at `--dataset-version` when it is given.
 pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
     let endpoint = endpoint(&c.server).context("--server")?;
-    connect(endpoint, &c.server, c.headers(c.dataset_version)?).await
+    connect(
+        endpoint,
+        &c.server,
+        c.headers(c.dataset_version)?,
+        c.read_your_writes,
+    )
+    .await
 }
 
 fn money(m: &Option<pb::Money>) -> String {

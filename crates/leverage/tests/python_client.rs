@@ -7,15 +7,10 @@
 //! `clients/python/requirements-dev.txt`, the test fails when `CI` is set (CI must never skip
 //! silently) and otherwise says why it skips and passes.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{PLUGINS, skip_or_fail, workspace};
-
-/// How to install what a skipped test misses.
-const HELP: &str = "install them with `python3 -m venv .venv && .venv/bin/python -m pip install -r \
-                clients/python/requirements-dev.txt` (as .ci/run does)";
+use common::{PLUGINS, PYTHON_HELP, python, python_ready, skip_or_fail, workspace};
 
 /// The modules the suite imports; each comes from `clients/python/requirements-dev.txt`.
 const MODULES: &[&str] = &[
@@ -28,48 +23,16 @@ const MODULES: &[&str] = &[
     "setuptools",
 ];
 
-fn python() -> PathBuf {
-    if let Some(explicit) = std::env::var_os("LEVERAGE_PYTHON") {
-        return PathBuf::from(explicit);
-    }
-    let venv = workspace().join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-/// `Err(why)` when the interpreter or one of the suite's modules is missing.
-fn python_ready(python: &Path) -> Result<(), String> {
-    let mut check: String = MODULES.iter().map(|m| format!("import {m}\n")).collect();
-    // pyproject.toml's license field needs setuptools 77 to build the package.
-    check.push_str(
-        "assert int(setuptools.__version__.split('.')[0]) >= 77, \
-         f'setuptools {setuptools.__version__} is older than 77'\n",
-    );
-    let out = Command::new(python)
-        .args(["-c", &check])
-        .output()
-        .map_err(|e| format!("{} cannot be run ({e})", python.display()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().last().unwrap_or("").trim();
-        Err(format!(
-            "{} lacks the client's test dependencies ({last})",
-            python.display()
-        ))
-    }
-}
+/// pyproject.toml's license field needs setuptools 77 to build the package.
+const SETUPTOOLS_CHECK: &str = "assert int(setuptools.__version__.split('.')[0]) >= 77, \
+     f'setuptools {setuptools.__version__} is older than 77'\n";
 
 #[test]
 fn python_client_suite_passes_against_the_real_server() {
     const TEST: &str = "python_client_suite_passes_against_the_real_server";
     let python = python();
-    if let Err(why) = python_ready(&python) {
-        skip_or_fail(TEST, &why, HELP);
+    if let Err(why) = python_ready(&python, MODULES, SETUPTOOLS_CHECK) {
+        skip_or_fail(TEST, &why, PYTHON_HELP);
         return;
     }
 

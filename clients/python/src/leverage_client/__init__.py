@@ -2,11 +2,12 @@
 
 `Client` makes the common calls from plain Python values and raises `LeverageError` subclasses
 with the server's rich error details decoded; `values` converts dates, money, enums and
-scenarios; `leverage_client.v1` holds the protobuf messages and gRPC stubs generated from the
+scenarios; `consistency` makes reads see the client's own writes on any replica of the server;
+`leverage_client.v1` holds the protobuf messages and gRPC stubs generated from the
 repository's proto/ (by generate.py, at install time).
 """
 
-from . import values
+from . import consistency, values
 from .client import DEFAULT_TARGET, Client
 from .errors import (
     AlreadyExists,
@@ -37,6 +38,7 @@ __all__ = [
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "consistency",
     "from_rpc_error",
     "values",
 ]

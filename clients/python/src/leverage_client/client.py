@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Union
 import grpc
 
 from . import values
+from .consistency import DATASET_VERSION_HEADER, ReadYourWrites
 from ._stubs import (
     assets_pb2,
     assets_pb2_grpc,
@@ -30,9 +31,6 @@ from .values import DateLike
 
 DEFAULT_TARGET = "localhost:50051"
 
-# The header that pins a call to a dataset version, and names the version of every reply.
-DATASET_VERSION_HEADER = "leverage-dataset-version"
-
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -49,6 +47,11 @@ class Client:
     `dataset_version` pins every call to the dataset as it was at that version (see
     `at_version`); `last_dataset_version` is the version the last reply was served from (for a
     write, the version that holds it).
+
+    Reads see this client's own writes, whichever replica serves them: every call asks for at
+    least `last_written_version`, the newest version a write of this client created (through
+    its methods or its stubs), unless it is pinned to a version. `read_your_writes=False` stops
+    asking (the version is still remembered).
     """
 
     def __init__(
@@ -60,13 +63,18 @@ class Client:
         credentials: Optional[grpc.ChannelCredentials] = None,
         channel: Optional[grpc.Channel] = None,
         dataset_version: Optional[int] = None,
+        read_your_writes: bool = True,
+        _written: Optional[ReadYourWrites] = None,
     ) -> None:
         if channel is None:
             if credentials is None:
                 channel = grpc.insecure_channel(target)
             else:
                 channel = grpc.secure_channel(target, credentials)
-        self.channel = channel
+        # Copies made by `at_version` share the channel and what was written through it.
+        self._plain_channel = channel
+        self._written = _written if _written is not None else ReadYourWrites(read_your_writes)
+        self.channel = grpc.intercept_channel(channel, self._written)
         self.timeout = timeout
         self._token = token
         self.dataset_version = dataset_version
@@ -75,11 +83,11 @@ class Client:
         if dataset_version is not None:
             metadata.append((DATASET_VERSION_HEADER, str(int(dataset_version))))
         self._metadata = tuple(metadata)
-        self.assets = assets_pb2_grpc.AssetServiceStub(channel)
-        self.dataset = dataset_pb2_grpc.DatasetServiceStub(channel)
-        self.legal = legal_pb2_grpc.LegalRiskServiceStub(channel)
-        self.funding = funding_pb2_grpc.DefenceFundingServiceStub(channel)
-        self.scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+        self.assets = assets_pb2_grpc.AssetServiceStub(self.channel)
+        self.dataset = dataset_pb2_grpc.DatasetServiceStub(self.channel)
+        self.legal = legal_pb2_grpc.LegalRiskServiceStub(self.channel)
+        self.funding = funding_pb2_grpc.DefenceFundingServiceStub(self.channel)
+        self.scoring = scoring_pb2_grpc.ScoringServiceStub(self.channel)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -96,14 +104,35 @@ class Client:
         """Block until the channel is connected (raises grpc.FutureTimeoutError otherwise)."""
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
 
+    @property
+    def last_written_version(self) -> Optional[int]:
+        """The newest dataset version that a write of this client created (None before its
+        first write), which later calls ask for. Settable, e.g. to a version another process
+        wrote, to read that write; None forgets it."""
+        return self._written.version
+
+    @last_written_version.setter
+    def last_written_version(self, version: Optional[int]) -> None:
+        self._written.version = version
+
+    @property
+    def read_your_writes(self) -> bool:
+        """Whether calls ask for at least `last_written_version`."""
+        return self._written.enabled
+
+    @read_your_writes.setter
+    def read_your_writes(self, enabled: bool) -> None:
+        self._written.enabled = bool(enabled)
+
     def at_version(self, dataset_version: int) -> "Client":
         """A client on the same channel whose every call reads the dataset as it was at
         `dataset_version` (e.g. a score's `dataset_version`, to reproduce it exactly)."""
         return Client(
-            channel=self.channel,
+            channel=self._plain_channel,
             token=self._token,
             timeout=self.timeout,
             dataset_version=dataset_version,
+            _written=self._written,
         )
 
     def _call(self, method, request, timeout: Optional[float] = None):

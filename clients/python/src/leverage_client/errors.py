@@ -99,7 +99,9 @@ class ResourceExhausted(LeverageError):
 
 
 class Unavailable(LeverageError):
-    """UNAVAILABLE: the server cannot be reached or is shutting down."""
+    """UNAVAILABLE: the server cannot be reached or is shutting down; with reason REPLICA_BEHIND,
+    the replica had not reached the dataset version the call asked for (see `consistency`).
+    Retrying later, or on another replica, may succeed."""
 
 
 class DeadlineExceeded(LeverageError):

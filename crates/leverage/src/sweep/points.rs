@@ -197,7 +197,7 @@ impl Points {
 /// The dataset version `server` serves now, from the response header of a cheap call.
 async fn dataset_version_of(c: &Connection, server: &str) -> anyhow::Result<u64> {
     let endpoint = client::endpoint(server).context("--servers")?;
-    let conn = client::connect(endpoint, server, c.headers(None)?).await?;
+    let conn = client::connect(endpoint, server, c.headers(None)?, c.read_your_writes).await?;
     let reply = DatasetServiceClient::new(conn)
         .get_dataset_info(pb::GetDatasetInfoRequest {})
         .await
@@ -230,7 +230,9 @@ async fn open_shard(
         .context("--servers")?
         .initial_stream_window_size(SHARD_READ_AHEAD_BYTES)
         .initial_connection_window_size(SHARD_READ_AHEAD_BYTES);
-    let mut scoring = ScoringServiceClient::new(client::connect(endpoint, server, headers).await?);
+    // Pinned to one version: the shards ask for no minimum.
+    let mut scoring =
+        ScoringServiceClient::new(client::connect(endpoint, server, headers, false).await?);
     let plugin = scoring
         .get_plugin(pb::GetPluginRequest {
             name: part.plugin.clone(),
