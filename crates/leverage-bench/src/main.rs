@@ -8,6 +8,7 @@ mod hello;
 mod load;
 mod prepare;
 mod raw;
+mod replicas;
 mod report;
 mod scale;
 mod server;
@@ -75,6 +76,10 @@ enum Command {
     /// and creation latency, pinned reads, on the shipped data, 10 k and 1 M observations.
     /// Not part of `all`; writes bench/results/versions.json.
     Versions,
+    /// Part 7, scale-out (issue 13; not part of `all`): replicas on a throwaway PostgreSQL
+    /// beside SQLite: reads of one replica on each, write latency, how soon another replica
+    /// sees a write, reads of 1, 2 and 3 replicas. Writes bench/results/replicas.json.
+    Replicas,
     /// Issue 5's soak (not part of `all`): the mix's maximum QPS, then an open loop at 80 % of
     /// it for --soak-secs (10 min), with writes; errors, p99 drift, memory and fd growth.
     Soak,
@@ -322,6 +327,7 @@ fn kind_name(kind: Command) -> &'static str {
         Command::Startup => "startup",
         Command::Smoke => "smoke",
         Command::Versions => "versions",
+        Command::Replicas => "replicas",
         Command::Soak => "soak",
         Command::HelloServer { .. } => "hello-server",
     }
@@ -613,11 +619,109 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_replicas(o: &Options) -> anyhow::Result<()> {
+    refuse_debug_bench(Command::Replicas, o)?;
+    let binaries = prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?;
+    let pin = !o.no_pin && sys::online_cpus() >= 2;
+    if pin {
+        sys::pin_current_thread(1)?;
+    }
+    let options = ServerOptions {
+        cpu: pin.then_some(0),
+        log_filter: o.server_log.clone(),
+        serve_args: o.serve_args.clone(),
+    };
+    let logs = prepare::target_dir().join("bench-logs").join("replicas");
+    std::fs::create_dir_all(&logs)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let work = tempfile::tempdir()?;
+    let config = replicas::ReplicasConfig {
+        secs: o.duration_ms as f64 / 1e3,
+        rounds: o.runs.max(1),
+        writes: 400,
+        lag_samples: 200,
+        connections: o.connections,
+        in_flight: o.in_flight,
+    };
+    let r = runtime.block_on(replicas::run(
+        &binaries.server,
+        work.path(),
+        &options,
+        &config,
+        &logs,
+    ))?;
+    let out = o
+        .out
+        .clone()
+        .unwrap_or_else(|| prepare::workspace_root().join("bench/results"));
+    std::fs::create_dir_all(&out)?;
+    let report = serde_json::json!({
+        "part": "replicas",
+        "started_utc": report::utc_now(),
+        "revision": prepare::revision(),
+        "machine": sys::Machine::describe(),
+        "serve_args": o.serve_args,
+        "result": r,
+    });
+    std::fs::write(
+        out.join("replicas.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    println!("\nread: {} ({} B reply)", r.read_method, r.reply_bytes);
+    println!(
+        "| round | SQLite reads/s | PostgreSQL reads/s | ratio | server µs/call S / P | generator cores S / P |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (i, ((s, p), ratio)) in r
+        .sqlite_reads
+        .iter()
+        .zip(&r.postgres_reads)
+        .zip(&r.read_ratios)
+        .enumerate()
+    {
+        println!(
+            "| {i} | {:.0} | {:.0} | {ratio:.3} | {:.1} / {:.1} | {:.2} / {:.2} |",
+            s.qps,
+            p.qps,
+            s.server_us_per_call,
+            p.server_us_per_call,
+            s.generator_cores,
+            p.generator_cores
+        );
+    }
+    println!("median ratio {:.3}", r.read_ratio_median);
+    println!(
+        "writes p50 / p99: SQLite {:.2} / {:.2} ms, PostgreSQL {:.2} / {:.2} ms ({} each)",
+        r.sqlite_write.p50_us / 1e3,
+        r.sqlite_write.p99_us / 1e3,
+        r.postgres_write.p50_us / 1e3,
+        r.postgres_write.p99_us / 1e3,
+        r.sqlite_write.calls
+    );
+    println!(
+        "visible on another replica after p50 / p99 / max: {:.2} / {:.2} / {:.2} ms ({} writes)",
+        r.visibility_lag.p50_us / 1e3,
+        r.visibility_lag.p99_us / 1e3,
+        r.visibility_lag.max_us / 1e3,
+        r.visibility_lag.calls
+    );
+    for (n, t) in &r.aggregate {
+        println!(
+            "{n} replica(s): {:.0} reads/s, {} failed, generator {:.2} cores, servers {:.1} µs/call",
+            t.qps, t.failed, t.generator_cores, t.server_us_per_call
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::HelloServer { listen } => hello::serve(listen).map(|()| true),
         Command::Versions => run_versions(&cli.options).map(|()| true),
+        Command::Replicas => run_replicas(&cli.options).map(|()| true),
         kind => run_suite(kind, &cli.options),
     };
     match outcome {

@@ -68,6 +68,10 @@ fn try_run(server: &Server, args: &[&str]) -> Output {
         .args(args)
         .args(["--server", &server.url])
         .env("LEVERAGE_TOKEN", TOKEN)
+        // The versions this server's writes made, remembered for read-your-writes, stay with
+        // it: in the user's own state directory they would outlive it and meet, on the same
+        // port, a later test's fresh server that has no such version.
+        .env("XDG_STATE_HOME", server._dirs[0].path())
         .output()
         .unwrap()
 }

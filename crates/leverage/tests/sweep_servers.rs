@@ -55,9 +55,13 @@ fn urls(servers: &[&Server]) -> String {
 /// Runs the client binary off the async workers, which serve the servers meanwhile.
 async fn cli(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
+        // Read-your-writes state of its own: the user's would carry versions from other runs
+        // to servers that reuse their ports.
+        let state = tempfile::tempdir().unwrap();
         Command::new(env!("CARGO_BIN_EXE_leverage"))
             .args(&args)
             .env("LEVERAGE_TOKEN", TOKEN)
+            .env("XDG_STATE_HOME", state.path())
             .env_remove("LEVERAGE_SERVER")
             .env_remove("LEVERAGE_DATASET_VERSION")
             .output()
