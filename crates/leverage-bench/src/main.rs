@@ -534,9 +534,16 @@ fn run_suite(kind: Command, o: &Options) -> anyhow::Result<bool> {
     Ok(failed.is_empty())
 }
 
-/// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
-fn run_versions(o: &Options) -> anyhow::Result<()> {
-    refuse_debug_bench(Command::Versions, o)?;
+/// What a part run on its own needs: release binaries, the server pinned to CPU 0 and this
+/// process to CPU 1 (unless --no-pin), a directory for the servers' logs, a runtime.
+struct Standalone {
+    binaries: prepare::Binaries,
+    options: ServerOptions,
+    logs: PathBuf,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn standalone(o: &Options, part: &str) -> anyhow::Result<Standalone> {
     let binaries = prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?;
     let pin = !o.no_pin && sys::online_cpus() >= 2;
     if pin {
@@ -547,11 +554,28 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
         log_filter: o.server_log.clone(),
         serve_args: o.serve_args.clone(),
     };
-    let logs = prepare::target_dir().join("bench-logs").join("versions");
+    let logs = prepare::target_dir().join("bench-logs").join(part);
     std::fs::create_dir_all(&logs)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    Ok(Standalone {
+        binaries,
+        options,
+        logs,
+        runtime,
+    })
+}
+
+/// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
+fn run_versions(o: &Options) -> anyhow::Result<()> {
+    refuse_debug_bench(Command::Versions, o)?;
+    let Standalone {
+        binaries,
+        options,
+        logs,
+        runtime,
+    } = standalone(o, "versions")?;
     let work = tempfile::tempdir()?;
     let sizes = [
         (0, 0),
@@ -621,21 +645,12 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
 
 fn run_replicas(o: &Options) -> anyhow::Result<()> {
     refuse_debug_bench(Command::Replicas, o)?;
-    let binaries = prepare::release(o.server_bin.as_deref(), o.allow_stale_server)?;
-    let pin = !o.no_pin && sys::online_cpus() >= 2;
-    if pin {
-        sys::pin_current_thread(1)?;
-    }
-    let options = ServerOptions {
-        cpu: pin.then_some(0),
-        log_filter: o.server_log.clone(),
-        serve_args: o.serve_args.clone(),
-    };
-    let logs = prepare::target_dir().join("bench-logs").join("replicas");
-    std::fs::create_dir_all(&logs)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let Standalone {
+        binaries,
+        options,
+        logs,
+        runtime,
+    } = standalone(o, "replicas")?;
     let work = tempfile::tempdir()?;
     let config = replicas::ReplicasConfig {
         secs: o.duration_ms as f64 / 1e3,
