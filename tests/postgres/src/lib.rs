@@ -23,6 +23,8 @@ pub struct Cluster {
     port: u16,
     /// Run the server's programs through `runuser -u postgres` (we are root).
     as_postgres: bool,
+    /// TLS: the server's certificate and key files, when it serves TLS only.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 static DATABASES: AtomicU32 = AtomicU32::new(0);
@@ -31,18 +33,20 @@ impl Cluster {
     /// Starts a cluster of its own (for tests that stop and restart it). `None` when the
     /// PostgreSQL package is not installed and this is not CI.
     pub fn start() -> Option<Cluster> {
-        let Some(bin) = server_bin() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL's server programs are missing (/usr/lib/postgresql/*/bin/initdb); \
-                 .ci/run installs Debian's postgresql package"
-            );
-            eprintln!("skipped: PostgreSQL is not installed (apt-get install postgresql)");
-            return None;
-        };
-        match Self::start_with(bin) {
+        let bin = installed()?;
+        match Self::start_with(bin, None) {
             Ok(c) => Some(c),
             Err(e) => panic!("cannot start a throwaway PostgreSQL cluster: {e}"),
+        }
+    }
+
+    /// A cluster that accepts TLS connections only (on 127.0.0.1; plain text is refused), with
+    /// this PEM certificate chain and key. `None` as for [`Cluster::start`].
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Option<Cluster> {
+        let bin = installed()?;
+        match Self::start_with(bin, Some((cert_pem, key_pem))) {
+            Ok(c) => Some(c),
+            Err(e) => panic!("cannot start a throwaway PostgreSQL cluster with TLS: {e}"),
         }
     }
 
@@ -53,12 +57,25 @@ impl Cluster {
         SHARED.get_or_init(Cluster::start).as_ref()
     }
 
-    fn start_with(bin: PathBuf) -> io::Result<Cluster> {
+    fn start_with(bin: PathBuf, tls: Option<(&str, &str)>) -> io::Result<Cluster> {
         let dir = tempfile::Builder::new().prefix("leverage-pg-").tempdir()?;
+        let tls = match tls {
+            None => None,
+            Some((cert, key)) => {
+                let (cert_file, key_file) =
+                    (dir.path().join("server.crt"), dir.path().join("server.key"));
+                std::fs::write(&cert_file, cert)?;
+                std::fs::write(&key_file, key)?;
+                // PostgreSQL refuses a key that others may read.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))?;
+                Some((cert_file, key_file))
+            }
+        };
         let as_postgres = is_root();
         if as_postgres {
             let status = Command::new("chown")
-                .args(["postgres:postgres"])
+                .args(["-R", "postgres:postgres"])
                 .arg(dir.path())
                 .status()?;
             if !status.success() {
@@ -71,6 +88,7 @@ impl Cluster {
             bin,
             port,
             as_postgres,
+            tls,
         };
         cluster.run(
             "initdb",
@@ -84,6 +102,12 @@ impl Cluster {
                 "--no-sync",
             ],
         )?;
+        if cluster.tls.is_some() {
+            // TLS or nothing over TCP; the unix socket (for createdb) stays plain.
+            let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
+            let path = cluster.data().join("pg_hba.conf");
+            std::fs::write(&path, hba)?;
+        }
         cluster.start_server()?;
         cluster.watch_parent()?;
         Ok(cluster)
@@ -110,10 +134,10 @@ impl Cluster {
             std::process::id(),
             DATABASES.fetch_add(1, Ordering::Relaxed)
         );
-        let port = self.port.to_string();
+        let (port, socket_dir) = (self.port.to_string(), self.dir.path().to_string_lossy());
         self.run(
             "createdb",
-            &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", &name],
+            &["-h", &socket_dir, "-p", &port, "-U", "postgres", &name],
         )
         .unwrap_or_else(|e| panic!("createdb {name}: {e}"));
         self.url(&name)
@@ -132,11 +156,18 @@ impl Cluster {
     }
 
     fn start_server(&self) -> io::Result<()> {
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
+        if let Some((cert, key)) = &self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            ));
+        }
         let log = self.dir.path().join("server.log");
         self.pg_ctl(&["start", "-w", "-l", &log.to_string_lossy(), "-o", &options])
     }
@@ -209,6 +240,20 @@ impl Drop for Cluster {
         // Immediate: nothing of a throwaway cluster needs to reach its disk.
         let _ = self.pg_ctl(&["stop", "-m", "immediate"]);
     }
+}
+
+/// The server's programs; `None` outside CI when they are missing (saying so), a panic under CI.
+fn installed() -> Option<PathBuf> {
+    let bin = server_bin();
+    if bin.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PostgreSQL's server programs are missing (/usr/lib/postgresql/*/bin/initdb); \
+             .ci/run installs Debian's postgresql package"
+        );
+        eprintln!("skipped: PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    bin
 }
 
 /// The newest installed server's programs (`LEVERAGE_PG_BIN` overrides).
