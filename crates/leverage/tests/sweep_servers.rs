@@ -44,6 +44,23 @@ async fn server() -> Server {
     server_with(&[PRESSURE_INDEX]).await
 }
 
+/// A replica with pressure-index on the shared store `url`.
+async fn replica(url: &str) -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(&[PRESSURE_INDEX]);
+    let options = leverage_e2e::Options {
+        plugin_dir: Some(plugins.path().to_owned()),
+        store: Some(url.to_owned()),
+        ..leverage_e2e::Options::default()
+    };
+    let server = TestServer::start_with(data.path(), options).await;
+    Server {
+        url: format!("http://{}", server.addr),
+        _server: server,
+        _dirs: [data, plugins],
+    }
+}
+
 fn urls(servers: &[&Server]) -> String {
     servers
         .iter()
@@ -128,7 +145,20 @@ fn scenario_file(dir: &TempDir, use_mode: &str, as_of: &str) -> std::path::PathB
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_million_point_sweep_split_over_three_servers_prints_exactly_what_one_server_prints() {
-    let fleet = [server().await, server().await, server().await];
+    // Three replicas of one PostgreSQL, as a fleet runs; where PostgreSQL is not installed
+    // (outside CI), three servers with the same shipped dataset, which share its history too.
+    let cluster = leverage_test_postgres::Cluster::start();
+    let fleet = match &cluster {
+        Some(c) => {
+            let url = c.create_database();
+            [
+                replica(&url).await,
+                replica(&url).await,
+                replica(&url).await,
+            ]
+        }
+        None => [server().await, server().await, server().await],
+    };
     let dir = tempfile::tempdir().unwrap();
     // The windfall's proceeds, and so the score and a component, move with the interest rate:
     // a point out of place shows in every column.
