@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import message_factory
 
 from conftest import WRITER_TOKEN, synthetic_holding
-from leverage_client import Client, Unavailable
+from leverage_client import Client, LeverageError
 from leverage_client.consistency import (
     DATASET_VERSION_HEADER,
     MIN_DATASET_VERSION_HEADER,
@@ -98,15 +98,16 @@ def test_a_write_through_a_raw_stub_is_remembered_too(server):
         assert client.last_written_version == deleted
 
 
-def test_a_version_the_server_has_not_reached_is_refused_as_replica_behind(server):
+def test_a_version_the_servers_data_never_had_is_refused_never_answered_older(server):
     """Proves that the header is sent and honoured: a read asking for a version beyond the
-    server's is refused, never answered from the older version."""
+    newest the server's database holds is refused at once (such a version comes from other
+    data), never answered from an older version."""
     with Client(server.target) as client:
         client.last_written_version = _server_version(server) + 1000
-        with pytest.raises(Unavailable) as refused:
+        with pytest.raises(LeverageError) as refused:
             client.dataset_info()
-    assert refused.value.reason == "REPLICA_BEHIND"
-    assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+    assert refused.value.reason == "DATASET_VERSION_NOT_YET"
+    assert refused.value.code == grpc.StatusCode.OUT_OF_RANGE
 
 
 def test_a_pinned_version_or_read_your_writes_off_asks_for_no_minimum(server):

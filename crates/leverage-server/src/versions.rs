@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use leverage_core::Snapshot;
-use leverage_store::Repository;
+use leverage_store::{Repository, StoreError};
 use tonic::Status;
 
 use crate::error::{self, Refusal};
@@ -22,8 +22,10 @@ use crate::error::{self, Refusal};
 pub const DATASET_VERSION_HEADER: &str = "leverage-dataset-version";
 
 /// The request header that asks for a dataset version at least this new: a replica behind it
-/// catches up first, waiting up to `--min-version-wait-ms`, and otherwise refuses the call
-/// (UNAVAILABLE, `REPLICA_BEHIND`) rather than answer from an older version.
+/// catches up first. A version the store does not hold is OUT_OF_RANGE
+/// (`DATASET_VERSION_NOT_YET`) at once; while the store cannot be reached, the replica waits up
+/// to `--min-version-wait-ms` and then refuses the call (UNAVAILABLE, `REPLICA_BEHIND`) rather
+/// than answer from an older version.
 pub const MIN_DATASET_VERSION_HEADER: &str = "leverage-min-dataset-version";
 
 /// The snapshot the layer resolved for this call, or the newest when the call did not go
@@ -183,19 +185,24 @@ impl<S> Versioned<S> {
     {
         let wait = self.min_version_wait;
         self.call_on(request, write, move |repo| {
-            repo.at_least(version, wait).ok_or_else(|| {
-                let serving = repo.snapshot().revision();
-                tracing::warn!(
-                    wanted = version,
-                    serving,
-                    "replica behind the dataset version asked for"
-                );
-                Refusal::ReplicaBehind {
-                    wanted: version,
-                    serving,
-                    waited: wait,
+            repo.at_least(version, wait).map_err(|e| match e {
+                // Not in the store at all: no replica will ever have it (another history).
+                e @ StoreError::VersionNotYet { .. } => error::store(e),
+                e => {
+                    let serving = repo.snapshot().revision();
+                    tracing::warn!(
+                        wanted = version,
+                        serving,
+                        error = %e,
+                        "replica behind the dataset version asked for"
+                    );
+                    Refusal::ReplicaBehind {
+                        wanted: version,
+                        serving,
+                        waited: wait,
+                    }
+                    .into_status()
                 }
-                .into_status()
             })
         })
     }

@@ -159,24 +159,32 @@ impl Repository {
         self.swapped.notify_all();
     }
 
-    /// The snapshot of `version` or a newer one, catching up with the store as needed; waits
-    /// at most `bound` for the version to reach the store (it is normally there already: the
-    /// client saw it acknowledged). `None` when it does not come in time or the store cannot be
-    /// reached: the caller must not answer from an older version.
-    pub fn at_least(&self, version: u64, bound: Duration) -> Option<Arc<Snapshot>> {
+    /// The snapshot of `version` or a newer one, catching up with the store as needed. A
+    /// version the store answers it has not reached is [`StoreError::VersionNotYet`] at once:
+    /// every version a client was given is in the store before the client hears of it, so it
+    /// comes from another store (or one restored from an older backup), and waiting would not
+    /// bring it. While the store cannot be reached, waits at most `bound`, then gives the last
+    /// error. Never a snapshot older than `version`.
+    pub fn at_least(&self, version: u64, bound: Duration) -> Result<Arc<Snapshot>, StoreError> {
         let deadline = Instant::now() + bound;
         loop {
             let now = self.snapshot();
             if now.revision() >= version {
-                return Some(now);
+                return Ok(now);
             }
-            let caught = self.catch_up();
-            if caught.as_ref().is_ok_and(|r| *r >= version) {
-                return Some(self.snapshot());
-            }
+            let failure = match self.catch_up() {
+                Ok(r) if r >= version => return Ok(self.snapshot()),
+                Ok(newest) => {
+                    return Err(StoreError::VersionNotYet {
+                        requested: version,
+                        newest,
+                    });
+                }
+                Err(e) => e,
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return None;
+                return Err(failure);
             }
             // A swap by the follower wakes this early; otherwise try again shortly.
             let lock = self.swapped_lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -124,8 +124,9 @@ struct ServeArgs {
     /// besides hearing of them at once where the store announces them (PostgreSQL NOTIFY).
     #[arg(long, env = "LEVERAGE_REFRESH_POLL_MS", default_value_t = 1000)]
     refresh_poll_ms: u64,
-    /// How long a call with `leverage-min-dataset-version: V` waits for this replica to reach
-    /// version V before it is refused with UNAVAILABLE (reason REPLICA_BEHIND), in milliseconds.
+    /// While the store cannot be reached, how long a call with `leverage-min-dataset-version: V`
+    /// waits for this replica to reach version V before it is refused with UNAVAILABLE (reason
+    /// REPLICA_BEHIND), in milliseconds. A V the store never had is refused at once.
     #[arg(long, env = "LEVERAGE_MIN_VERSION_WAIT_MS", default_value_t = 2000)]
     min_version_wait_ms: u64,
     /// Directory of scoring plugins (every .so in it is loaded). Default: the directory of

@@ -129,22 +129,38 @@ fn a_write_records_its_dataset_version_for_its_server_and_keeps_the_others() {
 }
 
 #[test]
-fn a_command_asks_for_the_remembered_version_and_is_refused_while_the_server_lacks_it() {
+fn a_remembered_version_the_server_never_had_refuses_one_command_and_is_forgotten() {
     let server = Server::start();
-    // As if a write to another replica behind the same address had created version 999999.
-    server.remember(&format!("{}/ 999999\n", server.url));
+    // As if this address once served other data (a database since replaced), on which a write
+    // created version 999999. Another server's line must survive.
+    let other = "http://elsewhere:50051 77\n";
+    server.remember(&format!("{other}{}/ 999999\n", server.url));
     let out = server.try_run(&["data", "versions"]);
     assert!(!out.status.success(), "answered from an older version");
     let err = stderr(&out);
     assert!(
-        err.contains("Unavailable") && err.contains("REPLICA_BEHIND") && err.contains("999999"),
+        err.contains("OutOfRange")
+            && err.contains("DATASET_VERSION_NOT_YET")
+            && err.contains("999999"),
         "{err}"
     );
-    // A write asks for it too: it would be built on a dataset missing the user's last write.
+    assert!(err.contains("forgotten"), "{err}");
+    assert_eq!(std::fs::read_to_string(server.state_file()).unwrap(), other);
+    // The next command runs without it.
+    server.run(&["data", "versions"]);
+
+    // A write asks for it too (it would be built on data missing the user's last write), and
+    // is refused the same way.
+    server.remember(&format!("{} 999999\n", server.url));
     let csv = server.state.path().join("ecb.csv");
     std::fs::write(&csv, "Date, USD, \n2 November 2026, 1.1, \n").unwrap();
     let out = server.try_run(&["data", "import", csv.to_str().unwrap()]);
-    assert!(stderr(&out).contains("REPLICA_BEHIND"), "{}", stderr(&out));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("DATASET_VERSION_NOT_YET"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -4,8 +4,11 @@ Replicas follow one database, each a little behind the others at times, so a rea
 after a write may reach a replica that has not seen the write yet. Every reply names the dataset
 version that served it (`leverage-dataset-version`); a write's reply names a version that holds
 the write. A request that carries `leverage-min-dataset-version: V` is answered only from version
-V or newer: a replica behind waits to catch up, and otherwise refuses the call with UNAVAILABLE
-(reason REPLICA_BEHIND), which a retry, here or on another replica, gets past.
+V or newer: a replica behind catches up first. While it cannot reach the database it waits a
+little, then refuses the call with UNAVAILABLE (reason REPLICA_BEHIND), which a retry, here or on
+another replica, gets past. A version the database never had (the client wrote to other data: a
+database since replaced, or restored from an older backup) is refused at once with OUT_OF_RANGE
+(reason DATASET_VERSION_NOT_YET); set `Client.last_written_version = None` to go on.
 
 `ReadYourWrites` is the channel interceptor that does this for a `Client`: it remembers the
 highest version named by the reply of any write made through the channel (through the `Client`'s

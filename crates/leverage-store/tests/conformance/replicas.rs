@@ -208,11 +208,12 @@ pub fn at_least_a_version_waits_for_it_and_never_answers_older(backend: Backend)
             .iter()
             .any(|o| o.id == "read-your-write")
     );
-    // A version nobody wrote: no answer rather than an older one.
-    assert!(
-        b.at_least(written + 100, Duration::from_millis(200))
-            .is_none()
-    );
+    // A version the store never had: refused at once, never answered from an older one.
+    assert!(matches!(
+        b.at_least(written + 100, Duration::from_secs(30)),
+        Err(StoreError::VersionNotYet { requested, newest })
+            if requested == written + 100 && newest == written
+    ));
 }
 
 pub fn replicas_starting_together_import_once(backend: Backend) {

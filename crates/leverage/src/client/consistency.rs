@@ -82,6 +82,22 @@ pub fn remember(file: &Path, server: &str, version: u64) -> std::io::Result<()> 
         Some((_, v)) => *v = version,
         None => known.push((key(server).to_owned(), version)),
     }
+    write(file, &known)
+}
+
+/// Forgets `server`'s line if it still holds `version` (a newer one, recorded meanwhile by
+/// another command, is kept).
+pub fn forget(file: &Path, server: &str, version: u64) -> std::io::Result<()> {
+    let mut known = read(file);
+    let before = known.len();
+    known.retain(|(s, v)| !(s == key(server) && *v == version));
+    if known.len() == before {
+        return Ok(());
+    }
+    write(file, &known)
+}
+
+fn write(file: &Path, known: &[(String, u64)]) -> std::io::Result<()> {
     let text: String = known.iter().map(|(s, v)| format!("{s} {v}\n")).collect();
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)?;
@@ -110,6 +126,15 @@ fn is_write(path: &str) -> bool {
 pub fn hint(status: &tonic::Status) -> Option<String> {
     use tonic_types::StatusExt;
     let info = status.get_details_error_info()?;
+    if info.reason == NOT_IN_STORE && status.message().contains("does not exist yet") {
+        return Some(
+            "\n  [DATASET_VERSION_NOT_YET] if the command asked for the version of your last \
+             write to this server, the server's data is not the data you wrote to (replaced, or \
+             restored from an older backup): that version is forgotten now, and the command will \
+             run without it next time"
+                .to_owned(),
+        );
+    }
     (info.reason == "REPLICA_BEHIND").then(|| {
         let file =
             state_file().map_or_else(|| "the state file".to_owned(), |f| f.display().to_string());
@@ -121,6 +146,9 @@ pub fn hint(status: &tonic::Status) -> Option<String> {
     })
 }
 
+/// The reason of a refusal of a version the server's store never had.
+const NOT_IN_STORE: &str = "DATASET_VERSION_NOT_YET";
+
 /// Where a recorded write goes.
 #[derive(Debug)]
 struct Recorder {
@@ -129,6 +157,26 @@ struct Recorder {
 }
 
 impl Recorder {
+    /// After a call that asked for at least `asked`: a refusal saying the server's store never
+    /// had it means the version came from other data (a database replaced or restored), and
+    /// asking for it again would fail every command; it is forgotten.
+    fn check_refusal<R>(&self, response: &http::Response<R>, asked: u64) {
+        use tonic_types::StatusExt;
+        let Some(status) = tonic::Status::from_header_map(response.headers()) else {
+            return;
+        };
+        let not_in_store = status.code() == tonic::Code::OutOfRange
+            && status
+                .get_details_error_info()
+                .is_some_and(|i| i.reason == NOT_IN_STORE);
+        if not_in_store && let Err(e) = forget(&self.file, &self.server, asked) {
+            warn(&format!(
+                "cannot forget dataset version {asked} in {} ({e})",
+                self.file.display()
+            ));
+        }
+    }
+
     fn record<R>(&self, response: &http::Response<R>) {
         let headers = response.headers();
         // A failed call's status comes in its headers (a success's, in the trailers): a failed
@@ -161,7 +209,7 @@ impl Recorder {
 #[derive(Clone, Debug)]
 pub struct ReadYourWrites<S> {
     inner: S,
-    at_least: Option<http::HeaderValue>,
+    at_least: Option<u64>,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -176,8 +224,7 @@ impl<S> ReadYourWrites<S> {
         let at_least = file
             .as_deref()
             .filter(|_| !pinned)
-            .and_then(|f| recall(f, server))
-            .and_then(|v| http::HeaderValue::try_from(v.to_string()).ok());
+            .and_then(|f| recall(f, server));
         let recorder = file.map(|file| {
             Arc::new(Recorder {
                 file,
@@ -209,17 +256,25 @@ where
         let path = request.uri().path();
         // Only the API's services resolve versions (not health, not reflection).
         let api = path.starts_with("/leverage.");
-        let recorder = self.recorder.clone().filter(|_| is_write(path));
-        if let Some(v) = self.at_least.as_ref().filter(|_| api) {
+        let write = is_write(path);
+        let asked = self.at_least.filter(|_| api);
+        if let Some(v) = asked {
+            let value = http::HeaderValue::from(v);
             request
                 .headers_mut()
-                .insert(MIN_DATASET_VERSION_HEADER, v.clone());
+                .insert(MIN_DATASET_VERSION_HEADER, value);
         }
+        let recorder = self.recorder.clone();
         let call = self.inner.call(request);
         Box::pin(async move {
             let response = call.await?;
             if let Some(recorder) = recorder {
-                recorder.record(&response);
+                if let Some(v) = asked {
+                    recorder.check_refusal(&response, v);
+                }
+                if write {
+                    recorder.record(&response);
+                }
             }
             Ok(response)
         })
