@@ -567,6 +567,34 @@ fn standalone(o: &Options, part: &str) -> anyhow::Result<Standalone> {
     })
 }
 
+/// Writes `<out>/<part>.json`: what was measured (under `key`), when, on which commit and
+/// machine, with which arguments for the server.
+fn write_part_report(
+    o: &Options,
+    part: &str,
+    key: &str,
+    measured: serde_json::Value,
+) -> anyhow::Result<()> {
+    let out = o
+        .out
+        .clone()
+        .unwrap_or_else(|| prepare::workspace_root().join("bench/results"));
+    std::fs::create_dir_all(&out)?;
+    let mut report = serde_json::json!({
+        "part": part,
+        "started_utc": report::utc_now(),
+        "revision": prepare::revision(),
+        "machine": sys::Machine::describe(),
+        "serve_args": o.serve_args,
+    });
+    report[key] = measured;
+    std::fs::write(
+        out.join(format!("{part}.json")),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    Ok(())
+}
+
 /// Part 6 on its own: the sizes of issue 11, one after the other, results as JSON.
 fn run_versions(o: &Options) -> anyhow::Result<()> {
     refuse_debug_bench(Command::Versions, o)?;
@@ -604,22 +632,7 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
             &logs,
         ))?);
     }
-    let out = o
-        .out
-        .clone()
-        .unwrap_or_else(|| prepare::workspace_root().join("bench/results"));
-    std::fs::create_dir_all(&out)?;
-    let report = serde_json::json!({
-        "part": "versions",
-        "started_utc": report::utc_now(),
-        "revision": prepare::revision(),
-        "machine": sys::Machine::describe(),
-        "results": results,
-    });
-    std::fs::write(
-        out.join("versions.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
+    write_part_report(o, "versions", "results", serde_json::to_value(&results)?)?;
     println!(
         "| observations | to SERVING | RSS | correction p50 / p99 | creation p50 / p99 | pinned read: first / again / another version | RSS after |"
     );
@@ -667,23 +680,7 @@ fn run_replicas(o: &Options) -> anyhow::Result<()> {
         &config,
         &logs,
     ))?;
-    let out = o
-        .out
-        .clone()
-        .unwrap_or_else(|| prepare::workspace_root().join("bench/results"));
-    std::fs::create_dir_all(&out)?;
-    let report = serde_json::json!({
-        "part": "replicas",
-        "started_utc": report::utc_now(),
-        "revision": prepare::revision(),
-        "machine": sys::Machine::describe(),
-        "serve_args": o.serve_args,
-        "result": r,
-    });
-    std::fs::write(
-        out.join("replicas.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
+    write_part_report(o, "replicas", "result", serde_json::to_value(&r)?)?;
     println!("\nread: {} ({} B reply)", r.read_method, r.reply_bytes);
     println!(
         "| round | SQLite reads/s | PostgreSQL reads/s | ratio | server µs/call S / P | generator cores S / P |"

@@ -127,7 +127,7 @@ pub async fn create<R: Reference>(
         let changes = vec![Change::Create(record.clone().record())];
         consistent(snap, &changes, R::FIELD)?;
         Ok((
-            commit(actor, format!("create {}", R::name_of(&id)), changes),
+            Commit::edit(actor, format!("create {}", R::name_of(&id)), changes),
             record,
         ))
     })
@@ -195,7 +195,7 @@ pub async fn update<R: Reference>(
         let changes = vec![Change::Update(kept.clone().record())];
         consistent(snap, &changes, R::FIELD)?;
         let summary = format!("update {} ({})", R::name_of(&id), paths.join(", "));
-        Ok((commit(actor, summary, changes), kept))
+        Ok((Commit::edit(actor, summary, changes), kept))
     })
     .await?;
     Ok(updated.out())
@@ -220,7 +220,7 @@ pub async fn delete<R: Reference>(
         let changes = vec![Change::Delete(RecordKey::new(R::KIND, id.clone()))];
         consistent(snap, &changes, "name")?;
         Ok((
-            commit(actor, format!("delete {}", R::name_of(&id)), changes),
+            Commit::edit(actor, format!("delete {}", R::name_of(&id)), changes),
             (),
         ))
     })
@@ -247,10 +247,6 @@ async fn write<T: Send + 'static>(
     .await?;
     tracing::info!(%actor, change = %summary, version = committed.revision, "dataset edited");
     Ok(value)
-}
-
-fn commit(actor: String, summary: String, changes: Vec<Change>) -> Commit {
-    Commit::edit(actor, summary, changes)
 }
 
 /// The record read, when `v` found nothing wrong.
@@ -1537,7 +1533,7 @@ pub async fn create_allocation(
         let changes = vec![Change::Update(Record::Instrument(updated))];
         consistent(snap, &changes, "allocation")?;
         Ok((
-            commit(actor, format!("create {name}"), changes),
+            Commit::edit(actor, format!("create {name}"), changes),
             (instrument.clone(), allocation.clone()),
         ))
     })
@@ -1597,7 +1593,10 @@ pub async fn update_allocation(
         let changes = vec![Change::Update(Record::Instrument(updated))];
         consistent(snap, &changes, "allocation")?;
         let summary = format!("update {name} ({})", paths.join(", "));
-        Ok((commit(actor, summary, changes), (instrument.clone(), kept)))
+        Ok((
+            Commit::edit(actor, summary, changes),
+            (instrument.clone(), kept),
+        ))
     })
     .await?;
     Ok(funding::allocation(&instrument, &allocation))
@@ -1626,7 +1625,7 @@ pub async fn delete_allocation(
         updated.allocations.remove(at);
         let changes = vec![Change::Update(Record::Instrument(updated))];
         consistent(snap, &changes, "name")?;
-        Ok((commit(actor, format!("delete {name}"), changes), ()))
+        Ok((Commit::edit(actor, format!("delete {name}"), changes), ()))
     })
     .await
 }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use leverage_core::Snapshot;
 use leverage_store::{Repository, StoreError};
@@ -72,7 +73,7 @@ fn requested(headers: &http::HeaderMap, name: &'static str) -> Result<Option<u64
 pub struct VersionLayer {
     pub repo: Arc<Repository>,
     /// Longest a call asking for at least a version waits for this replica to reach it.
-    pub min_version_wait: std::time::Duration,
+    pub min_version_wait: Duration,
 }
 
 impl<S> tower::Layer<S> for VersionLayer {
@@ -90,7 +91,7 @@ impl<S> tower::Layer<S> for VersionLayer {
 pub struct Versioned<S> {
     inner: S,
     repo: Arc<Repository>,
-    min_version_wait: std::time::Duration,
+    min_version_wait: Duration,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for Versioned<S>
@@ -130,10 +131,18 @@ where
             // The common case, the newest version: no detour, the call proceeds at once.
             (None, None) => {}
             (Some(v), _) if v == newest.revision() => {}
-            // A pinned version is exact; a minimum below it says nothing more.
-            (Some(v), _) => return self.call_at_version(request, v, write),
+            // A pinned version is exact; a minimum below it says nothing more. Its snapshot is
+            // read from the store.
+            (Some(v), _) => {
+                return self.call_on(request, write, move |repo| {
+                    repo.snapshot_at(v).map_err(error::store)
+                });
+            }
             (None, Some(v)) if v <= newest.revision() => {}
-            (None, Some(v)) => return self.call_at_least(request, v, write),
+            (None, Some(v)) => {
+                let wait = self.min_version_wait;
+                return self.call_on(request, write, move |repo| snapshot_at_least(repo, v, wait));
+            }
         }
         request.extensions_mut().insert(Pinned(Arc::clone(&newest)));
         let call = self.inner.call(request);
@@ -148,65 +157,6 @@ where
 }
 
 impl<S> Versioned<S> {
-    /// A call pinned to a version other than the newest: its snapshot is read from the store
-    /// (off the async workers) before the call proceeds.
-    fn call_at_version<B, R>(
-        &mut self,
-        request: http::Request<B>,
-        version: u64,
-        write: bool,
-    ) -> <Self as tower::Service<http::Request<B>>>::Future
-    where
-        S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-        R: Default + Send + 'static,
-        S::Error: Send + 'static,
-    {
-        self.call_on(request, write, move |repo| {
-            repo.snapshot_at(version).map_err(error::store)
-        })
-    }
-
-    /// A call that asks for a version this replica has not reached: it catches up for at most
-    /// `min_version_wait`, then proceeds on the newer snapshot or is refused.
-    fn call_at_least<B, R>(
-        &mut self,
-        request: http::Request<B>,
-        version: u64,
-        write: bool,
-    ) -> <Self as tower::Service<http::Request<B>>>::Future
-    where
-        S: tower::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-        R: Default + Send + 'static,
-        S::Error: Send + 'static,
-    {
-        let wait = self.min_version_wait;
-        self.call_on(request, write, move |repo| {
-            repo.at_least(version, wait).map_err(|e| match e {
-                // Not in the store at all: no replica will ever have it (another history).
-                e @ StoreError::VersionNotYet { .. } => error::store(e),
-                e => {
-                    let serving = repo.snapshot().revision();
-                    tracing::warn!(
-                        wanted = version,
-                        serving,
-                        error = %e,
-                        "replica behind the dataset version asked for"
-                    );
-                    Refusal::ReplicaBehind {
-                        wanted: version,
-                        serving,
-                        waited: wait,
-                    }
-                    .into_status()
-                }
-            })
-        })
-    }
-
     /// Resolves the call's snapshot with `resolve` (which may wait on the store, so it runs
     /// off the async workers), then calls the service on it.
     fn call_on<B, R>(
@@ -250,6 +200,34 @@ impl<S> Versioned<S> {
             Ok(response)
         })
     }
+}
+
+/// The snapshot of a call that asks for at least `version`, catching up for at most `wait`
+/// while the store cannot be reached. A version the store never had is refused at once: no
+/// replica will ever have it.
+fn snapshot_at_least(
+    repo: &Repository,
+    version: u64,
+    wait: Duration,
+) -> Result<Arc<Snapshot>, Status> {
+    repo.at_least(version, wait).map_err(|e| match e {
+        e @ StoreError::VersionNotYet { .. } => error::store(e),
+        e => {
+            let serving = repo.snapshot().revision();
+            tracing::warn!(
+                wanted = version,
+                serving,
+                error = %e,
+                "replica behind the dataset version asked for"
+            );
+            Refusal::ReplicaBehind {
+                wanted: version,
+                serving,
+                waited: wait,
+            }
+            .into_status()
+        }
+    })
 }
 
 /// Names on a reply the version that served it. A write's reply names the newest version,

@@ -8,7 +8,7 @@ use leverage_core::model::{Holding, Observation};
 use leverage_core::record::{DatasetBuilder, Record, RecordKey, RecordKind};
 use sha2::Digest;
 
-use crate::{Change, StoreError};
+use crate::{Applied, Change, StoreError};
 
 /// The changes that create `holding` with its observations, each a record of its own.
 pub fn creation_of(holding: &Holding) -> Vec<Change> {
@@ -26,9 +26,14 @@ pub fn creation_of(holding: &Holding) -> Vec<Change> {
 
 /// The etag of a holding's own fields (not its observations), computed once per value.
 pub fn holding_etag(holding: &Holding) -> std::sync::Arc<str> {
-    holding
-        .etag
-        .get_or_init(|| etag(&Record::Holding(holding.clone())))
+    holding.etag.get_or_init(|| {
+        // Without its series from the start: the stored value is the holding's own fields.
+        let bare = Holding {
+            observations: Vec::new(),
+            ..holding.clone()
+        };
+        etag(&Record::Holding(bare))
+    })
 }
 
 /// The etag of a record's value (AIP-154): a digest of its stored JSON, so that any replica
@@ -144,8 +149,8 @@ pub(crate) fn applying(
     live: bool,
     ever_used: bool,
 ) -> Result<(Option<&Record>, &'static str), StoreError> {
-    let key = change.key();
-    let name = |parent: &str| resource_name(&key, parent);
+    // Named only when refused: the key is built then, not for every change applied.
+    let name = |parent: &str| resource_name(&change.key(), parent);
     Ok(match change {
         Change::Create(r) if ever_used => return Err(StoreError::AlreadyExists(name(r.parent()))),
         Change::Create(r) => (Some(r), "create"),
@@ -155,6 +160,22 @@ pub(crate) fn applying(
         Change::Delete(_) if !live => return Err(StoreError::NotFound(name(""))),
         Change::Delete(_) => (None, "delete"),
     })
+}
+
+/// The observations of `holding`, as rows (id, body) give them, each as a change that sets it.
+pub(crate) fn series_changes(
+    holding: &str,
+    rows: impl IntoIterator<Item = (String, String)>,
+    out: &mut Vec<Applied>,
+) -> Result<(), StoreError> {
+    for (id, body) in rows {
+        out.push(Applied {
+            after: Some(decode_record("observation", &id, holding, &body)?),
+            key: RecordKey::new(RecordKind::Observation, id),
+            parent: holding.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// What a revision did to each record, from the rows it opened and those it closed (kind, id,

@@ -432,14 +432,8 @@ async fn values_at<C: GenericClient>(
                 &[&id, &(revision as i64)],
             )
             .await?;
-            for o in series {
-                let (oid, body): (String, String) = (o.get(0), o.get(1));
-                out.push(Applied {
-                    after: Some(decode_record("observation", &oid, &id, &body)?),
-                    key: RecordKey::new(RecordKind::Observation, oid),
-                    parent: id.clone(),
-                });
-            }
+            let rows = series.iter().map(|o| (o.get(0), o.get(1)));
+            crate::codec::series_changes(&id, rows, &mut out)?;
         }
         out.push(Applied {
             key: RecordKey::new(k, id),

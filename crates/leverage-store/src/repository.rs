@@ -11,8 +11,8 @@ use leverage_core::record::{Record, RecordKey, RecordKind};
 use leverage_core::{Dataset, Snapshot};
 
 use crate::{
-    Change, Commit, Committed, Datastore, MergePlan, MergeSource, Opened, Origin, SqliteStore,
-    StoreError,
+    Applied, Change, Commit, Committed, Datastore, MergePlan, MergeSource, Opened, Origin,
+    SqliteStore, StoreError,
 };
 
 /// Serves reads from an immutable snapshot of the newest revision and writes through the store.
@@ -34,8 +34,6 @@ pub struct Repository {
     /// Woken at each swap, for callers waiting for a version.
     swapped: Condvar,
     swapped_lock: Mutex<()>,
-    /// Whether the store answered its last call; `false` while it is unreachable.
-    reachable: AtomicBool,
     /// The oldest revision still readable, as last read from the store (a replica learns of
     /// another's compaction as it follows it).
     oldest: AtomicU64,
@@ -77,7 +75,6 @@ impl Repository {
                 advance: Mutex::new(()),
                 swapped: Condvar::new(),
                 swapped_lock: Mutex::new(()),
-                reachable: AtomicBool::new(true),
                 oldest: AtomicU64::new(oldest),
                 past: Mutex::new(VecDeque::new()),
             },
@@ -94,31 +91,15 @@ impl Repository {
         &*self.store
     }
 
-    /// Whether the store answered the last call made to it. While it does not, reads are
-    /// served from the last snapshot and writes fail at once.
-    pub fn store_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
-    }
-
     /// The oldest dataset version that can still be read, without asking the store.
     pub fn oldest(&self) -> u64 {
         self.oldest.load(Ordering::Relaxed)
     }
 
-    /// Notes the outcome of a call to the store.
-    fn observe<T>(&self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
-        match &outcome {
-            Err(StoreError::Unavailable(_)) => self.reachable.store(false, Ordering::Relaxed),
-            Ok(_) => self.reachable.store(true, Ordering::Relaxed),
-            Err(_) => {}
-        }
-        outcome
-    }
-
     /// Brings the snapshot up to the store's newest revision (other replicas' writes) and
     /// returns the revision now served.
     pub fn catch_up(&self) -> Result<u64, StoreError> {
-        let head = self.observe(self.store.head())?;
+        let head = self.store.head()?;
         if head <= self.snapshot().revision() {
             return Ok(self.snapshot().revision());
         }
@@ -127,23 +108,7 @@ impl Repository {
         if head <= before.revision() {
             return Ok(before.revision());
         }
-        let changed = self.observe(self.store.changed_between(
-            before.revision(),
-            head,
-            INCREMENTAL_LIMIT,
-        ))?;
-        let fresh = match changed {
-            Some(changes) => before.with_changes(
-                head,
-                changes
-                    .iter()
-                    .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
-            ),
-            None => {
-                let (dataset, at) = self.observe(self.store.load_at(Some(head)))?;
-                Snapshot::at_revision(dataset, at)
-            }
-        };
+        let fresh = self.advanced(&before, head, None)?;
         self.swap(fresh);
         tracing::debug!(
             from = before.revision(),
@@ -151,6 +116,42 @@ impl Repository {
             "caught up with the store"
         );
         Ok(head)
+    }
+
+    /// The snapshot at `to` from `before`: `changes` (everything between them) applied when
+    /// given, else the store's changes between them, each only while few; else `to` read
+    /// whole, cheaper than applying many changes one by one to copies.
+    fn advanced(
+        &self,
+        before: &Snapshot,
+        to: u64,
+        changes: Option<&[Applied]>,
+    ) -> Result<Snapshot, StoreError> {
+        let apply = |changes: &[Applied]| {
+            before.with_changes(
+                to,
+                changes
+                    .iter()
+                    .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
+            )
+        };
+        let fetched;
+        let changes = match changes {
+            Some(c) => Some(c).filter(|c| c.len() <= INCREMENTAL_LIMIT),
+            None => {
+                fetched = self
+                    .store
+                    .changed_between(before.revision(), to, INCREMENTAL_LIMIT)?;
+                fetched.as_deref()
+            }
+        };
+        Ok(match changes {
+            Some(c) => apply(c),
+            None => {
+                let (dataset, at) = self.store.load_at(Some(to))?;
+                Snapshot::at_revision(dataset, at)
+            }
+        })
     }
 
     fn swap(&self, fresh: Snapshot) {
@@ -196,8 +197,8 @@ impl Repository {
 
     /// Follows the other replicas' writes until `stop` is set: catches up when the store
     /// announces a revision, and every `poll` whatever it announces (a store without
-    /// announcements, or one missed while the listener reconnected). Also notes whether the
-    /// store is reachable. Runs on the calling thread.
+    /// announcements, or one missed while the listener reconnected), and reads the oldest
+    /// version still kept (another replica may have compacted). Runs on the calling thread.
     pub fn follow(&self, poll: Duration, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             let known = self.snapshot().revision();
@@ -205,9 +206,7 @@ impl Repository {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let followed = self
-                .catch_up()
-                .and_then(|_| self.observe(self.store.oldest()));
+            let followed = self.catch_up().and_then(|_| self.store.oldest());
             match followed {
                 Ok(oldest) => self.oldest.store(oldest, Ordering::Relaxed),
                 Err(e) => tracing::debug!(error = %e, "could not catch up with the store"),
@@ -237,7 +236,7 @@ impl Repository {
                 return Ok(now);
             }
         }
-        self.observe(self.store.check_readable(revision))?;
+        self.store.check_readable(revision)?;
         let snap = Arc::new(self.build_at(&self.snapshot(), revision)?);
         let mut past = self.past.lock().unwrap_or_else(|p| p.into_inner());
         if past.len() == PAST_SNAPSHOTS {
@@ -253,12 +252,14 @@ impl Repository {
     /// read costs the changes since its version, not a copy of the dataset. Past a few hundred
     /// changed series, the revision is read whole instead.
     fn build_at(&self, newest: &Snapshot, revision: u64) -> Result<Snapshot, StoreError> {
-        let changed = self.observe(self.store.series_changed_since(revision, INCREMENTAL_LIMIT))?;
+        let changed = self
+            .store
+            .series_changed_since(revision, INCREMENTAL_LIMIT)?;
         let Some(changed) = changed else {
-            let (dataset, at) = self.observe(self.store.load_at(Some(revision)))?;
+            let (dataset, at) = self.store.load_at(Some(revision))?;
             return Ok(Snapshot::at_revision(dataset, at));
         };
-        let tables = self.observe(self.store.load_tables_at(revision))?;
+        let tables = self.store.load_tables_at(revision)?;
         let reverted = newest.with_changes(
             revision,
             changed
@@ -276,44 +277,17 @@ impl Repository {
 
     /// [`Repository::commit`] with the write lock already held.
     fn commit_in_order(&self, commit: &Commit) -> Result<Committed, StoreError> {
-        let committed = self.observe(self.store.commit(commit))?;
+        let committed = self.store.commit(commit)?;
         let _advance = self.advance.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.snapshot();
         if committed.revision <= before.revision() {
             // Nothing written, or already followed.
             return Ok(committed);
         }
-        let fresh = if committed.revision != before.revision() + 1 {
-            // Other replicas wrote in between: follow them and this write together.
-            let changed = self.store.changed_between(
-                before.revision(),
-                committed.revision,
-                INCREMENTAL_LIMIT,
-            );
-            match changed {
-                Ok(Some(changes)) => before.with_changes(
-                    committed.revision,
-                    changes
-                        .iter()
-                        .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
-                ),
-                _ => {
-                    let (dataset, at) = self.store.load_at(Some(committed.revision))?;
-                    Snapshot::at_revision(dataset, at)
-                }
-            }
-        } else if committed.applied.len() > INCREMENTAL_LIMIT {
-            let (dataset, at) = self.store.load_at(Some(committed.revision))?;
-            Snapshot::at_revision(dataset, at)
-        } else {
-            before.with_changes(
-                committed.revision,
-                committed
-                    .applied
-                    .iter()
-                    .map(|a| (&a.key, a.parent.as_str(), a.after.as_ref())),
-            )
-        };
+        // The write's own changes take the snapshot there, unless other replicas wrote in
+        // between: then it follows them and this write together.
+        let own = (committed.revision == before.revision() + 1).then_some(&committed.applied[..]);
+        let fresh = self.advanced(&before, committed.revision, own)?;
         self.swap(fresh);
         Ok(committed)
     }
@@ -335,8 +309,8 @@ impl Repository {
         };
         let mut attempt = 0;
         loop {
-            let base = self.observe(self.store.head())?;
-            let plan = self.observe(self.store.plan_merge(records, &source))?;
+            let base = self.store.head()?;
+            let plan = self.store.plan_merge(records, &source)?;
             if dry_run || (plan.added.is_empty() && plan.changed.is_empty()) {
                 return Ok((plan, self.snapshot().revision().max(base)));
             }
@@ -357,7 +331,7 @@ impl Repository {
     /// refused from then on. Returns the number of rows removed.
     pub fn compact(&self, oldest: u64) -> Result<usize, StoreError> {
         let _order = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        let removed = self.observe(self.store.compact(oldest))?;
+        let removed = self.store.compact(oldest)?;
         self.oldest.fetch_max(oldest, Ordering::Relaxed);
         self.past
             .lock()

@@ -602,13 +602,7 @@ fn values_at(
             let rows: Vec<(String, String)> = series
                 .query_map(params![id, revision as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            for (oid, body) in rows {
-                out.push(Applied {
-                    after: Some(decode_record("observation", &oid, &id, &body)?),
-                    key: RecordKey::new(RecordKind::Observation, oid),
-                    parent: id.clone(),
-                });
-            }
+            crate::codec::series_changes(&id, rows, &mut out)?;
         }
         out.push(Applied {
             key: RecordKey::new(k, id),
