@@ -620,3 +620,25 @@ async fn a_newer_shipped_dataset_merges_into_an_edited_database_keeping_the_edit
     assert_eq!(upgrade.conflicts.len(), 1);
     assert_eq!(upgrade.conflicts[0].name, EC_2025_12_31);
 }
+
+#[tokio::test]
+async fn a_malformed_version_header_is_refused_naming_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut data = DatasetServiceClient::new(server.channel().await);
+    for header in [HEADER, "leverage-min-dataset-version"] {
+        for value in ["0", "-3", "seven", "1.5"] {
+            let mut request = tonic::Request::new(pb::GetDatasetInfoRequest {});
+            request
+                .metadata_mut()
+                .insert(header, value.parse().unwrap());
+            let status = data.get_dataset_info(request).await.unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{header}: {value}");
+            assert_eq!(violated_fields(&status), [header], "{header}: {value}");
+        }
+    }
+    // The server goes on.
+    data.get_dataset_info(pb::GetDatasetInfoRequest {})
+        .await
+        .unwrap();
+}
