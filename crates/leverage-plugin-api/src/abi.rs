@@ -32,6 +32,13 @@
 //! * A host accepts a plugin with the same major and a minor not above its own. A plugin built
 //!   against a newer minor is refused (it may rely on functions the host does not call).
 //!
+//! ## History
+//!
+//! * 1.0: the first ABI.
+//! * 1.1: plugins may declare inputs of their own ([`RawOwnInput`]), appended to
+//!   [`RawMetadata`] as `own_inputs` and `n_own_inputs`. A 1.0 plugin loads unchanged: it never
+//!   writes those fields and the host does not read them from it.
+//!
 //! # Threads
 //!
 //! The host may call `create`, `score_batch` and `destroy` from any thread, but never uses one
@@ -59,7 +66,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"LVRGPLUG");
 pub const ABI_MAJOR: u16 = 1;
 
 /// Minor ABI version: bumped when a function or a reserved field is appended.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 
 /// Version of this crate, recorded in every plugin header.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -161,6 +168,28 @@ pub struct RawInput {
     pub unit: StrView,
 }
 
+/// One input the plugin declares itself (ABI 1.1): not in the server's catalog, set by name in
+/// each scenario (`Scenario.inputs`) and checked by the server against this declaration. In
+/// each row the plugin's own inputs follow its catalog inputs, in declared order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RawOwnInput {
+    /// Name, e.g. `escrow.share`: unique among the plugin's inputs and not a catalog name.
+    pub name: StrView,
+    /// Unit, for people.
+    pub unit: StrView,
+    /// What it is, for people.
+    pub description: StrView,
+    /// Smallest accepted value (inclusive, finite).
+    pub min: f64,
+    /// Largest accepted value (inclusive, finite).
+    pub max: f64,
+    /// Value used when a scenario leaves the input unset; ignored when `required` is not 0.
+    pub default: f64,
+    /// Not 0 when a scenario must set the input.
+    pub required: u32,
+}
+
 /// One named output: a component, or the score itself.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -224,6 +253,12 @@ pub struct RawMetadata {
     pub parameters: *const RawParameter,
     /// Number of entries at `parameters`.
     pub n_parameters: usize,
+    /// ABI 1.1: the inputs the plugin declares itself, read after the catalog `inputs` in each
+    /// row. A 1.0 plugin never writes these two fields; the host reads them only from plugins
+    /// of minor 1 or later.
+    pub own_inputs: *const RawOwnInput,
+    /// Number of entries at `own_inputs`.
+    pub n_own_inputs: usize,
 }
 
 impl RawMetadata {
@@ -247,6 +282,8 @@ impl RawMetadata {
         },
         parameters: core::ptr::null(),
         n_parameters: 0,
+        own_inputs: core::ptr::null(),
+        n_own_inputs: 0,
     };
 }
 
@@ -405,7 +442,11 @@ unsafe impl Send for PluginHeader {}
 /// The fingerprint of the ABI layout of each minor version of the current major:
 /// `(minor, fingerprint)`. When a minor is added, its predecessor's fingerprint is frozen here as
 /// a literal and the new entry uses [`LAYOUT_FINGERPRINT`].
-pub const LAYOUTS: &[(u16, u64)] = &[(ABI_MINOR, LAYOUT_FINGERPRINT)];
+pub const LAYOUTS: &[(u16, u64)] = &[
+    // 1.0: before plugins could declare inputs of their own.
+    (0, 0xcbe5_2f3c_1d1f_888f),
+    (ABI_MINOR, LAYOUT_FINGERPRINT),
+];
 
 /// The fingerprint a plugin built against `minor` of [`ABI_MAJOR`] must carry, if this host
 /// knows that minor.
@@ -432,7 +473,7 @@ pub const LAYOUT_FINGERPRINT: u64 = layout_fingerprint();
 // Recorded for 64-bit little-endian targets, the ones plugins are built for.
 #[cfg(all(target_pointer_width = "64", target_endian = "little"))]
 const _: () = assert!(
-    LAYOUT_FINGERPRINT == 0xcbe5_2f3c_1d1f_888f,
+    LAYOUT_FINGERPRINT == 0x5bb6_b23f_ef7e_9662,
     "the ABI layout changed: bump ABI_MAJOR, or ABI_MINOR with LAYOUTS, then record the value"
 );
 
@@ -522,6 +563,18 @@ const fn layout_fingerprint() -> u64 {
     h = hash_layout!(h, RawInput { name, unit });
     h = hash_layout!(
         h,
+        RawOwnInput {
+            name,
+            unit,
+            description,
+            min,
+            max,
+            default,
+            required
+        }
+    );
+    h = hash_layout!(
+        h,
         RawComponent {
             name,
             unit,
@@ -556,6 +609,8 @@ const fn layout_fingerprint() -> u64 {
             score,
             parameters,
             n_parameters,
+            own_inputs,
+            n_own_inputs,
         }
     );
     h = hash_layout!(h, ErrorBuffer { ptr, capacity, len });
@@ -621,6 +676,8 @@ mod tests {
             Some(LAYOUT_FINGERPRINT)
         );
         assert_eq!(layout_fingerprint_for_minor(ABI_MINOR + 1), None);
+        // 1.0, frozen: plugins built before own inputs existed keep loading.
+        assert_eq!(layout_fingerprint_for_minor(0), Some(0xcbe5_2f3c_1d1f_888f));
     }
 
     #[test]

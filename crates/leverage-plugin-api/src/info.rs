@@ -2,7 +2,7 @@
 //! host and by [`testing`](crate::testing), so that a plugin's own tests apply the same checks as
 //! the server.
 
-use crate::abi::{RawComponent, RawInput, RawMetadata, RawParameter, StrView};
+use crate::abi::{RawComponent, RawInput, RawMetadata, RawOwnInput, RawParameter, StrView};
 
 /// Longest string accepted in metadata, in bytes: anything longer is taken as a broken pointer.
 pub const MAX_STRING_LEN: usize = 64 * 1024;
@@ -18,6 +18,30 @@ pub struct InputInfo {
     pub name: String,
     /// Unit.
     pub unit: String,
+}
+
+/// An input the plugin declares itself, with its range and default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnInputInfo {
+    /// Name, unique among all the plugin's inputs.
+    pub name: String,
+    /// Unit.
+    pub unit: String,
+    /// Meaning.
+    pub description: String,
+    /// Smallest accepted value.
+    pub min: f64,
+    /// Largest accepted value.
+    pub max: f64,
+    /// Value used when a scenario leaves it unset; `None` when a scenario must set it.
+    pub default: Option<f64>,
+}
+
+impl OwnInputInfo {
+    /// Whether `value` is finite and within the declared range.
+    pub fn accepts(&self, value: f64) -> bool {
+        value.is_finite() && value >= self.min && value <= self.max
+    }
 }
 
 /// A named output (component or score) with its declared range.
@@ -65,8 +89,10 @@ pub struct PluginMetadata {
     pub description: String,
     /// Build identifier.
     pub build_id: String,
-    /// Inputs in the order the plugin reads them.
+    /// Catalog inputs in the order the plugin reads them.
     pub inputs: Vec<InputInfo>,
+    /// The plugin's own inputs (ABI 1.1), read after `inputs` in each row, in this order.
+    pub own_inputs: Vec<OwnInputInfo>,
     /// Components in output order (after the score).
     pub components: Vec<ComponentInfo>,
     /// The score.
@@ -79,6 +105,19 @@ impl PluginMetadata {
     /// Number of `f64` per output row: the score and each component.
     pub fn output_width(&self) -> usize {
         1 + self.components.len()
+    }
+
+    /// Number of `f64` per input row: the catalog inputs, then the plugin's own.
+    pub fn input_width(&self) -> usize {
+        self.inputs.len() + self.own_inputs.len()
+    }
+
+    /// The plugin's own input called `name`, with its position among the own inputs.
+    pub fn own_input(&self, name: &str) -> Option<(usize, &OwnInputInfo)> {
+        self.own_inputs
+            .iter()
+            .enumerate()
+            .find(|(_, input)| input.name == name)
     }
 
     /// Copies `raw` out of the plugin's memory and checks it, collecting every problem.
@@ -113,6 +152,12 @@ impl PluginMetadata {
                     .iter()
                     .enumerate()
                     .map(|(i, component)| reader.component(&format!("components[{i}]"), component))
+                    .collect(),
+                own_inputs: reader
+                    .array("own_inputs", raw.own_inputs, raw.n_own_inputs)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, input)| reader.own_input(i, input))
                     .collect(),
                 score: reader.component("score", &raw.score),
                 parameters: reader
@@ -154,8 +199,35 @@ impl PluginMetadata {
         if self.version.trim().is_empty() {
             problems.push("version is empty".to_owned());
         }
-        let input_names: Vec<&str> = self.inputs.iter().map(|i| i.name.as_str()).collect();
+        let input_names: Vec<&str> = self
+            .inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(self.own_inputs.iter().map(|i| i.name.as_str()))
+            .collect();
         check_names("input", &input_names, &mut problems);
+        for input in &self.own_inputs {
+            let what = format!("own input `{}`", input.name);
+            check_range(&what, input.min, input.max, &mut problems);
+            if let Some(default) = input.default
+                && !input.accepts(default)
+                && input.min <= input.max
+            {
+                problems.push(format!(
+                    "{what}: default {default} is outside [{}, {}]",
+                    input.min, input.max
+                ));
+            }
+            if !input
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                problems.push(format!(
+                    "{what}: a name is made of a-z, A-Z, 0-9, `-`, `_` and `.`"
+                ));
+            }
+        }
         let output_names: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
         check_names("component", &output_names, &mut problems);
         if output_names.contains(&self.score.name.as_str()) {
@@ -270,6 +342,23 @@ impl Reader<'_> {
             InputInfo {
                 name: self.string(&format!("inputs[{index}].name"), raw.name),
                 unit: self.string(&format!("inputs[{index}].unit"), raw.unit),
+            }
+        }
+    }
+
+    /// # Safety
+    /// As [`Reader::string`] for each view.
+    unsafe fn own_input(&mut self, index: usize, raw: &RawOwnInput) -> OwnInputInfo {
+        // SAFETY: forwarded.
+        unsafe {
+            OwnInputInfo {
+                name: self.string(&format!("own_inputs[{index}].name"), raw.name),
+                unit: self.string(&format!("own_inputs[{index}].unit"), raw.unit),
+                description: self
+                    .string(&format!("own_inputs[{index}].description"), raw.description),
+                min: raw.min,
+                max: raw.max,
+                default: (raw.required == 0).then_some(raw.default),
             }
         }
     }

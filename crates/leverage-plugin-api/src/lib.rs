@@ -69,6 +69,6 @@ pub mod __private;
 
 pub use info::PluginMetadata;
 pub use sdk::{
-    Batch, CANCEL_CHECK_INTERVAL, Cancelled, Component, Config, Input, Metadata, Output, Parameter,
-    ScoringPlugin,
+    Batch, CANCEL_CHECK_INTERVAL, Cancelled, Component, Config, Input, Metadata, Output, OwnInput,
+    Parameter, ScoringPlugin,
 };

@@ -4,7 +4,7 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::abi::{RawComponent, RawInput, RawMetadata, RawParameter, StrView, status};
+use crate::abi::{RawComponent, RawInput, RawMetadata, RawOwnInput, RawParameter, StrView, status};
 
 /// How many rows the default [`ScoringPlugin::score_batch`] scores between two looks at the cancel
 /// flag.
@@ -53,6 +53,83 @@ impl fmt::Debug for Input {
         f.debug_struct("Input")
             .field("name", &self.name())
             .field("unit", &self.unit())
+            .finish()
+    }
+}
+
+/// An input the model declares itself, beside the catalog's: a lever the server does not know
+/// (an oil-price cap, a share moved to escrow), set by name in each scenario and checked by the
+/// server against this declaration before the plugin sees it. Returned by
+/// [`ScoringPlugin::own_inputs`]; each row passes these after the catalog inputs, in order.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct OwnInput(RawOwnInput);
+
+impl OwnInput {
+    /// An input every scenario must set, within `[min, max]`.
+    pub const fn required(
+        name: &'static str,
+        unit: &'static str,
+        min: f64,
+        max: f64,
+        description: &'static str,
+    ) -> OwnInput {
+        OwnInput(RawOwnInput {
+            name: StrView::from_static(name),
+            unit: StrView::from_static(unit),
+            description: StrView::from_static(description),
+            min,
+            max,
+            default: f64::NAN,
+            required: 1,
+        })
+    }
+
+    /// An input that takes `default` when a scenario leaves it unset.
+    pub const fn optional(
+        name: &'static str,
+        unit: &'static str,
+        min: f64,
+        max: f64,
+        default: f64,
+        description: &'static str,
+    ) -> OwnInput {
+        OwnInput(RawOwnInput {
+            name: StrView::from_static(name),
+            unit: StrView::from_static(unit),
+            description: StrView::from_static(description),
+            min,
+            max,
+            default,
+            required: 0,
+        })
+    }
+
+    /// Name.
+    pub fn name(&self) -> &'static str {
+        static_str(self.0.name)
+    }
+
+    /// Unit.
+    pub fn unit(&self) -> &'static str {
+        static_str(self.0.unit)
+    }
+
+    /// Whether a scenario must set it.
+    pub fn is_required(&self) -> bool {
+        self.0.required != 0
+    }
+}
+
+impl fmt::Debug for OwnInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnInput")
+            .field("name", &self.name())
+            .field("unit", &self.unit())
+            .field("min", &self.0.min)
+            .field("max", &self.0.max)
+            .field("default", &self.0.default)
+            .field("required", &self.is_required())
             .finish()
     }
 }
@@ -210,7 +287,18 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// The ABI form: views into the same static memory.
+    /// The ABI form: views into the same static memory, with `own_inputs` (see
+    /// [`ScoringPlugin::own_inputs`]).
+    pub fn to_raw_with(&self, own_inputs: &'static [OwnInput]) -> RawMetadata {
+        RawMetadata {
+            // `OwnInput` is `repr(transparent)` over `RawOwnInput`.
+            own_inputs: own_inputs.as_ptr().cast::<RawOwnInput>(),
+            n_own_inputs: own_inputs.len(),
+            ..self.to_raw()
+        }
+    }
+
+    /// The ABI form: views into the same static memory, without inputs of the plugin's own.
     pub fn to_raw(&self) -> RawMetadata {
         RawMetadata {
             id: StrView::from_static(self.id),
@@ -226,6 +314,8 @@ impl Metadata {
             score: self.score.0,
             parameters: self.parameters.as_ptr().cast::<RawParameter>(),
             n_parameters: self.parameters.len(),
+            own_inputs: core::ptr::null(),
+            n_own_inputs: 0,
         }
     }
 }
@@ -545,6 +635,12 @@ impl<'a> Batch<'a> {
 pub trait ScoringPlugin: Send + Sized + 'static {
     /// The static description: inputs, components, score, parameters.
     fn metadata() -> Metadata;
+
+    /// Inputs the model declares itself (ABI 1.1), read after [`Metadata::inputs`] in each row,
+    /// in this order. None by default. Return a `static` or `const` slice.
+    fn own_inputs() -> &'static [OwnInput] {
+        &[]
+    }
 
     /// Builds an instance; `config` has already been checked against the parameter schema.
     fn new(config: &Config) -> Result<Self, String>;

@@ -171,6 +171,18 @@ pub enum RefuseReason {
         /// The catalog.
         known: Vec<String>,
     },
+    /// Inputs the plugin declares itself use a name, or a namespace, of the server's catalog.
+    #[error(
+        "own input(s) {} are in the server's namespaces ({}): name them in the plugin's own, e.g. `escrow.share`",
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+        reserved.join(", ")
+    )]
+    OwnInputInCatalogNamespace {
+        /// The offending names.
+        names: Vec<String>,
+        /// The namespaces the catalog uses (`lever`, `pool`, ...).
+        reserved: Vec<String>,
+    },
     /// Another file already provides this plugin id.
     #[error("plugin id `{id}` is already loaded from {}", other.display())]
     DuplicateId {

@@ -155,8 +155,9 @@ pub(crate) fn open(path: &Path) -> Result<OpenedPlugin, Box<OpenFailure>> {
     if header.vtable.is_null() || !header.vtable.is_aligned() {
         return Err(with_build(RefuseReason::NullFunction { name: "vtable" }));
     }
-    // Minor 0 is the only minor so far. When a minor appends entries, read a plugin of an older
-    // minor entry by entry (`addr_of!`) up to what its minor has, never the whole current table.
+    // No minor has appended to the table so far (1.1 appended to the metadata only). When one
+    // does, read a plugin of an older minor entry by entry (`addr_of!`) up to what its minor
+    // has, never the whole current table.
     // SAFETY: non-null, aligned, and the fingerprint matched this minor's layout, in which the
     // table is a `PluginVTable` of nullable function pointers (any value is valid).
     let table = unsafe { header.vtable.read() };
@@ -182,6 +183,11 @@ pub(crate) fn open(path: &Path) -> Result<OpenedPlugin, Box<OpenFailure>> {
     let code = unsafe { metadata_fn(&mut raw) };
     if code != status::OK {
         return Err(with_build(RefuseReason::MetadataFailed { status: code }));
+    }
+    if header.prefix.abi_minor < 1 {
+        // A 1.0 plugin's metadata ends before these fields: whatever is there is not its.
+        raw.own_inputs = core::ptr::null();
+        raw.n_own_inputs = 0;
     }
     // SAFETY: the views point into the plugin's static memory, which is never unmapped; lengths,
     // null pointers and UTF-8 are checked by `from_raw`.

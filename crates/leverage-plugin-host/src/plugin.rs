@@ -55,14 +55,16 @@ pub(crate) struct Plugin {
     pub(crate) content_hash: u64,
     pub(crate) build: BuildInfo,
     pub(crate) metadata: Arc<PluginMetadata>,
-    /// For each declared input, its column in a catalog row.
+    /// For each declared input, its column in a request row: the catalog inputs' columns in the
+    /// catalog, then the plugin's own inputs, which follow the catalog in each row.
     input_columns: Vec<usize>,
     /// The declared bounds of the score, then of each component, repeated for
     /// `CHECKED_TOGETHER` rows: a batch is checked a block of rows at a time, as one plain loop
     /// over three slices of the same length, which the compiler turns into vector code.
     output_min: Vec<f64>,
     output_max: Vec<f64>,
-    catalog_width: usize,
+    /// Values per request row: the catalog, then the plugin's own inputs.
+    row_width: usize,
     limits: Limits,
     health: Mutex<Health>,
     /// Mirrors `health.disabled.is_some()`, so that calls need no lock to know.
@@ -100,12 +102,38 @@ fn repeated_bounds(metadata: &PluginMetadata, bound: impl Fn(&ComponentInfo) -> 
     row.repeat(CHECKED_TOGETHER)
 }
 
-/// Resolves each declared input to its column in the catalog.
+/// The namespace of an input name: what comes before its first `.`, or the whole name.
+fn namespace(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+/// Resolves each declared input to its column in a request row: catalog inputs to their
+/// column in the catalog, the plugin's own inputs to the columns after it. Own inputs must keep
+/// out of the catalog's namespaces, so that the catalog can grow without meeting a plugin's name.
 pub(crate) fn resolve_inputs(
     metadata: &PluginMetadata,
     catalog: &[String],
 ) -> Result<Vec<usize>, RefuseReason> {
-    let mut columns = Vec::with_capacity(metadata.inputs.len());
+    let mut reserved: Vec<String> = Vec::new();
+    for name in catalog {
+        let space = namespace(name);
+        if !reserved.iter().any(|r| r == space) {
+            reserved.push(space.to_owned());
+        }
+    }
+    let trespassing: Vec<String> = metadata
+        .own_inputs
+        .iter()
+        .filter(|input| reserved.iter().any(|r| r == namespace(&input.name)))
+        .map(|input| input.name.clone())
+        .collect();
+    if !trespassing.is_empty() {
+        return Err(RefuseReason::OwnInputInCatalogNamespace {
+            names: trespassing,
+            reserved,
+        });
+    }
+    let mut columns = Vec::with_capacity(metadata.input_width());
     let mut unknown = Vec::new();
     for input in &metadata.inputs {
         match catalog.iter().position(|name| *name == input.name) {
@@ -114,6 +142,7 @@ pub(crate) fn resolve_inputs(
         }
     }
     if unknown.is_empty() {
+        columns.extend(catalog.len()..catalog.len() + metadata.own_inputs.len());
         Ok(columns)
     } else {
         Err(RefuseReason::UnknownInputs {
@@ -141,8 +170,8 @@ impl Plugin {
             input_columns: resolve_inputs(&metadata, catalog)?,
             output_min: repeated_bounds(&metadata, |spec| spec.min),
             output_max: repeated_bounds(&metadata, |spec| spec.max),
+            row_width: catalog.len() + metadata.own_inputs.len(),
             metadata,
-            catalog_width: catalog.len(),
             limits,
             health: Mutex::new(Health::default()),
             disabled: AtomicBool::new(false),
@@ -176,10 +205,10 @@ impl Plugin {
         self.input_columns.len()
     }
 
-    /// Appends the declared columns of `n_rows` catalog rows to `out`, row by row.
+    /// Appends the declared columns of `n_rows` request rows to `out`, row by row.
     pub(crate) fn gather(&self, rows: &[f64], n_rows: usize, out: &mut Vec<f64>) {
         out.reserve(n_rows * self.input_columns.len());
-        for row in rows.chunks_exact(self.catalog_width.max(1)).take(n_rows) {
+        for row in rows.chunks_exact(self.row_width.max(1)).take(n_rows) {
             out.extend(self.input_columns.iter().map(|&column| row[column]));
         }
     }
@@ -203,13 +232,14 @@ impl Plugin {
         }
     }
 
-    /// Checks that `rows` holds `n_rows` catalog-wide rows.
+    /// Checks that `rows` holds `n_rows` request rows (the catalog, then the own inputs).
     pub(crate) fn check_request(&self, rows: &[f64], n_rows: usize) -> Result<(), HostError> {
-        if n_rows.checked_mul(self.catalog_width) != Some(rows.len()) {
+        if n_rows.checked_mul(self.row_width) != Some(rows.len()) {
             return Err(HostError::InvalidRequest(format!(
-                "{} values for {n_rows} rows of {} catalog inputs",
+                "{} values for {n_rows} rows of {} catalog inputs and {} of the plugin's own",
                 rows.len(),
-                self.catalog_width
+                self.row_width - self.metadata.own_inputs.len(),
+                self.metadata.own_inputs.len()
             )));
         }
         Ok(())
@@ -469,6 +499,7 @@ pub(crate) fn for_tests(n: usize) -> Plugin {
         description: String::new(),
         build_id: String::new(),
         inputs: Vec::new(),
+        own_inputs: Vec::new(),
         components: (0..n)
             .map(|i| leverage_plugin_api::info::ComponentInfo {
                 name: format!("c{i}"),
@@ -518,6 +549,7 @@ mod tests {
                     unit: String::new(),
                 })
                 .collect(),
+            own_inputs: Vec::new(),
             components: Vec::new(),
             score: component,
             parameters: Vec::new(),

@@ -4,14 +4,14 @@
 //! CONFIGURE and READY carry one string and nothing, and are written where they are sent.
 
 use leverage_plugin_api::PluginMetadata;
-use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
+use leverage_plugin_api::info::{ComponentInfo, InputInfo, OwnInputInfo, ParameterInfo};
 
 use super::frame::{Reader, WireError, Writer, malformed, tag};
 use crate::error::BuildInfo;
 
 /// Bumped by any change to the frames of this protocol. The host and the worker are the same binary in
 /// production, but a worker command could point at another build.
-pub(crate) const PROTOCOL: u32 = 1;
+pub(crate) const PROTOCOL: u32 = 2;
 
 /// The INIT frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +117,16 @@ pub(crate) fn encode_described(buf: &mut Vec<u8>, build: &BuildInfo, m: &PluginM
             .f64(p.min)
             .f64(p.max);
     }
+    w.u32(m.own_inputs.len() as u32);
+    for input in &m.own_inputs {
+        w.str(&input.name)
+            .str(&input.unit)
+            .str(&input.description)
+            .f64(input.min)
+            .f64(input.max)
+            .u32(u32::from(input.default.is_some()))
+            .f64(input.default.unwrap_or(f64::NAN));
+    }
     w.finish();
 }
 
@@ -155,6 +165,26 @@ pub(crate) fn decode_described(payload: &[u8]) -> Result<(BuildInfo, PluginMetad
             })
         })
         .collect::<Result<_, WireError>>()?;
+    let n = r.count("own inputs")?;
+    let own_inputs = (0..n)
+        .map(|_| {
+            let name = r.str("own input name")?;
+            let unit = r.str("own input unit")?;
+            let description = r.str("own input description")?;
+            let min = r.f64("own input min")?;
+            let max = r.f64("own input max")?;
+            let has_default = r.u32("own input has default")? != 0;
+            let default = r.f64("own input default")?;
+            Ok(OwnInputInfo {
+                name,
+                unit,
+                description,
+                min,
+                max,
+                default: has_default.then_some(default),
+            })
+        })
+        .collect::<Result<_, WireError>>()?;
     r.end("described")?;
     let metadata = PluginMetadata {
         id,
@@ -163,6 +193,7 @@ pub(crate) fn decode_described(payload: &[u8]) -> Result<(BuildInfo, PluginMetad
         description,
         build_id,
         inputs,
+        own_inputs,
         components,
         score,
         parameters,
@@ -221,6 +252,24 @@ mod tests {
                 name: "x".to_owned(),
                 unit: "y".to_owned(),
             }],
+            own_inputs: vec![
+                OwnInputInfo {
+                    name: "escrow.share".to_owned(),
+                    unit: "0..1".to_owned(),
+                    description: "d".to_owned(),
+                    min: 0.0,
+                    max: 1.0,
+                    default: None,
+                },
+                OwnInputInfo {
+                    name: "cap".to_owned(),
+                    unit: "USD".to_owned(),
+                    description: String::new(),
+                    min: 30.0,
+                    max: 90.0,
+                    default: Some(47.6),
+                },
+            ],
             components: vec![component("c1"), component("c2")],
             score: component("score"),
             parameters: vec![ParameterInfo {

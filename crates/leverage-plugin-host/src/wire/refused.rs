@@ -105,6 +105,9 @@ pub(crate) fn encode_refused(buf: &mut Vec<u8>, reason: &RefuseReason, build: Op
         RefuseReason::PreloadFailed { detail } => {
             w.u8(18).str(detail);
         }
+        RefuseReason::OwnInputInCatalogNamespace { names, reserved } => {
+            w.u8(19).strs(names).strs(reserved);
+        }
     }
     w.finish();
 }
@@ -191,6 +194,10 @@ pub(crate) fn decode_refused(
         18 => RefuseReason::PreloadFailed {
             detail: r.str("detail")?,
         },
+        19 => RefuseReason::OwnInputInCatalogNamespace {
+            names: r.strs("names")?,
+            reserved: r.strs("reserved")?,
+        },
         other => return Err(malformed(format!("unknown refusal kind {other}"))),
     };
     r.end("refused")?;
@@ -258,6 +265,10 @@ mod tests {
                 detail: "d".into(),
             },
             RefuseReason::PreloadFailed { detail: "d".into() },
+            RefuseReason::OwnInputInCatalogNamespace {
+                names: vec!["lever.x".into()],
+                reserved: vec!["lever".into(), "pool".into()],
+            },
         ];
         for reason in reasons {
             for with_build in [None, Some(sample_build())] {
