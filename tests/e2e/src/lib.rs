@@ -270,8 +270,9 @@ pub fn amount(m: &Option<leverage_proto::leverage::v1::Money>) -> f64 {
 
 /// Builds plugin packages once per test binary, with a nested cargo into a target directory of
 /// its own (so it never waits on the lock of the cargo running the tests), and returns the
-/// directory holding the libraries. `fixture-slow` is built twice: as
-/// `libfixture_slow_v1.so` and, with `--features v2`, `libfixture_slow_v2.so`.
+/// directory holding the libraries. `fixture-slow` and `fixture-escrow` are built twice: as
+/// `libfixture_slow_v1.so` and, with `--features v2`, `libfixture_slow_v2.so` (the same for
+/// `libfixture_escrow_v1.so` and `libfixture_escrow_v2.so`).
 pub fn plugin_libraries() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
@@ -300,6 +301,7 @@ pub fn plugin_libraries() -> &'static Path {
             "unknown-inputs",
             "aborts",
             "segfaults",
+            "escrow",
         ] {
             packages.push(Box::leak(format!("fixture-{fixture}").into_boxed_str()));
         }
@@ -314,12 +316,26 @@ pub fn plugin_libraries() -> &'static Path {
             out.join("libfixture_slow_v1.so"),
         )
         .expect("copy v1");
-        build(&["-p", "fixture-slow", "--features", "v2"]);
         std::fs::copy(
-            out.join("libfixture_slow.so"),
-            out.join("libfixture_slow_v2.so"),
+            out.join("libfixture_escrow.so"),
+            out.join("libfixture_escrow_v1.so"),
         )
-        .expect("copy v2");
+        .expect("copy v1");
+        build(&[
+            "-p",
+            "fixture-slow",
+            "-p",
+            "fixture-escrow",
+            "--features",
+            "fixture-slow/v2,fixture-escrow/v2",
+        ]);
+        for name in ["slow", "escrow"] {
+            std::fs::copy(
+                out.join(format!("libfixture_{name}.so")),
+                out.join(format!("libfixture_{name}_v2.so")),
+            )
+            .expect("copy v2");
+        }
         out
     })
 }
