@@ -120,6 +120,60 @@ impl PluginMetadata {
             .find(|(_, input)| input.name == name)
     }
 
+    /// Every parameter's value, in declared order, under configuration `text` (read as the SDK
+    /// reads it) with `overrides` applied on top. An override must name a declared parameter,
+    /// once, with a finite value within its range; every problem is collected into one message.
+    pub fn parameter_values(
+        &self,
+        text: &str,
+        overrides: &[(String, f64)],
+    ) -> Result<Vec<f64>, String> {
+        let declared: Vec<(&str, f64, f64, f64)> = self
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p.default, p.min, p.max))
+            .collect();
+        let mut values: Vec<f64> = crate::sdk::parse_config(text, &declared)?
+            .into_iter()
+            .map(|(value, _)| value)
+            .collect();
+        let mut problems = Vec::new();
+        for (i, (name, value)) in overrides.iter().enumerate() {
+            match self.parameters.iter().position(|p| p.name == *name) {
+                None => problems.push(format!("`{name}` is not a parameter of `{}`", self.id)),
+                Some(_) if overrides[..i].iter().any(|(n, _)| n == name) => {
+                    problems.push(format!("`{name}` is set twice"));
+                }
+                Some(at) => {
+                    let p = &self.parameters[at];
+                    if value.is_finite() && *value >= p.min && *value <= p.max {
+                        values[at] = *value;
+                    } else {
+                        problems.push(format!(
+                            "`{name}` = {value} is outside [{}, {}]",
+                            p.min, p.max
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(values)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Configuration text that sets every parameter to `values` (declared order). `f64`'s
+    /// `Display` is exact, so the plugin reads back the very same numbers.
+    pub fn config_text(&self, values: &[f64]) -> String {
+        self.parameters
+            .iter()
+            .zip(values)
+            .map(|(p, value)| format!("{} = {value}\n", p.name))
+            .collect()
+    }
+
     /// Copies `raw` out of the plugin's memory and checks it, collecting every problem.
     ///
     /// # Safety

@@ -344,74 +344,18 @@ impl Config {
 
     /// Parses `text` against `schema`, collecting every problem into one message.
     pub fn parse(text: &str, schema: &[Parameter]) -> Result<Config, String> {
-        let mut config = Config::defaults(schema);
-        let mut problems = Vec::new();
-        let mut unknown = Vec::new();
-        let mut seen = vec![false; schema.len()];
-        for (index, line) in text.lines().enumerate() {
-            let line_no = index + 1;
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = line.split_once('=') else {
-                problems.push(format!(
-                    "line {line_no}: expected `key = value`, found `{line}`"
-                ));
-                continue;
-            };
-            let (key, value) = (key.trim(), value.trim());
-            let Some(position) = schema.iter().position(|p| p.name() == key) else {
-                unknown.push(format!("`{key}`"));
-                continue;
-            };
-            let parameter = &schema[position];
-            let slot = &mut config.values[position];
-            if std::mem::replace(&mut seen[position], true) {
-                problems.push(format!("line {line_no}: `{key}` is set twice"));
-                continue;
-            }
-            match value.parse::<f64>() {
-                Ok(number) if !number.is_finite() => {
-                    problems.push(format!(
-                        "line {line_no}: `{key}` must be finite, got {value}"
-                    ));
-                }
-                Ok(number) if number < parameter.min() || number > parameter.max() => {
-                    problems.push(format!(
-                        "line {line_no}: `{key}` = {number} is outside [{}, {}]",
-                        parameter.min(),
-                        parameter.max()
-                    ));
-                }
-                Ok(number) => *slot = (slot.0, number, true),
-                Err(_) => {
-                    problems.push(format!(
-                        "line {line_no}: `{key}` = `{value}` is not a number"
-                    ));
-                }
-            }
-        }
-        if !unknown.is_empty() {
-            let known: Vec<&str> = schema.iter().map(|p| p.name()).collect();
-            let known = if known.is_empty() {
-                "(this plugin has no parameters)".to_owned()
-            } else {
-                known.join(", ")
-            };
-            problems.insert(
-                0,
-                format!(
-                    "unknown parameter(s) {}; known: {known}",
-                    unknown.join(", ")
-                ),
-            );
-        }
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems.join("; "))
-        }
+        let declared: Vec<(&str, f64, f64, f64)> = schema
+            .iter()
+            .map(|p| (p.name(), p.default_value(), p.min(), p.max()))
+            .collect();
+        let values = parse_config(text, &declared)?;
+        Ok(Config {
+            values: schema
+                .iter()
+                .zip(values)
+                .map(|(p, (value, set))| (p.name(), value, set))
+                .collect(),
+        })
     }
 
     /// The value of parameter `name` (configured or default); an error if the schema has no such
@@ -432,6 +376,86 @@ impl Config {
     /// Every parameter with its value, in schema order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
         self.values.iter().map(|(key, value, _)| (*key, *value))
+    }
+}
+
+/// Reads configuration text (one `key = value` per line; blank lines and `#` comments ignored)
+/// against `declared` parameters, each `(name, default, min, max)`: every parameter's value and
+/// whether the text set it, in declared order. Every problem is collected into one message:
+/// unknown keys (listed with the known ones), keys set twice, values that are not finite
+/// numbers within their range, lines that are not `key = value`. The one reading of the format,
+/// shared by plugins ([`Config::parse`]) and hosts ([`PluginMetadata::parameter_values`]).
+///
+/// [`PluginMetadata::parameter_values`]: crate::PluginMetadata::parameter_values
+pub fn parse_config(
+    text: &str,
+    declared: &[(&str, f64, f64, f64)],
+) -> Result<Vec<(f64, bool)>, String> {
+    let mut values: Vec<(f64, bool)> = declared.iter().map(|d| (d.1, false)).collect();
+    let mut problems = Vec::new();
+    let mut unknown = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            problems.push(format!(
+                "line {line_no}: expected `key = value`, found `{line}`"
+            ));
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let Some(position) = declared.iter().position(|d| d.0 == key) else {
+            unknown.push(format!("`{key}`"));
+            continue;
+        };
+        let (_, _, min, max) = declared[position];
+        let slot = &mut values[position];
+        if slot.1 {
+            problems.push(format!("line {line_no}: `{key}` is set twice"));
+            continue;
+        }
+        slot.1 = true;
+        match value.parse::<f64>() {
+            Ok(number) if !number.is_finite() => {
+                problems.push(format!(
+                    "line {line_no}: `{key}` must be finite, got {value}"
+                ));
+            }
+            Ok(number) if number < min || number > max => {
+                problems.push(format!(
+                    "line {line_no}: `{key}` = {number} is outside [{min}, {max}]"
+                ));
+            }
+            Ok(number) => slot.0 = number,
+            Err(_) => {
+                problems.push(format!(
+                    "line {line_no}: `{key}` = `{value}` is not a number"
+                ));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        let known: Vec<&str> = declared.iter().map(|d| d.0).collect();
+        let known = if known.is_empty() {
+            "(this plugin has no parameters)".to_owned()
+        } else {
+            known.join(", ")
+        };
+        problems.insert(
+            0,
+            format!(
+                "unknown parameter(s) {}; known: {known}",
+                unknown.join(", ")
+            ),
+        );
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(problems.join("; "))
     }
 }
 

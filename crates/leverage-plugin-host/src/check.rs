@@ -212,7 +212,7 @@ fn run(
             .name("leverage-plugin-check".to_owned())
             .spawn(move || {
                 let slice = &rows[start * width..(start + n) * width];
-                let (result, _instance) = backend.execute(&plugin, slice, n, &cancel);
+                let (result, _instance) = backend.execute(&plugin, None, slice, n, &cancel);
                 let _ = tx.send(result);
             })
     };

@@ -91,6 +91,15 @@ impl InProcess {
         }
     }
 
+    /// An instance for one call: created with `config` when the call sets parameters of its own
+    /// (never pooled), else an idle one or a new one.
+    pub(crate) fn instance_for(&self, config: Option<&str>) -> Result<Instance, (i32, String)> {
+        match config {
+            Some(config) => Instance::create(&self.vtable, config),
+            None => self.take_instance(),
+        }
+    }
+
     /// Returns an instance for reuse; destroys it (outside the lock) if `plugin` is disabled or
     /// enough are idle.
     pub(crate) fn recycle(&self, plugin: &Plugin, instance: Instance) {
@@ -111,12 +120,14 @@ impl InProcess {
         drop(idle);
     }
 
-    /// Scores `n_rows` catalog rows in this process. Returns the instance used if it may be
+    /// Scores `n_rows` request rows in this process, with an instance of `config` when the call
+    /// sets parameters (`None`: the configured ones). Returns the instance used if it may be
     /// reused (the caller passes it to [`InProcess::recycle`] unless the call was abandoned
-    /// meanwhile).
+    /// meanwhile); an instance of a call's own parameters is never reused.
     pub(crate) fn execute(
         &self,
         plugin: &Plugin,
+        config: Option<&str>,
         rows: &[f64],
         n_rows: usize,
         cancel: &AtomicBool,
@@ -124,7 +135,7 @@ impl InProcess {
         if let Err(error) = plugin.ensure_ready() {
             return (Err(error), None);
         }
-        let mut instance = match self.take_instance() {
+        let mut instance = match self.instance_for(config) {
             Ok(instance) => instance,
             Err((status, message)) => return (Err(plugin.create_failed(status, message)), None),
         };
@@ -146,18 +157,22 @@ impl InProcess {
         if plugin.is_disabled() {
             self.release();
         }
-        (result, keeps_instance(code).then_some(instance))
+        (
+            result,
+            (keeps_instance(code) && config.is_none()).then_some(instance),
+        )
     }
 
     /// Scores on the calling thread, with no deadline.
     pub(crate) fn score_blocking(
         &self,
         plugin: &Plugin,
+        config: Option<&str>,
         rows: &[f64],
         n_rows: usize,
         cancel: &AtomicBool,
     ) -> Result<Scored, HostError> {
-        let (result, instance) = self.execute(plugin, rows, n_rows, cancel);
+        let (result, instance) = self.execute(plugin, config, rows, n_rows, cancel);
         if let Some(instance) = instance {
             self.recycle(plugin, instance);
         }
@@ -171,6 +186,7 @@ pub(crate) async fn score(
     plugin: Arc<Plugin>,
     backend: Arc<InProcess>,
     pool: &WorkerPool,
+    config: Option<Arc<str>>,
     rows: Vec<f64>,
     n_rows: usize,
     deadline: Duration,
@@ -189,7 +205,8 @@ pub(crate) async fn score(
             if !call.start() {
                 return Fate::Continue;
             }
-            let (result, instance) = backend.execute(&plugin, &rows, n_rows, &cancel);
+            let (result, instance) =
+                backend.execute(&plugin, config.as_deref(), &rows, n_rows, &cancel);
             if call.finish() {
                 if let Some(instance) = instance {
                     backend.recycle(&plugin, instance);

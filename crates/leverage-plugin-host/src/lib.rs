@@ -51,10 +51,10 @@ mod worker;
 pub use check::{CheckOptions, CheckReport, check_plugin};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
 pub use host::{
-    HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced,
+    CallOptions, HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced,
 };
 pub use leverage_plugin_api::PluginMetadata;
-pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, ParameterInfo};
+pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, OwnInputInfo, ParameterInfo};
 pub use plugin::PluginState;
 pub use sandbox::{SANDBOX_ALL, SandboxOptions, WorkerCommand};
 pub use scored::{RowView, Rows, Scored};

@@ -140,7 +140,12 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
                 "the host sent rows of {cols} inputs, the plugin reads {n_inputs}"
             ));
         }
-        match backend.take_instance() {
+        // A call that sets parameters of its own gets an instance of its own, never reused.
+        let config = match reader.u8("has configuration").map_err(|error| error.0)? {
+            0 => None,
+            _ => Some(reader.str("configuration").map_err(|error| error.0)?),
+        };
+        match backend.instance_for(config.as_deref()) {
             Err((code, message)) => ScoredView {
                 kind: SCORED_CREATE_FAILED,
                 status: code,
@@ -169,7 +174,7 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
                     outputs: instance.outputs(),
                 }
                 .encode(&mut out);
-                if keeps_instance(code) {
+                if keeps_instance(code) && config.is_none() {
                     backend.recycle(&plugin, instance);
                 }
             }

@@ -42,6 +42,15 @@ impl Drop for Inner {
     }
 }
 
+/// What one call chooses for itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallOptions {
+    /// Parameter values for this call only, by name: each a declared parameter, once, within its
+    /// range. The others keep the configured values. Such a call runs on an instance created
+    /// for it with these values (never one shared with other calls).
+    pub parameters: Vec<(String, f64)>,
+}
+
 /// Loads the plugins of one directory and calls them. Cheap to clone; clones share everything.
 #[derive(Clone, Debug)]
 pub struct PluginHost {
@@ -158,6 +167,55 @@ impl PluginHost {
             .map(|loaded| Arc::clone(&loaded.plugin.metadata))
     }
 
+    /// Every parameter of a loaded plugin with the value a call with `overrides` uses: the
+    /// override, else the configured value, else the plugin's default. Errors name every bad
+    /// override.
+    pub fn parameter_values(
+        &self,
+        plugin_id: &str,
+        overrides: &[(String, f64)],
+    ) -> Result<Vec<(String, f64)>, HostError> {
+        let metadata = self
+            .metadata(plugin_id)
+            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.to_owned()))?;
+        let values = metadata
+            .parameter_values(self.configuration(plugin_id), overrides)
+            .map_err(HostError::InvalidRequest)?;
+        Ok(metadata
+            .parameters
+            .iter()
+            .zip(values)
+            .map(|(p, value)| (p.name.clone(), value))
+            .collect())
+    }
+
+    /// The configuration text the operator gave a plugin (empty when none).
+    fn configuration(&self, plugin_id: &str) -> &str {
+        self.inner
+            .loader
+            .options
+            .configs
+            .get(plugin_id)
+            .map_or("", String::as_str)
+    }
+
+    /// The configuration text of a call: `None` (the configured instances) unless it sets
+    /// parameters, else every parameter's value spelled out.
+    fn call_config(
+        &self,
+        plugin: &crate::plugin::Plugin,
+        options: &CallOptions,
+    ) -> Result<Option<Arc<str>>, HostError> {
+        if options.parameters.is_empty() {
+            return Ok(None);
+        }
+        let values = plugin
+            .metadata
+            .parameter_values(self.configuration(plugin.id()), &options.parameters)
+            .map_err(HostError::InvalidRequest)?;
+        Ok(Some(plugin.metadata.config_text(&values).into()))
+    }
+
     /// The state of a loaded plugin.
     pub fn state(&self, plugin_id: &str) -> Option<PluginState> {
         self.registry()
@@ -249,19 +307,40 @@ impl PluginHost {
         deadline: Duration,
         cancel: Arc<AtomicBool>,
     ) -> Result<Scored, HostError> {
+        let options = CallOptions::default();
+        self.score_with(plugin_id, &options, rows, n_rows, deadline, cancel)
+            .await
+    }
+
+    /// [`PluginHost::score`] with the choices of `options` (parameter values for this call).
+    pub async fn score_with(
+        &self,
+        plugin_id: &str,
+        options: &CallOptions,
+        rows: Vec<f64>,
+        n_rows: usize,
+        deadline: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Scored, HostError> {
         let loaded = self.ready_plugin(plugin_id)?;
         let plugin = Arc::clone(&loaded.plugin);
         plugin.check_request(&rows, n_rows)?;
+        let config = self.call_config(&plugin, options)?;
         match &loaded.backend {
             Backend::Sandboxed(pool) => {
-                sandbox::score(plugin, pool, rows, n_rows, deadline, cancel).await
+                sandbox::score(plugin, pool, config, rows, n_rows, deadline, cancel).await
             }
             Backend::InProcess(backend) => {
                 let backend = Arc::clone(backend);
                 let pool = &self.inner.pool;
-                inprocess::score(plugin, backend, pool, rows, n_rows, deadline, cancel).await
+                inprocess::score(
+                    plugin, backend, pool, config, rows, n_rows, deadline, cancel,
+                )
+                .await
             }
-            Backend::Inline(backend) => backend.score_blocking(&plugin, &rows, n_rows, &cancel),
+            Backend::Inline(backend) => {
+                backend.score_blocking(&plugin, config.as_deref(), &rows, n_rows, &cancel)
+            }
         }
     }
 
@@ -281,9 +360,11 @@ impl PluginHost {
         let plugin = &loaded.plugin;
         plugin.check_request(rows, n_rows)?;
         match &loaded.backend {
-            Backend::Sandboxed(pool) => sandbox::score_blocking(plugin, pool, rows, n_rows, cancel),
+            Backend::Sandboxed(pool) => {
+                sandbox::score_blocking(plugin, pool, None, rows, n_rows, cancel)
+            }
             Backend::InProcess(backend) | Backend::Inline(backend) => {
-                backend.score_blocking(plugin, rows, n_rows, cancel)
+                backend.score_blocking(plugin, None, rows, n_rows, cancel)
             }
         }
     }

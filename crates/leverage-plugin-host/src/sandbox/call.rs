@@ -103,8 +103,8 @@ impl Drop for KillOnDrop {
 
 /// What the call carries to its thread.
 enum Request {
-    /// Catalog rows, gathered by the thread.
-    Rows(Vec<f64>),
+    /// Request rows, gathered by the thread, and the call's own configuration, if any.
+    Rows(Vec<f64>, Option<Arc<str>>),
     /// An encoded SCORE frame.
     Frame(Vec<u8>),
 }
@@ -127,11 +127,22 @@ impl Reply {
     }
 }
 
-/// Encodes a SCORE frame of the declared columns of `n_rows` catalog rows.
-fn encode_score(plugin: &Plugin, rows: &[f64], n_rows: usize, buf: &mut Vec<u8>) {
+/// Encodes a SCORE frame of the declared columns of `n_rows` request rows, with the call's
+/// own configuration text when it sets parameters.
+fn encode_score(
+    plugin: &Plugin,
+    config: Option<&str>,
+    rows: &[f64],
+    n_rows: usize,
+    buf: &mut Vec<u8>,
+) {
     let n_inputs = plugin.n_inputs();
     let mut w = Writer::frame(buf, tag::SCORE);
     w.usize(n_rows).usize(n_inputs);
+    match config {
+        Some(config) => w.u8(1).str(config),
+        None => w.u8(0),
+    };
     let mut inputs = Vec::with_capacity(n_inputs);
     let bytes = w.bytes();
     bytes.reserve(n_rows * n_inputs * 8);
@@ -221,7 +232,9 @@ fn run(
         },
     };
     match request {
-        Request::Rows(rows) => encode_score(plugin, &rows, n_rows, &mut proc.out),
+        Request::Rows(rows, config) => {
+            encode_score(plugin, config.as_deref(), &rows, n_rows, &mut proc.out)
+        }
         Request::Frame(frame) => proc.out = frame,
     }
     let width = plugin.metadata.output_width();
@@ -287,6 +300,7 @@ fn exchange(proc: &mut WorkerProc, n_rows: usize, width: usize) -> Result<(), Br
 pub(crate) async fn score(
     plugin: Arc<Plugin>,
     pool: &SandboxPool,
+    config: Option<Arc<str>>,
     rows: Vec<f64>,
     n_rows: usize,
     deadline: Duration,
@@ -304,7 +318,7 @@ pub(crate) async fn score(
         &plugin,
         pool,
         &call,
-        Request::Rows(rows),
+        Request::Rows(rows, config),
         n_rows,
         Reply::Async(tx),
     )?;
@@ -357,6 +371,7 @@ pub(crate) async fn score(
 pub(crate) fn score_blocking(
     plugin: &Arc<Plugin>,
     pool: &SandboxPool,
+    config: Option<&str>,
     rows: &[f64],
     n_rows: usize,
     cancel: &AtomicBool,
@@ -368,7 +383,7 @@ pub(crate) fn score_blocking(
         return Err(cancelled());
     }
     let mut frame = Vec::new();
-    encode_score(plugin, rows, n_rows, &mut frame);
+    encode_score(plugin, config, rows, n_rows, &mut frame);
     let call = Arc::new(SandboxCall::default());
     let (tx, rx) = mpsc::sync_channel(1);
     submit(

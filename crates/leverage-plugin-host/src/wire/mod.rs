@@ -7,8 +7,8 @@
 //!   INIT      protocol, host pid, limits, catalog   DESCRIBED  build info, metadata
 //!                                                    REFUSED    build info?, refusal
 //!   CONFIGURE config text                           READY
-//!   SCORE     n_rows, n_inputs, f64 × n·i           SCORED     kind, status, CPU µs, message,
-//!                                                              i32 × n, width, f64 × n·width
+//!   SCORE     n_rows, n_inputs, config?,        SCORED     kind, status, CPU µs, message,
+//!             f64 × n·i                           i32 × n, width, f64 × n·width
 //! ```
 //!
 //! Integers and floats are little-endian; strings are a `u32` length and UTF-8 bytes; lists a
