@@ -212,6 +212,7 @@ impl Caller {
         let score_request = || api::ScoreScenarioRequest {
             plugin: "plugins/pressure-index".into(),
             scenario: Some(reparations_loan()),
+            ..Default::default()
         };
         let scoring = |channel| {
             api::scoring_service_client::ScoringServiceClient::new(channel)

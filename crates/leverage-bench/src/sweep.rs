@@ -59,12 +59,14 @@ fn request(config: &SweepConfig) -> api::SweepScenarioRequest {
                 start: 0.0,
                 stop: 20.0,
                 steps: config.steps,
+                ..Default::default()
             },
             api::SweepAxis {
                 lever: api::Lever::SanctionsTightening as i32,
                 start: 0.0,
                 stop: 1.0,
                 steps: config.steps,
+                ..Default::default()
             },
         ],
         chunk_size: config.chunk_size,

@@ -194,7 +194,7 @@ unsafe extern "C" fn create_shim<P: ScoringPlugin>(
             Ok(plugin) => {
                 let instance = Box::new(InstanceBox {
                     plugin,
-                    n_inputs: metadata.inputs.len(),
+                    n_inputs: metadata.inputs.len() + P::own_inputs().len(),
                     out_cols: 1 + metadata.components.len(),
                 });
                 let handle = Box::into_raw(instance).cast::<PluginInstance>();

@@ -180,18 +180,29 @@ impl InProcess {
     }
 }
 
+/// What one call asks of a plugin: `n_rows` request rows, and the call's own configuration
+/// when it sets parameters.
+pub(crate) struct Work {
+    pub(crate) config: Option<Arc<str>>,
+    pub(crate) rows: Vec<f64>,
+    pub(crate) n_rows: usize,
+}
+
 /// [`PluginHost::score`](crate::PluginHost::score) for an in-process plugin: the call runs on
 /// `pool`, bounded by `deadline`; an abandoned call's thread is replaced at once.
 pub(crate) async fn score(
     plugin: Arc<Plugin>,
     backend: Arc<InProcess>,
     pool: &WorkerPool,
-    config: Option<Arc<str>>,
-    rows: Vec<f64>,
-    n_rows: usize,
+    work: Work,
     deadline: Duration,
     cancel: Arc<AtomicBool>,
 ) -> Result<Scored, HostError> {
+    let Work {
+        config,
+        rows,
+        n_rows,
+    } = work;
     let call = Arc::new(CallState::default());
     let (tx, rx) = oneshot::channel();
     let job = {

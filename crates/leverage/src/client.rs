@@ -222,6 +222,7 @@ impl ScenarioFile {
             guarantee_sharing: self.guarantee_sharing,
             horizon_years: self.horizon_years,
             as_of: date(&self.as_of)?,
+            ..Default::default()
         })
     }
 }
@@ -684,6 +685,7 @@ pub async fn score(c: &Connection, plugin: &str, scenario: &Path) -> anyhow::Res
         .score_scenario(pb::ScoreScenarioRequest {
             plugin: format!("plugins/{plugin}"),
             scenario: Some(s),
+            ..Default::default()
         })
         .await
         .map_err(explain)?

@@ -108,6 +108,7 @@ async fn a_segfaulting_sandboxed_plugin_costs_a_worker_not_the_server() {
     let score = |plugin: &str, mode| pb::ScoreScenarioRequest {
         plugin: format!("plugins/{plugin}"),
         scenario: scenario(mode),
+        ..Default::default()
     };
 
     // Any use mode but confiscation scores normally, in a worker.
@@ -189,6 +190,7 @@ async fn damaged_plugin_files_are_refused_and_the_server_keeps_serving() {
     let score = pb::ScoreScenarioRequest {
         plugin: "plugins/pressure-index".into(),
         scenario: scenario(pb::AssetAction::Immobilisation),
+        ..Default::default()
     };
     c.score_scenario(score.clone()).await.unwrap();
 

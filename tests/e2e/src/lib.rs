@@ -249,12 +249,14 @@ pub fn rate_by_sharing_sweep(
                 start: 0.0,
                 stop: 10.0,
                 steps: rate_steps,
+                ..Default::default()
             },
             pb::SweepAxis {
                 lever: pb::Lever::GuaranteeSharing as i32,
                 start: 0.0,
                 stop: 1.0,
                 steps: sharing_steps,
+                ..Default::default()
             },
         ],
         chunk_size,
@@ -302,6 +304,7 @@ pub fn plugin_libraries() -> &'static Path {
             "aborts",
             "segfaults",
             "escrow",
+            "abi-1-0",
         ] {
             packages.push(Box::leak(format!("fixture-{fixture}").into_boxed_str()));
         }

@@ -71,6 +71,7 @@ async fn a_disabled_plugin_flips_its_health_and_the_others_keep_scoring_serving(
             as_of: date(2025, 12, 31),
             ..Default::default()
         }),
+        ..Default::default()
     })
     .await
     .unwrap_err();

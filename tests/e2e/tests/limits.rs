@@ -36,6 +36,7 @@ fn slow_call() -> pb::ScoreScenarioRequest {
             as_of: date(2025, 12, 31),
             ..Default::default()
         }),
+        ..Default::default()
     }
 }
 

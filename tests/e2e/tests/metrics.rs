@@ -55,6 +55,7 @@ async fn metrics_count_calls_by_status_and_plugin_calls() {
         .score_scenario(pb::ScoreScenarioRequest {
             plugin: "plugins/pressure-index".into(),
             scenario: Some(scenario),
+            ..Default::default()
         })
         .await
         .unwrap();

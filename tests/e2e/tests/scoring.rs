@@ -54,6 +54,7 @@ fn score(plugin: &str, s: pb::Scenario) -> pb::ScoreScenarioRequest {
     pb::ScoreScenarioRequest {
         plugin: format!("plugins/{plugin}"),
         scenario: Some(s),
+        ..Default::default()
     }
 }
 
@@ -204,6 +205,7 @@ async fn an_invalid_scenario_names_each_bad_field() {
         .score_scenarios(pb::ScoreScenariosRequest {
             plugin: "plugins/pressure-index".into(),
             scenarios: vec![s, scenario(pb::AssetAction::Immobilisation)],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -461,6 +463,7 @@ async fn a_cancelled_sweep_stops_its_work() {
             start: 0.0,
             stop: 1.0,
             steps: 1000,
+            ..Default::default()
         }],
         chunk_size: 10,
         ..Default::default()
@@ -507,12 +510,14 @@ async fn sweeps_validate_their_axes() {
                 start: -1.0,
                 stop: 10.0,
                 steps: 1,
+                ..Default::default()
             },
             pb::SweepAxis {
                 lever: 0,
                 start: 0.0,
                 stop: 1.0,
                 steps: 2_000_000,
+                ..Default::default()
             },
         ],
         chunk_size: 0,

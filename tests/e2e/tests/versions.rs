@@ -236,6 +236,7 @@ async fn a_score_made_before_an_edit_is_reproduced_bit_for_bit_at_its_dataset_ve
             as_of: date(2025, 12, 31),
             ..Default::default()
         }),
+        ..Default::default()
     };
     let first = scoring
         .score_scenario(request.clone())

@@ -130,6 +130,7 @@ pub(super) fn batch() -> api::ScoreScenariosRequest {
                 ..reparations_loan()
             })
             .collect(),
+        ..Default::default()
     }
 }
 

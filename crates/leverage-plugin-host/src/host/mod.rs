@@ -333,10 +333,12 @@ impl PluginHost {
             Backend::InProcess(backend) => {
                 let backend = Arc::clone(backend);
                 let pool = &self.inner.pool;
-                inprocess::score(
-                    plugin, backend, pool, config, rows, n_rows, deadline, cancel,
-                )
-                .await
+                let work = inprocess::Work {
+                    config,
+                    rows,
+                    n_rows,
+                };
+                inprocess::score(plugin, backend, pool, work, deadline, cancel).await
             }
             Backend::Inline(backend) => {
                 backend.score_blocking(&plugin, config.as_deref(), &rows, n_rows, &cancel)

@@ -2,6 +2,7 @@
 
 use leverage_core::scenario::{Lever, Scenario, ScenarioInput};
 use leverage_core::{Date, DomainError, Violations};
+use leverage_plugin_host::PluginMetadata;
 use leverage_proto::leverage::v1 as pb;
 use tonic::Status;
 
@@ -99,4 +100,146 @@ pub(super) fn lever_in(field: &str, value: i32, v: &mut Violations) -> Option<Le
             return None;
         }
     })
+}
+
+/// A scenario as a request gives it: its levers, checked, and the values it sets for inputs
+/// the plugins declare themselves, which only the chosen plugin can check.
+#[derive(Clone, Debug)]
+pub(super) struct Requested {
+    pub scenario: Scenario,
+    pub own: Vec<pb::InputValue>,
+}
+
+/// Reads a scenario with its plugin-declared input values; bad levers are named under `prefix`.
+pub(super) fn requested_in(
+    prefix: &str,
+    s: Option<&pb::Scenario>,
+) -> Result<Requested, DomainError> {
+    let scenario = scenario_in(prefix, s)?;
+    Ok(Requested {
+        scenario,
+        own: s.map(|s| s.inputs.clone()).unwrap_or_default(),
+    })
+}
+
+/// What to do with a value for an input the plugin does not declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Undeclared {
+    /// Refuse it: the request names one plugin, so the value can only be a mistake.
+    Refuse,
+    /// Leave it to the plugins that declare it (a comparison checks beforehand that one does).
+    Skip,
+}
+
+/// The values of `meta`'s own inputs for one scenario, in declared order: as given, else the
+/// declared default. Every problem is named under `prefix()`: a name the plugin does not
+/// declare (unless skipped), a name given twice, a value outside the declared range, a
+/// required input left unset.
+pub(super) fn own_values(
+    meta: &PluginMetadata,
+    given: &[pb::InputValue],
+    undeclared: Undeclared,
+    prefix: impl Fn() -> String,
+) -> Result<Vec<f64>, DomainError> {
+    let mut values: Vec<Option<f64>> = meta.own_inputs.iter().map(|i| i.default).collect();
+    let mut set = vec![false; values.len()];
+    let mut v = Violations::new();
+    for (i, input) in given.iter().enumerate() {
+        match meta.own_input(&input.name) {
+            None if undeclared == Undeclared::Skip => {}
+            None => v.add(
+                format!("{}.inputs[{i}].name", prefix()),
+                format!(
+                    "`{}` is not an input of plugins/{}: {}",
+                    input.name,
+                    meta.id,
+                    declared_inputs(meta)
+                ),
+            ),
+            Some((at, _)) if set[at] => v.add(
+                format!("{}.inputs[{i}].name", prefix()),
+                format!("`{}` is given twice", input.name),
+            ),
+            Some((at, declared)) => {
+                set[at] = true;
+                if declared.accepts(input.value) {
+                    values[at] = Some(input.value);
+                } else {
+                    v.add(
+                        format!("{}.inputs[{i}].value", prefix()),
+                        format!(
+                            "`{}` must be between {} and {}, got {}",
+                            input.name, declared.min, declared.max, input.value
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for (declared, value) in meta.own_inputs.iter().zip(&values) {
+        if value.is_none() {
+            v.add(
+                format!("{}.inputs", prefix()),
+                format!(
+                    "`{}` ({}, {} to {}) is required by plugins/{} and not set",
+                    declared.name, declared.unit, declared.min, declared.max, meta.id
+                ),
+            );
+        }
+    }
+    v.finish(|| values.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+}
+
+/// The names of the inputs a plugin declares itself, for a message.
+fn declared_inputs(meta: &PluginMetadata) -> String {
+    if meta.own_inputs.is_empty() {
+        "it declares no inputs of its own".to_owned()
+    } else {
+        let names: Vec<&str> = meta.own_inputs.iter().map(|i| i.name.as_str()).collect();
+        format!("its own inputs are {}", names.join(", "))
+    }
+}
+
+/// The per-call parameter values of a request, checked against the plugin's declaration:
+/// each declared, once, and within its range; every bad one named (`parameters[i].name` or
+/// `.value`).
+pub(super) fn parameters_in(
+    meta: &PluginMetadata,
+    given: &[pb::ParameterValue],
+) -> Result<Vec<(String, f64)>, DomainError> {
+    let mut v = Violations::new();
+    let mut out: Vec<(String, f64)> = Vec::with_capacity(given.len());
+    for (i, p) in given.iter().enumerate() {
+        match meta.parameters.iter().find(|d| d.name == p.name) {
+            None => {
+                let known: Vec<&str> = meta.parameters.iter().map(|d| d.name.as_str()).collect();
+                v.add(
+                    format!("parameters[{i}].name"),
+                    if known.is_empty() {
+                        format!("`{}`: plugins/{} has no parameters", p.name, meta.id)
+                    } else {
+                        format!(
+                            "`{}` is not a parameter of plugins/{}; its parameters are {}",
+                            p.name,
+                            meta.id,
+                            known.join(", ")
+                        )
+                    },
+                );
+            }
+            Some(_) if out.iter().any(|(n, _)| *n == p.name) => v.add(
+                format!("parameters[{i}].name"),
+                format!("`{}` is given twice", p.name),
+            ),
+            Some(d) if !(p.value.is_finite() && p.value >= d.min && p.value <= d.max) => v.add(
+                format!("parameters[{i}].value"),
+                format!(
+                    "`{}` must be between {} and {}, got {}",
+                    p.name, d.min, d.max, p.value
+                ),
+            ),
+            Some(_) => out.push((p.name.clone(), p.value)),
+        }
+    }
+    v.finish(|| out)
 }

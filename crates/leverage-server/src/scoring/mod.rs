@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use leverage_core::scenario::{Context, INPUT_CATALOG, Scenario};
 use leverage_core::{Date, DomainError, Snapshot, Violations};
-use leverage_plugin_host::{PluginHost, PluginMetadata, PluginState};
+use leverage_plugin_host::{CallOptions, PluginHost, PluginMetadata, PluginState};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_server::ScoringService;
 use leverage_store::Repository;
@@ -31,8 +31,8 @@ mod inputs;
 mod replies;
 mod sweep;
 
-use inputs::plugin_id;
 pub use inputs::scenario_in;
+use inputs::{Requested, Undeclared, own_values, parameters_in, plugin_id, requested_in};
 pub(crate) use replies::plugin_id_of;
 use replies::{every, outcomes, plugin_message};
 
@@ -162,29 +162,82 @@ impl ScoringApi {
         }
     }
 
-    /// Rows (catalog order) for valid scenarios.
-    fn rows(&self, snap: &Arc<Snapshot>, scenarios: &[Scenario]) -> Result<Vec<f64>, Status> {
-        let width = INPUT_CATALOG.len();
+    /// Rows for valid scenarios: the catalog's inputs, then the plugin's own (`own`, as many per
+    /// scenario as the plugin declares).
+    fn rows(
+        &self,
+        snap: &Arc<Snapshot>,
+        scenarios: &[(&Scenario, Vec<f64>)],
+        own: usize,
+    ) -> Result<Vec<f64>, Status> {
+        let catalog = INPUT_CATALOG.len();
+        let width = catalog + own;
         let mut rows = vec![0.0; scenarios.len() * width];
-        for (s, row) in scenarios.iter().zip(rows.chunks_exact_mut(width)) {
-            self.context(snap, s.as_of)?.fill_row(s, row);
+        for ((s, values), row) in scenarios.iter().zip(rows.chunks_exact_mut(width)) {
+            let (levers, own) = row.split_at_mut(catalog);
+            self.context(snap, s.as_of)?.fill_row(s, levers);
+            own.copy_from_slice(values);
         }
         Ok(rows)
     }
 
-    /// Scores a batch with one plugin: invalid scenarios get their own error outcome.
+    /// The choices of a call with one plugin: its parameter values (checked against the
+    /// plugin's declaration) and what to do with inputs it does not declare.
+    fn call_for(
+        &self,
+        meta: &PluginMetadata,
+        parameters: &[pb::ParameterValue],
+        undeclared: Undeclared,
+    ) -> Result<Call, Status> {
+        let overrides = parameters_in(meta, parameters).map_err(error::domain)?;
+        let used = self
+            .host
+            .parameter_values(&meta.id, &overrides)
+            .map_err(error::host)?;
+        Ok(Call {
+            parameters: meta
+                .parameters
+                .iter()
+                .zip(used)
+                .map(|(declared, (name, value))| pb::NamedValue {
+                    name,
+                    value,
+                    unit: declared.unit.clone(),
+                })
+                .collect(),
+            options: CallOptions {
+                parameters: overrides,
+            },
+            undeclared,
+        })
+    }
+
+    /// Scores a batch with one plugin: invalid scenarios get their own error outcome. A
+    /// scenario's values for the plugin's own inputs are checked here, against this plugin;
+    /// `prefix(i)` names scenario `i` in the request (e.g. `scenarios[3]`).
     async fn batch(
         &self,
         snap: &Arc<Snapshot>,
         meta: &PluginMetadata,
-        inputs: &[Result<Scenario, DomainError>],
+        inputs: &[Result<Requested, DomainError>],
+        prefix: &(dyn Fn(usize) -> String + Sync),
+        call: &Call,
         deadline: Duration,
     ) -> Result<Vec<Result<pb::ScoreResult, Status>>, Status> {
-        let valid: Vec<Scenario> = inputs
+        let checked: Vec<Result<(&Scenario, Vec<f64>), DomainError>> = inputs
             .iter()
-            .filter_map(|s| s.as_ref().ok().cloned())
+            .enumerate()
+            .map(|(i, input)| {
+                let input = input.as_ref().map_err(Clone::clone)?;
+                let own = own_values(meta, &input.own, call.undeclared, || prefix(i))?;
+                Ok((&input.scenario, own))
+            })
             .collect();
-        let rows = self.rows(snap, &valid)?;
+        let valid: Vec<(&Scenario, Vec<f64>)> = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok().cloned())
+            .collect();
+        let rows = self.rows(snap, &valid, meta.own_inputs.len())?;
         let cancel = Arc::new(AtomicBool::new(false));
         let scored = if valid.is_empty() {
             leverage_plugin_host::Scored::default()
@@ -192,7 +245,14 @@ impl ScoringApi {
             let started = std::time::Instant::now();
             let scored = self
                 .host
-                .score(&meta.id, rows.clone(), valid.len(), deadline, cancel)
+                .score_with(
+                    &meta.id,
+                    &call.options,
+                    rows.clone(),
+                    valid.len(),
+                    deadline,
+                    cancel,
+                )
                 .await;
             let failure = scored.as_ref().err().map(error::host_failure_kind);
             self.metrics.record_plugin(
@@ -207,20 +267,25 @@ impl ScoringApi {
             scored.map_err(error::host)?
         };
         count_calls(&self.calls, meta, valid.len());
-        let width = INPUT_CATALOG.len();
+        let width = INPUT_CATALOG.len() + meta.own_inputs.len();
         let version = snap.revision().to_string();
         let mut scored = scored
             .iter()
             .zip(valid.iter())
             .zip(rows.chunks_exact(width));
         let mut out = Vec::with_capacity(inputs.len());
-        for input in inputs {
+        for input in checked {
             out.push(match input {
-                Err(e) => Err(error::domain(e.clone())),
+                Err(e) => Err(error::domain(e)),
                 Ok(_) => match scored.next() {
-                    Some(((Ok(score), s), row)) => {
-                        Ok(replies::score_result(meta, &version, s, row, score))
-                    }
+                    Some(((Ok(score), (s, _)), row)) => Ok(replies::score_result(
+                        meta,
+                        &version,
+                        s,
+                        row,
+                        score,
+                        &call.parameters,
+                    )),
                     Some(((Err(e), _), _)) => Err(error::row(&meta.id, e)),
                     None => Err(Refusal::PluginResultMissing.into_status()),
                 },
@@ -228,6 +293,15 @@ impl ScoringApi {
         }
         Ok(out)
     }
+}
+
+/// The choices of a call with one plugin (see [`ScoringApi::call_for`]).
+#[derive(Debug)]
+struct Call {
+    options: CallOptions,
+    /// Every parameter with the value the call uses, as replies list them.
+    parameters: Vec<pb::NamedValue>,
+    undeclared: Undeclared,
 }
 
 type SweepStream = ReceiverStream<Result<pb::SweepScenarioResponse, Status>>;
@@ -280,9 +354,13 @@ impl ScoringService for ScoringApi {
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
-        let scenario = scenario_in("scenario", r.scenario.as_ref()).map_err(error::domain)?;
+        let scenario = requested_in("scenario", r.scenario.as_ref()).map_err(error::domain)?;
         let meta = self.ready("plugin", &r.plugin)?;
-        let mut results = self.batch(&snap, &meta, &[Ok(scenario)], deadline).await?;
+        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
+        let prefix = |_: usize| "scenario".to_owned();
+        let mut results = self
+            .batch(&snap, &meta, &[Ok(scenario)], &prefix, &call, deadline)
+            .await?;
         let result = results
             .pop()
             .unwrap_or_else(|| Err(Refusal::PluginResultMissing.into_status()))?;
@@ -305,13 +383,18 @@ impl ScoringService for ScoringApi {
             ));
         }
         let meta = self.ready("plugin", &r.plugin)?;
+        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
         let inputs: Vec<_> = r
             .scenarios
             .iter()
             .enumerate()
-            .map(|(i, s)| scenario_in(&format!("scenarios[{i}]"), Some(s)))
+            .map(|(i, s)| requested_in(&format!("scenarios[{i}]"), Some(s)))
             .collect();
-        let outcomes = outcomes(self.batch(&snap, &meta, &inputs, deadline).await?);
+        let prefix = |i: usize| format!("scenarios[{i}]");
+        let outcomes = outcomes(
+            self.batch(&snap, &meta, &inputs, &prefix, &call, deadline)
+                .await?,
+        );
         Ok(Response::new(pb::ScoreScenariosResponse { outcomes }))
     }
 
@@ -348,19 +431,49 @@ impl ScoringService for ScoringApi {
             }
         }
         v.into_result().map_err(error::domain)?;
+        let metas: Vec<Result<Arc<PluginMetadata>, Status>> = r
+            .plugins
+            .iter()
+            .map(|name| self.ready("plugins", name))
+            .collect();
+        // A value for an input that none of the compared plugins declares is a mistake in
+        // every row; each plugin takes the values it declares and leaves the others'.
         let inputs: Vec<_> = r
             .scenarios
             .iter()
             .enumerate()
-            .map(|(i, s)| scenario_in(&format!("scenarios[{i}]"), Some(s)))
+            .map(|(i, s)| {
+                let requested = requested_in(&format!("scenarios[{i}]"), Some(s))?;
+                let mut v = Violations::new();
+                for (k, input) in requested.own.iter().enumerate() {
+                    let declared = metas
+                        .iter()
+                        .flatten()
+                        .any(|m| m.own_input(&input.name).is_some());
+                    if !declared {
+                        v.add(
+                            format!("scenarios[{i}].inputs[{k}].name"),
+                            format!(
+                                "`{}` is not an input of any of the compared plugins",
+                                input.name
+                            ),
+                        );
+                    }
+                }
+                v.finish(|| requested)
+            })
             .collect();
+        let prefix = |i: usize| format!("scenarios[{i}]");
         let mut rows = Vec::new();
-        for name in &r.plugins {
-            let outcomes = match self.ready("plugins", name) {
-                Ok(meta) => match self.batch(&snap, &meta, &inputs, deadline).await {
-                    Ok(results) => outcomes(results),
-                    Err(status) => every(&inputs, &status),
-                },
+        for (name, meta) in r.plugins.iter().zip(metas) {
+            let batch = async {
+                let meta = meta?;
+                let call = self.call_for(&meta, &[], Undeclared::Skip)?;
+                self.batch(&snap, &meta, &inputs, &prefix, &call, deadline)
+                    .await
+            };
+            let outcomes = match batch.await {
+                Ok(results) => outcomes(results),
                 Err(status) => every(&inputs, &status),
             };
             rows.push(pb::ComparisonRow {
@@ -380,14 +493,20 @@ impl ScoringService for ScoringApi {
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
-        let plan = sweep::Plan::from_request(&r)?;
-        let meta = self.ready("plugin", &r.plugin)?;
+        // The plan needs the plugin for the axes over its own inputs; the request's own mistakes
+        // still come before the plugin's absence.
+        let meta = self.ready("plugin", &r.plugin);
+        let plan = sweep::Plan::from_request(&r, meta.as_deref().ok())?;
+        let meta = meta?;
+        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
         let ctx = self.context(&snap, plan.base.as_of)?;
         let stream = sweep::start(
             plan,
             sweep::Scorer {
                 host: self.host.clone(),
                 meta,
+                options: call.options,
+                parameters: call.parameters,
                 ctx,
                 deadline,
                 calls: Arc::clone(&self.calls),

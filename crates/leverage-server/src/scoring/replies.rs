@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use leverage_core::DomainError;
 use leverage_core::scenario::{INPUT_CATALOG, Scenario};
 use leverage_plugin_host::{PluginMetadata, PluginState};
 use leverage_proto::leverage::v1 as pb;
@@ -17,7 +16,9 @@ pub(super) fn score_result(
     s: &Scenario,
     row: &[f64],
     score: leverage_plugin_host::RowView<'_>,
+    parameters: &[pb::NamedValue],
 ) -> pb::ScoreResult {
+    let catalog = INPUT_CATALOG.len();
     pb::ScoreResult {
         plugin: format!("plugins/{}", meta.id),
         plugin_version: meta.version.clone(),
@@ -47,7 +48,19 @@ pub(super) fn score_result(
                     unit: INPUT_CATALOG[at].unit.to_owned(),
                 })
             })
+            .chain(
+                meta.own_inputs
+                    .iter()
+                    .zip(&row[catalog..])
+                    .map(|(i, value)| pb::NamedValue {
+                        name: i.name.clone(),
+                        value: *value,
+                        unit: i.unit.clone(),
+                    }),
+            )
             .collect(),
+        parameters: parameters.to_vec(),
+        plugin_build: String::new(),
     }
 }
 
@@ -134,7 +147,18 @@ pub(super) fn plugin_message(
                     .find(|c| c.name == i.name)
                     .map(|c| c.description.to_owned())
                     .unwrap_or_default(),
+                ..Default::default()
             })
+            .chain(m.own_inputs.iter().map(|i| pb::PluginInput {
+                name: i.name.clone(),
+                unit: i.unit.clone(),
+                description: i.description.clone(),
+                plugin_declared: true,
+                min: i.min,
+                max: i.max,
+                required: i.default.is_none(),
+                default_value: i.default.unwrap_or(0.0),
+            }))
             .collect();
         p.components = m
             .components
@@ -168,10 +192,7 @@ pub(super) fn plugin_message(
 }
 
 /// The same error as the outcome of every scenario.
-pub(super) fn every(
-    inputs: &[Result<Scenario, DomainError>],
-    status: &Status,
-) -> Vec<pb::ScenarioOutcome> {
+pub(super) fn every<T>(inputs: &[T], status: &Status) -> Vec<pb::ScenarioOutcome> {
     outcomes(inputs.iter().map(|_| Err(status.clone())).collect())
 }
 

@@ -1,4 +1,4 @@
-//! Sweeps: a grid of one or two levers over a base scenario, scored in chunks and streamed in
+//! Sweeps: a grid of one or two levers (or inputs the plugin declares) over a base scenario, scored in chunks and streamed in
 //! index order with progress. A call scores the whole grid or one part of it (an index range, or
 //! a shard), its points keeping their index in the whole grid, so that several servers can share
 //! a sweep. A chunk is computed only when the stream's four-message channel has room, so a
@@ -13,13 +13,13 @@ use std::time::Duration;
 use leverage_core::Violations;
 use leverage_core::scenario::{Context, INPUT_CATALOG, Lever, Scenario};
 use leverage_core::sweep::shard_points;
-use leverage_plugin_host::{PluginHost, PluginMetadata};
+use leverage_plugin_host::{CallOptions, PluginHost, PluginMetadata};
 use leverage_proto::leverage::v1 as pb;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::inputs::{lever_in, scenario_in};
+use super::inputs::{Undeclared, lever_in, own_values, scenario_in};
 use super::replies::score_error;
 use super::{CallCounts, count_calls};
 use crate::error;
@@ -33,11 +33,21 @@ const MAX_CHUNK: usize = 10_000;
 /// Messages computed ahead of the reader.
 const AHEAD: usize = 4;
 
+/// What one axis varies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Swept {
+    Lever(Lever),
+    /// The plugin's own input at this position among its own inputs.
+    Own(usize),
+}
+
 /// A valid sweep request.
 #[derive(Debug)]
 pub(super) struct Plan {
     pub base: Scenario,
-    axes: Vec<(Lever, Vec<f64>)>,
+    /// The base scenario's values of the plugin's own inputs, in declared order.
+    own: Vec<f64>,
+    axes: Vec<(Swept, Vec<f64>)>,
     /// Points in the whole grid.
     total: u64,
     /// The indices (in the whole grid) of the points this call scores.
@@ -46,33 +56,94 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Reads a request, naming every bad field.
-    pub fn from_request(r: &pb::SweepScenarioRequest) -> Result<Self, Status> {
+    /// Reads a request, naming every bad field. `meta` is the plugin's, when it is known: the
+    /// axes over its own inputs and the base's values of them are checked against it.
+    pub fn from_request(
+        r: &pb::SweepScenarioRequest,
+        meta: Option<&PluginMetadata>,
+    ) -> Result<Self, Status> {
         let base = scenario_in("base", r.base.as_ref()).map_err(error::domain)?;
         let mut v = Violations::new();
         if r.axes.is_empty() || r.axes.len() > 2 {
             v.add("axes", "give one or two axes");
         }
-        let mut axes: Vec<(Lever, Vec<f64>)> = Vec::new();
+        let mut axes: Vec<(Swept, Vec<f64>)> = Vec::new();
         for (i, a) in r.axes.iter().enumerate() {
             let at = |f: &str| format!("axes[{i}].{f}");
-            let lever = lever_in(&at("lever"), a.lever, &mut v);
+            let swept = if a.input.is_empty() {
+                lever_in(&at("lever"), a.lever, &mut v).map(Swept::Lever)
+            } else if a.lever != 0 {
+                v.add(at("input"), "set a lever or an input, not both");
+                None
+            } else {
+                meta.and_then(|meta| own_axis(meta, &a.input, &at, &mut v))
+            };
             if a.steps < 2 {
                 v.add(at("steps"), "must be at least 2");
             }
-            if let Some(lever) = lever {
-                lever.check(&at("start"), a.start, &mut v);
-                lever.check(&at("stop"), a.stop, &mut v);
-                if axes.iter().any(|(l, _)| *l == lever) {
-                    v.add(at("lever"), "each lever may be swept once");
+            if let Some(swept) = swept {
+                match swept {
+                    Swept::Lever(lever) => {
+                        lever.check(&at("start"), a.start, &mut v);
+                        lever.check(&at("stop"), a.stop, &mut v);
+                    }
+                    Swept::Own(k) => {
+                        if let Some(declared) = meta.map(|m| &m.own_inputs[k]) {
+                            for (field, value) in [("start", a.start), ("stop", a.stop)] {
+                                if !declared.accepts(value) {
+                                    v.add(
+                                        at(field),
+                                        format!(
+                                            "`{}` must be between {} and {}, got {value}",
+                                            declared.name, declared.min, declared.max
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                if axes.iter().any(|(s, _)| *s == swept) {
+                    v.add(
+                        at(if a.input.is_empty() { "lever" } else { "input" }),
+                        "each lever or input may be swept once",
+                    );
                 }
                 let steps = a.steps.max(2) as usize;
                 let values = (0..steps.min(MAX_SWEEP_POINTS as usize))
                     .map(|k| a.start + (a.stop - a.start) * k as f64 / (steps - 1) as f64)
                     .collect();
-                axes.push((lever, values));
+                axes.push((swept, values));
             }
         }
+        // The base's values of the plugin's own inputs; a swept one counts as set (at its
+        // start), so that a required input may be given by its axis alone.
+        let own = match meta {
+            None => Vec::new(),
+            Some(meta) => {
+                let mut given = r
+                    .base
+                    .as_ref()
+                    .map(|b| b.inputs.clone())
+                    .unwrap_or_default();
+                for a in &r.axes {
+                    let declared = meta.own_input(&a.input).is_some();
+                    if declared && !given.iter().any(|g| g.name == a.input) {
+                        given.push(pb::InputValue {
+                            name: a.input.clone(),
+                            value: a.start,
+                        });
+                    }
+                }
+                match own_values(meta, &given, Undeclared::Refuse, || "base".to_owned()) {
+                    Ok(own) => own,
+                    Err(e) => {
+                        v.merge(e).map_err(error::domain)?;
+                        Vec::new()
+                    }
+                }
+            }
+        };
         let total: u64 = r.axes.iter().map(|a| a.steps.max(1) as u64).product();
         if total > MAX_SWEEP_POINTS {
             v.add(
@@ -95,6 +166,7 @@ impl Plan {
         };
         Ok(Self {
             base,
+            own,
             axes,
             total,
             points,
@@ -102,8 +174,13 @@ impl Plan {
         })
     }
 
+    /// Values per row: the catalog's, then the plugin's own inputs.
+    fn width(&self) -> usize {
+        INPUT_CATALOG.len() + self.own.len()
+    }
+
     /// Fills `rows` with the chunk of points starting at `first`, and returns each point's
-    /// lever values. `s` is scratch: every point sets every swept lever.
+    /// swept values. `s` is scratch: every point sets every swept lever.
     fn fill(
         &self,
         ctx: &Context,
@@ -111,22 +188,27 @@ impl Plan {
         first: usize,
         rows: &mut [f64],
     ) -> Vec<Vec<f64>> {
-        let width = INPUT_CATALOG.len();
+        let width = self.width();
         let inner = self.axes.get(1).map_or(1, |(_, v)| v.len());
         let mut levers = Vec::with_capacity(rows.len() / width);
         for (k, row) in rows.chunks_exact_mut(width).enumerate() {
             let index = first + k;
+            let (catalog, own) = row.split_at_mut(INPUT_CATALOG.len());
+            own.copy_from_slice(&self.own);
             let mut values = Vec::with_capacity(self.axes.len());
-            for (axis, (lever, vals)) in self.axes.iter().enumerate() {
+            for (axis, (swept, vals)) in self.axes.iter().enumerate() {
                 let at = if axis == 0 {
                     index / inner
                 } else {
                     index % inner
                 };
-                lever.set(s, vals[at]);
+                match swept {
+                    Swept::Lever(lever) => lever.set(s, vals[at]),
+                    Swept::Own(k) => own[*k] = vals[at],
+                }
                 values.push(vals[at]);
             }
-            ctx.fill_row(s, row);
+            ctx.fill_row(s, catalog);
             levers.push(values);
         }
         levers
@@ -194,6 +276,37 @@ fn points_in(r: &pb::SweepScenarioRequest, grid: Option<u64>, v: &mut Violations
     start..end
 }
 
+/// The axis over the plugin's own input `name`, or a violation naming it.
+fn own_axis(
+    meta: &PluginMetadata,
+    name: &str,
+    at: &impl Fn(&str) -> String,
+    v: &mut Violations,
+) -> Option<Swept> {
+    match meta.own_input(name) {
+        Some((k, _)) => Some(Swept::Own(k)),
+        None => {
+            let own: Vec<&str> = meta.own_inputs.iter().map(|i| i.name.as_str()).collect();
+            v.add(
+                at("input"),
+                if own.is_empty() {
+                    format!(
+                        "`{name}`: plugins/{} declares no inputs of its own (sweep a lever)",
+                        meta.id
+                    )
+                } else {
+                    format!(
+                        "`{name}` is not an input of plugins/{}; its own inputs are {}",
+                        meta.id,
+                        own.join(", ")
+                    )
+                },
+            );
+            None
+        }
+    }
+}
+
 /// An index or a count, which must not be negative.
 fn non_negative(field: &str, value: i64, v: &mut Violations) -> Option<u64> {
     let n = u64::try_from(value).ok();
@@ -208,6 +321,9 @@ fn non_negative(field: &str, value: i64, v: &mut Violations) -> Option<u64> {
 pub(super) struct Scorer {
     pub host: PluginHost,
     pub meta: Arc<PluginMetadata>,
+    pub options: CallOptions,
+    /// Every parameter with the value the sweep uses, for its first message.
+    pub parameters: Vec<pb::NamedValue>,
     pub ctx: Arc<Context>,
     pub deadline: Duration,
     pub calls: Arc<CallCounts>,
@@ -236,13 +352,15 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
     let Scorer {
         host,
         meta,
+        options,
+        parameters,
         ctx,
         deadline,
         calls,
         metrics,
         health,
     } = scorer;
-    let width = INPUT_CATALOG.len();
+    let width = plan.width();
     let first_index = plan.points.start;
     // Progress counts the points this call scores, not the whole grid's.
     let total = plan.points.end - first_index;
@@ -253,6 +371,8 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             points: Vec::new(),
             component_names,
             progress: Some(pb::SweepProgress { done: 0, total: 0 }),
+            plugin_build: String::new(),
+            parameters,
         };
         let _ = tx.send(Ok(empty)).await;
         return;
@@ -268,7 +388,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
         let cancel = Arc::new(AtomicBool::new(false));
         let started = std::time::Instant::now();
         let scored = tokio::select! {
-            r = host.score(&meta.id, rows, n, deadline, Arc::clone(&cancel)) => {
+            r = host.score_with(&meta.id, &options, rows, n, deadline, Arc::clone(&cancel)) => {
                 let failure = r.as_ref().err().map(error::host_failure_kind);
                 metrics.record_plugin(&meta.id, n, failure, started.elapsed().as_secs_f64());
                 r
@@ -313,10 +433,17 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             .collect();
         count_calls(&calls, &meta, n);
         done += n as u64;
+        let first_message = std::mem::take(&mut first);
         let message = pb::SweepScenarioResponse {
             points,
-            component_names: if std::mem::take(&mut first) {
+            component_names: if first_message {
                 component_names.clone()
+            } else {
+                Vec::new()
+            },
+            plugin_build: String::new(),
+            parameters: if first_message {
+                parameters.clone()
             } else {
                 Vec::new()
             },

@@ -70,6 +70,7 @@ pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
             start: args.from,
             stop: args.to,
             steps: args.steps,
+            ..Default::default()
         }],
         chunk_size: args.chunk_size,
         ..Default::default()
