@@ -143,7 +143,7 @@ impl Harness {
         rows: usize,
         cancel: &AtomicBool,
     ) -> Result<BatchResult, String> {
-        let cols = self.metadata.inputs.len();
+        let cols = self.metadata.input_width();
         let width = self.metadata.output_width();
         if rows.checked_mul(cols) != Some(inputs.len()) {
             return Err(format!(

@@ -137,16 +137,21 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
     report.build = Some(plugin.0.build.clone());
     report.metadata = Some(Arc::clone(&plugin.0.metadata));
 
-    let width = catalog.len();
-    if options.sample_rows.is_empty() || !options.sample_rows.len().is_multiple_of(width) {
+    let catalog_width = catalog.len();
+    if options.sample_rows.is_empty() || !options.sample_rows.len().is_multiple_of(catalog_width) {
         report.problems.push(format!(
-            "no scoring was checked: {} sample values is not a positive multiple of the {width} catalog inputs",
+            "no scoring was checked: {} sample values is not a positive multiple of the {catalog_width} catalog inputs",
             options.sample_rows.len()
         ));
         return report;
     }
-    let n_rows = options.sample_rows.len() / width;
-    let rows = Arc::new(options.sample_rows.clone());
+    let n_rows = options.sample_rows.len() / catalog_width;
+    let rows = Arc::new(with_own_inputs(
+        &options.sample_rows,
+        catalog_width,
+        &plugin.0.metadata,
+    ));
+    let width = catalog_width + plugin.0.metadata.own_inputs.len();
 
     let Some(first) = run(
         &plugin,
@@ -191,6 +196,24 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
     }
     report.samples = first;
     report
+}
+
+/// The sample rows widened with values for the plugin's own inputs: from each input's minimum
+/// in the first row to its maximum in the last, so that the samples cover the declared range.
+fn with_own_inputs(rows: &[f64], catalog_width: usize, metadata: &PluginMetadata) -> Vec<f64> {
+    let n_rows = rows.len() / catalog_width;
+    let own = &metadata.own_inputs;
+    let mut out = Vec::with_capacity(n_rows * (catalog_width + own.len()));
+    for (k, row) in rows.chunks_exact(catalog_width).enumerate() {
+        out.extend_from_slice(row);
+        let t = if n_rows > 1 {
+            k as f64 / (n_rows - 1) as f64
+        } else {
+            0.5
+        };
+        out.extend(own.iter().map(|i| i.min + (i.max - i.min) * t));
+    }
+    out
 }
 
 /// Scores rows `start..start + n` on a thread of its own, bounded by `deadline`.
@@ -276,6 +299,20 @@ impl fmt::Display for CheckReport {
             writeln!(f, "inputs:")?;
             for input in &m.inputs {
                 writeln!(f, "  {} [{}]", input.name, input.unit)?;
+            }
+            if !m.own_inputs.is_empty() {
+                writeln!(f, "own inputs (set by name in each scenario):")?;
+                for i in &m.own_inputs {
+                    let default = match i.default {
+                        Some(value) => format!("default {value}"),
+                        None => "required".to_owned(),
+                    };
+                    writeln!(
+                        f,
+                        "  {} [{}] in [{}, {}], {default}: {}",
+                        i.name, i.unit, i.min, i.max, i.description
+                    )?;
+                }
             }
             writeln!(
                 f,

@@ -686,4 +686,47 @@ mod tests {
             })
         );
     }
+
+    fn own(name: &str) -> leverage_plugin_api::info::OwnInputInfo {
+        leverage_plugin_api::info::OwnInputInfo {
+            name: name.to_owned(),
+            unit: String::new(),
+            description: String::new(),
+            min: 0.0,
+            max: 1.0,
+            default: None,
+        }
+    }
+
+    #[test]
+    fn own_inputs_take_the_columns_after_the_catalog_in_declared_order() {
+        let catalog = ["lever.a".to_owned(), "pool.b".to_owned()];
+        let mut m = metadata(&["pool.b"]);
+        m.own_inputs = vec![own("escrow.share"), own("cap")];
+        assert_eq!(resolve_inputs(&m, &catalog), Ok(vec![1, 2, 3]));
+    }
+
+    #[test]
+    fn own_inputs_in_a_catalog_namespace_are_refused_with_the_namespaces() {
+        let catalog = [
+            "lever.a".to_owned(),
+            "pool.b".to_owned(),
+            "plain".to_owned(),
+        ];
+        let mut m = metadata(&[]);
+        m.own_inputs = vec![own("lever.oil_cap"), own("escrow.share"), own("plain.x")];
+        let refused = resolve_inputs(&m, &catalog);
+        assert_eq!(
+            refused,
+            Err(RefuseReason::OwnInputInCatalogNamespace {
+                names: vec!["lever.oil_cap".to_owned(), "plain.x".to_owned()],
+                reserved: vec!["lever".to_owned(), "pool".to_owned(), "plain".to_owned()],
+            })
+        );
+        let said = refused.unwrap_err().to_string();
+        assert!(
+            said.contains("`lever.oil_cap`, `plain.x`") && said.contains("lever, pool, plain"),
+            "{said}"
+        );
+    }
 }

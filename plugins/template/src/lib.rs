@@ -4,7 +4,9 @@
 //! plugin is `target/release/libleverage_plugin_template.so`. Check it with
 //! `leverage plugin check target/release/libleverage_plugin_template.so`.
 
-use leverage_plugin_api::{Component, Config, Input, Metadata, Output, Parameter, ScoringPlugin};
+use leverage_plugin_api::{
+    Component, Config, Input, Metadata, Output, OwnInput, Parameter, ScoringPlugin,
+};
 
 /// The model. Holds what `new` derived from the configuration; keep it cheap to create.
 #[derive(Debug)]
@@ -43,7 +45,8 @@ const METADATA: Metadata = Metadata {
         100.0,
         "immobilised assets / reserves",
     ),
-    // What the server's configuration may set for this plugin (`cap_pct = 50`).
+    // What the server's configuration may set for this plugin (`cap_pct = 50`), and a request
+    // for one call (`parameters: [{name: "cap_pct", value: 50}]`).
     parameters: &[Parameter::new(
         "cap_pct",
         "%",
@@ -54,9 +57,26 @@ const METADATA: Metadata = Metadata {
     )],
 };
 
+// Inputs the server does not know: each scenario sets them by name (`Scenario.inputs`), and the
+// server checks them against this declaration before the plugin sees them. Name them in a
+// namespace of your own (not `lever.`, `pool.` or another of the catalog's). Each row passes
+// them after the catalog inputs, in this order.
+const OWN_INPUTS: &[OwnInput] = &[OwnInput::optional(
+    "template.reserves_rebuilt_pct",
+    "% of pre-war reserves",
+    0.0,
+    90.0,
+    0.0,
+    "reserves Russia has rebuilt outside the reach of sanctions",
+)];
+
 impl ScoringPlugin for ReserveShare {
     fn metadata() -> Metadata {
         METADATA
+    }
+
+    fn own_inputs() -> &'static [OwnInput] {
+        OWN_INPUTS
     }
 
     fn new(config: &Config) -> Result<Self, String> {
@@ -67,7 +87,9 @@ impl ScoringPlugin for ReserveShare {
 
     // A pure function of the inputs: no clock, no randomness, no I/O, no global state.
     fn score(&mut self, inputs: &[f64], out: &mut Output<'_>) -> Result<(), String> {
-        let [immobilised, pool, reserves] = [inputs[0], inputs[1], inputs[2]];
+        let [immobilised, pool, pre_war, rebuilt_pct] =
+            [inputs[0], inputs[1], inputs[2], inputs[3]];
+        let reserves = pre_war * (1.0 + rebuilt_pct / 100.0);
         // A bad row is an `Err` for that row only; never panic on input.
         if !(reserves.is_finite() && reserves > 0.0) {
             return Err(format!(
@@ -95,19 +117,34 @@ mod tests {
     #[test]
     fn scores_through_the_abi() {
         let mut harness = Harness::new::<ReserveShare>("").expect("loads");
-        assert_eq!(harness.score(&[290.0, 145.0, 580.0]), Ok(vec![50.0, 25.0]));
+        assert_eq!(
+            harness.score(&[290.0, 145.0, 580.0, 0.0]),
+            Ok(vec![50.0, 25.0])
+        );
+    }
+
+    #[test]
+    fn the_own_input_enlarges_the_reserves() {
+        let mut harness = Harness::new::<ReserveShare>("").expect("loads");
+        assert_eq!(
+            harness.score(&[290.0, 145.0, 500.0, 16.0]),
+            Ok(vec![50.0, 25.0])
+        );
     }
 
     #[test]
     fn the_cap_is_configurable() {
         let mut harness = Harness::new::<ReserveShare>("cap_pct = 30").expect("loads");
-        assert_eq!(harness.score(&[290.0, 145.0, 580.0]), Ok(vec![30.0, 25.0]));
+        assert_eq!(
+            harness.score(&[290.0, 145.0, 580.0, 0.0]),
+            Ok(vec![30.0, 25.0])
+        );
     }
 
     #[test]
     fn bad_input_fails_the_row_not_the_plugin() {
         let mut harness = Harness::new::<ReserveShare>("").expect("loads");
-        assert!(harness.score(&[1.0, 1.0, 0.0]).is_err());
-        assert!(harness.score(&[1.0, 1.0, 1.0]).is_ok());
+        assert!(harness.score(&[1.0, 1.0, 0.0, 0.0]).is_err());
+        assert!(harness.score(&[1.0, 1.0, 1.0, 0.0]).is_ok());
     }
 }

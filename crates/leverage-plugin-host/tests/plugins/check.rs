@@ -90,3 +90,36 @@ fn check_without_sample_rows_is_not_acceptable() {
     assert!(!report.is_acceptable());
     assert!(report.metadata.is_some());
 }
+
+#[test]
+fn check_names_every_mistake_in_the_declaration_of_a_plugins_own_inputs() {
+    let report = check_plugin(&fixture("bad_own_inputs"), CATALOG, &samples());
+    assert!(!report.is_acceptable());
+    assert!(report.refusal.is_some(), "the server would refuse it too");
+    let problems = report.problems.join("\n");
+    for expected in [
+        "own input `escrow.rate`: min 5 > max 1",
+        "own input `escrow.share`: default 1.5 is outside [0, 1]",
+        "duplicate input name `escrow.share`",
+        "duplicate input name `pool.eur_bn`",
+        "own input `escrow share`: a name is made of a-z, A-Z, 0-9, `-`, `_` and `.`",
+    ] {
+        assert!(problems.contains(expected), "{expected:?} in:\n{problems}");
+    }
+}
+
+#[test]
+fn check_scores_a_plugin_with_inputs_of_its_own_across_their_range() {
+    let report = check_plugin(&fixture("escrow"), CATALOG, &samples());
+    assert!(report.is_acceptable(), "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("escrow.share [fraction 0..1] in [0, 1], required"),
+        "{text}"
+    );
+    assert!(text.contains("escrow.enforcement"), "{text}");
+    // Samples run from each own input's minimum to its maximum: the first row escrows
+    // nothing, the last the whole pool.
+    let first = report.samples.iter().next().unwrap().unwrap();
+    assert_eq!(first.components()[0], 0.0);
+}
