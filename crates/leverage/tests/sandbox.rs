@@ -215,3 +215,83 @@ async fn damaged_plugin_files_are_refused_and_the_server_keeps_serving() {
         "the server runs"
     );
 }
+
+#[tokio::test]
+async fn a_sandboxed_plugin_takes_its_own_inputs_and_per_call_parameters_like_an_in_process_one() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        plugin_libraries().join("libfixture_escrow_v1.so"),
+        plugins.path().join("libfixture_escrow.so"),
+    )
+    .unwrap();
+    let configs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        configs.path().join("fixture-escrow.conf"),
+        "yield_pct = 4.5\n",
+    )
+    .unwrap();
+    let config_dir = configs.path().to_str().unwrap();
+    let (_sandboxed, channel) = Server::start(
+        plugins.path(),
+        &[
+            "--sandbox-plugin",
+            "libfixture_escrow.so",
+            "--plugin-config-dir",
+            config_dir,
+        ],
+    )
+    .await;
+    let (_in_process, reference) =
+        Server::start(plugins.path(), &["--plugin-config-dir", config_dir]).await;
+    let mut sandboxed = ScoringServiceClient::new(channel);
+    let mut reference = ScoringServiceClient::new(reference);
+    let request = |weight: Option<f64>| pb::ScoreScenarioRequest {
+        plugin: "plugins/fixture-escrow".into(),
+        scenario: scenario(pb::AssetAction::ReparationsLoan).map(|s| pb::Scenario {
+            inputs: vec![pb::InputValue {
+                name: "escrow.share".into(),
+                value: 0.35,
+            }],
+            ..s
+        }),
+        parameters: weight
+            .map(|value| pb::ParameterValue {
+                name: "weight".into(),
+                value,
+            })
+            .into_iter()
+            .collect(),
+    };
+    // With a parameter of the call's own, then without: the worker's instance for the call is
+    // not the one later calls get.
+    for weight in [Some(0.15), None, Some(0.9), None] {
+        let a = sandboxed
+            .score_scenario(request(weight))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap();
+        let b = reference
+            .score_scenario(request(weight))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap();
+        assert_eq!(a.score.to_bits(), b.score.to_bits(), "{weight:?}");
+        assert_eq!(a.parameters, b.parameters);
+        let used: Vec<(String, f64)> = a
+            .parameters
+            .iter()
+            .map(|p| (p.name.clone(), p.value))
+            .collect();
+        assert_eq!(
+            used,
+            [
+                ("weight".to_owned(), weight.unwrap_or(0.6)),
+                ("yield_pct".to_owned(), 4.5)
+            ]
+        );
+    }
+}
