@@ -288,6 +288,19 @@ async fn a_per_call_parameter_changes_the_score_as_the_model_says_and_is_echoed(
         (0.6, 4.5),
         "the server's configuration is the default"
     );
+    let listed = c
+        .get_plugin(pb::GetPluginRequest {
+            name: ESCROW.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let defaults: Vec<(&str, f64)> = listed
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.default_value))
+        .collect();
+    assert_eq!(defaults, [("weight", 0.6), ("yield_pct", 4.5)]);
     assert_follows_the_model(&configured);
 
     let overridden = score(

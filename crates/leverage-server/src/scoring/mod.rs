@@ -146,6 +146,19 @@ impl ScoringApi {
         }
     }
 
+    /// A plugin's message with each parameter's `default_value` the value calls use when they
+    /// set none: the server's configured value, or else the plugin's default.
+    fn with_configured_values(&self, mut plugin: pb::Plugin) -> pb::Plugin {
+        if plugin.state != pb::PluginState::Refused as i32
+            && let Ok(values) = self.host.parameter_values(&plugin.id, &[])
+        {
+            for (p, (_, value)) in plugin.parameters.iter_mut().zip(values) {
+                p.default_value = value;
+            }
+        }
+        plugin
+    }
+
     /// How long a plugin call may take: the client's deadline less a margin (so that the
     /// answer is DEADLINE_EXCEEDED from here rather than a cancelled stream), capped.
     fn deadline<T>(&self, request: &Request<T>) -> Duration {
@@ -318,7 +331,7 @@ impl ScoringService for ScoringApi {
             .host
             .plugins()
             .iter()
-            .map(|s| plugin_message(s, &calls))
+            .map(|s| self.with_configured_values(plugin_message(s, &calls)))
             .collect();
         all.sort_by(|a, b| (&a.id, &a.file).cmp(&(&b.id, &b.file)));
         let (plugins, next_page_token, total) =
@@ -343,7 +356,7 @@ impl ScoringService for ScoringApi {
             .iter()
             .map(|s| plugin_message(s, &calls))
             .find(|p| p.id == id)
-            .map(Response::new)
+            .map(|p| Response::new(self.with_configured_values(p)))
             .ok_or_else(|| error::not_found(&r.name))
     }
 
