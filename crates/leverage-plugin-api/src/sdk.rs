@@ -669,8 +669,9 @@ pub trait ScoringPlugin: Send + Sized + 'static {
     /// Builds an instance; `config` has already been checked against the parameter schema.
     fn new(config: &Config) -> Result<Self, String>;
 
-    /// Scores one scenario: `inputs` in the order of [`Metadata::inputs`]; writes the score and
-    /// every component to `out`. An `Err` fails this row only.
+    /// Scores one scenario: `inputs` in the order of [`Metadata::inputs`], then of
+    /// [`ScoringPlugin::own_inputs`]; writes the score and every component to `out`. An `Err`
+    /// fails this row only.
     fn score(&mut self, inputs: &[f64], out: &mut Output<'_>) -> Result<(), String>;
 
     /// Scores a batch. The default scores row by row and looks at the cancel flag every

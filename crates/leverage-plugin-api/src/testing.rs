@@ -131,7 +131,8 @@ impl Harness {
         }
     }
 
-    /// Scores `rows` rows of `inputs` (row-major, declared input order).
+    /// Scores `rows` rows of `inputs` (row-major, declared input order: the catalog inputs, then
+    /// the plugin's own).
     pub fn score_batch(&mut self, inputs: &[f64], rows: usize) -> Result<BatchResult, String> {
         self.score_batch_cancellable(inputs, rows, &AtomicBool::new(false))
     }
@@ -266,7 +267,9 @@ fn read_message(buffer: &[u8], error: &ErrorBuffer) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::{Batch, Cancelled, Component, Config, Input, Metadata, Output, Parameter};
+    use crate::sdk::{
+        Batch, Cancelled, Component, Config, Input, Metadata, Output, OwnInput, Parameter,
+    };
 
     struct Doubler {
         factor: f64,
@@ -346,6 +349,48 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    /// Reads one catalog input and one of its own: each row is two values wide.
+    struct Lever;
+
+    impl ScoringPlugin for Lever {
+        fn metadata() -> Metadata {
+            Metadata {
+                id: "lever",
+                components: &[],
+                parameters: &[],
+                ..Doubler::metadata()
+            }
+        }
+
+        fn own_inputs() -> &'static [OwnInput] {
+            const OWN: &[OwnInput] = &[OwnInput::required("lever.share", "", 0.0, 1.0, "a share")];
+            OWN
+        }
+
+        fn new(_: &Config) -> Result<Self, String> {
+            Ok(Lever)
+        }
+
+        fn score(&mut self, inputs: &[f64], out: &mut Output<'_>) -> Result<(), String> {
+            let [x, share] = inputs else {
+                return Err(format!("expected 2 inputs, got {}", inputs.len()));
+            };
+            out.set_score(x * share);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_hold_the_catalog_inputs_then_the_plugins_own() {
+        let mut harness = Harness::new::<Lever>("").expect("loads");
+        assert_eq!(harness.metadata().input_width(), 2);
+        let result = harness
+            .score_batch(&[4.0, 0.5, 6.0, 0.25], 2)
+            .expect("call");
+        assert_eq!(result.status, status::OK, "{:?}", result.error);
+        assert_eq!((result.row(0), result.row(1)), (&[2.0][..], &[1.5][..]));
     }
 
     #[test]
