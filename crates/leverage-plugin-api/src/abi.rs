@@ -52,6 +52,9 @@
 //! [`status::PANIC`]. A plugin built with `panic = "abort"` would take the whole server down on a
 //! panic, so its header says so ([`PANIC_ABORT`]) and the host refuses it.
 
+#[cfg(test)]
+mod c_header;
+
 use core::marker::{PhantomData, PhantomPinned};
 use core::mem::{align_of, offset_of, size_of};
 use core::sync::atomic::AtomicU8;
@@ -334,6 +337,20 @@ macro_rules! abi_functions {
                 ")",
                 $("->", stringify!($ret),)?
             ],
+        )*];
+
+        /// The same declarations, with their parameter names, for the C header ([`c_header`]).
+        #[cfg(test)]
+        const FUNCTION_DECLS: &[c_header::FunctionDecl] = &[$(
+            c_header::FunctionDecl {
+                alias: stringify!($alias),
+                params: &[$(
+                    (stringify!($arg0), stringify!($ty0)),
+                    $((stringify!($arg), stringify!($ty)),)*
+                )?],
+                ret: &[$(stringify!($ret))?],
+                option_type_name: || core::any::type_name::<Option<$alias>>(),
+            },
         )*];
     };
 }
