@@ -2,6 +2,7 @@
 //! and the two real models, built by a nested cargo into `target/plugin-tests*`, and damaged
 //! copies of them (`damage`).
 
+mod c_twin;
 mod calls;
 mod check;
 #[allow(dead_code)] // Shared with other test binaries, which use other parts.
