@@ -1,8 +1,9 @@
 //! The C twin of `fixture-escrow`, `tests/fixtures/c/escrow.c` (id `fixture-escrow-c`), built
 //! here with the system C compiler against the generated header and loaded next to the Rust
 //! fixture: the same declarations, the same bits for 10,000 random scenarios under the default,
-//! a configured and per-call parameters, the same refusal of bad configurations, and, through
-//! the raw ABI, the same answer to 10,000 random configuration texts and to bad calls.
+//! a configured and per-call parameters, the same refusal of bad configurations (by the host and
+//! by `check_plugin`), and, through the raw ABI, the same answer to 10,000 random configuration
+//! texts and to bad calls.
 //!
 //! Without a C compiler these tests print why and pass without checking, except under CI.
 
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use leverage_plugin_api::abi::{
     self, ErrorBuffer, PluginHeader, PluginInstance, PluginVTable, RawMetadata, StrView, status,
 };
-use leverage_plugin_host::{CallOptions, PluginHost, PluginState, RefuseReason, Scored};
+use leverage_plugin_host::{
+    CallOptions, CheckOptions, PluginHost, PluginState, RefuseReason, Scored, check_plugin,
+};
 
 use crate::support::{CATALOG, empty_dir, fixture, host, options, scenario, workspace_root};
 
@@ -27,25 +30,28 @@ const RUST_ID: &str = "fixture-escrow";
 const C_ID: &str = "fixture-escrow-c";
 const SCENARIOS: usize = 10_000;
 
-/// The C twin, compiled once per test binary; `None` (with the reason printed) without a C
-/// compiler.
+/// The C twin, compiled once per test binary; `None` without a C compiler, after printing why
+/// the calling test checks nothing.
 fn c_library() -> Option<&'static Path> {
-    static LIBRARY: OnceLock<Option<PathBuf>> = OnceLock::new();
-    LIBRARY
-        .get_or_init(|| match twin::c_compiler() {
-            Ok(cc) => Some(twin::compile_c_fixture(
+    static LIBRARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let library = LIBRARY.get_or_init(|| {
+        twin::c_compiler().map(|cc| {
+            twin::compile_c_fixture(
                 &cc,
                 &workspace_root(),
                 "escrow",
                 &empty_dir("c-fixtures"),
                 "libfixture_escrow_c.so",
-            )),
-            Err(why) => {
-                eprintln!("SKIPPED (the C twin of fixture-escrow is not built): {why}");
-                None
-            }
+            )
         })
-        .as_deref()
+    });
+    match library {
+        Ok(path) => Some(path),
+        Err(why) => {
+            eprintln!("SKIPPED (the C twin of fixture-escrow is not built): {why}");
+            None
+        }
+    }
 }
 
 /// A host with both twins, each configured with `config`.
@@ -629,4 +635,37 @@ fn bad_calls_get_the_same_answers_from_both_twins() {
     for (twin, instance) in twins.into_iter().zip(instances) {
         twin.destroy(instance);
     }
+}
+
+/// `leverage plugin check` (`check_plugin`) reads the C twin as the server does: its build, its
+/// metadata, and a bad configuration refused with the Rust twin's reason.
+#[test]
+fn plugin_check_reads_the_c_twin_as_the_server_does() {
+    let Some(c) = c_library() else {
+        return;
+    };
+    let check = |path: &Path, config: &str| {
+        let options = CheckOptions {
+            config: config.to_owned(),
+            ..CheckOptions::default()
+        };
+        check_plugin(path, CATALOG, &options)
+    };
+    let (rust, c_report) = (check(&fixture("escrow"), ""), check(c, ""));
+    assert_eq!(c_report.refusal, None, "{c_report}");
+    let build = c_report.build.as_ref().expect("build info");
+    assert_eq!(build.panic_strategy_name(), "unwind");
+    let (rust, c_metadata) = (
+        rust.metadata.expect("metadata"),
+        c_report.metadata.as_ref().expect("metadata"),
+    );
+    assert_eq!(rust.own_inputs, c_metadata.own_inputs);
+    assert_eq!(rust.parameters, c_metadata.parameters);
+    let config = "weight = 2\nspeed = 1";
+    let (rust, c_report) = (check(&fixture("escrow"), config), check(c, config));
+    assert!(
+        matches!(c_report.refusal, Some(RefuseReason::ConfigRejected { .. })),
+        "{c_report}"
+    );
+    assert_eq!(rust.refusal, c_report.refusal);
 }
