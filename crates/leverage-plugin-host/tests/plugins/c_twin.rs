@@ -19,7 +19,9 @@ use leverage_plugin_host::{
     CallOptions, CheckOptions, PluginHost, PluginState, RefuseReason, Scored, check_plugin,
 };
 
-use crate::support::{CATALOG, empty_dir, fixture, host, options, scenario, workspace_root};
+use crate::support::{
+    CATALOG, empty_dir, fixture, host, options, sample_rows, scenario, workspace_root,
+};
 
 #[path = "../../../../tests/fixtures/c/twin.rs"]
 mod twin;
@@ -637,30 +639,30 @@ fn bad_calls_get_the_same_answers_from_both_twins() {
     }
 }
 
-/// `leverage plugin check` (`check_plugin`) reads the C twin as the server does: its build, its
-/// metadata, and a bad configuration refused with the Rust twin's reason.
+/// `leverage plugin check` (`check_plugin`) reads the C twin as the server does: it accepts it
+/// and scores its samples as it scores the Rust twin's, to the bit; it refuses a bad
+/// configuration with the Rust twin's reason.
 #[test]
-fn plugin_check_reads_the_c_twin_as_the_server_does() {
+fn plugin_check_accepts_the_c_twin_and_scores_it_as_the_rust_one() {
     let Some(c) = c_library() else {
         return;
     };
     let check = |path: &Path, config: &str| {
         let options = CheckOptions {
             config: config.to_owned(),
+            sample_rows: sample_rows().0,
             ..CheckOptions::default()
         };
         check_plugin(path, CATALOG, &options)
     };
     let (rust, c_report) = (check(&fixture("escrow"), ""), check(c, ""));
-    assert_eq!(c_report.refusal, None, "{c_report}");
-    let build = c_report.build.as_ref().expect("build info");
-    assert_eq!(build.panic_strategy_name(), "unwind");
-    let (rust, c_metadata) = (
-        rust.metadata.expect("metadata"),
-        c_report.metadata.as_ref().expect("metadata"),
+    assert!(c_report.is_acceptable(), "{c_report}");
+    assert!(rust.is_acceptable(), "{rust}");
+    assert_eq!(
+        c_report.build.as_ref().map(|b| b.panic_strategy_name()),
+        Some("unwind".to_owned())
     );
-    assert_eq!(rust.own_inputs, c_metadata.own_inputs);
-    assert_eq!(rust.parameters, c_metadata.parameters);
+    assert_eq!(bits(&rust.samples), bits(&c_report.samples));
     let config = "weight = 2\nspeed = 1";
     let (rust, c_report) = (check(&fixture("escrow"), config), check(c, config));
     assert!(
