@@ -2,7 +2,9 @@
 //!
 //! Everything in this module is plain `#[repr(C)]` data, integer codes and `extern "C"` function
 //! pointers, so that a plugin built by another rustc (or written in C or Zig) and the host agree
-//! on every byte. Nothing here owns memory across the boundary:
+//! on every byte. The same definitions in C are this crate's `include/leverage_plugin.h`,
+//! generated from this module; its tests fail when the committed header is out of date or a C
+//! compiler lays it out otherwise. Nothing here owns memory across the boundary:
 //!
 //! * strings and arrays are borrowed views ([`StrView`], pointer + length pairs);
 //! * the plugin's static description ([`RawMetadata`]) points into the plugin's own image, which
