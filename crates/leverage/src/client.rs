@@ -10,12 +10,12 @@ use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_client::AssetServiceClient;
 use leverage_proto::leverage::v1::defence_funding_service_client::DefenceFundingServiceClient;
 use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceClient;
-use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde::Deserialize;
 use serde_json::json;
 use tonic::transport::{Channel, Endpoint};
 
 mod consistency;
+pub mod scoring;
 
 /// Where the server is and how to print.
 #[derive(Args, Debug, Clone)]
@@ -169,6 +169,9 @@ pub struct ScenarioFile {
     guarantee_sharing: Option<f64>,
     horizon_years: Option<i32>,
     as_of: Option<String>,
+    /// Values of inputs the scoring plugin declares itself, by name: `"escrow.share" = 0.4`,
+    /// or `escrow.share = 0.4` (a dotted key, read back as the name).
+    inputs: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +206,37 @@ impl ScenarioFile {
         toml::from_str(&text).with_context(|| format!("scenario file {}", path.display()))
     }
 
+    /// The `[inputs]` table's values, each named by its key path (`escrow.share`), in the
+    /// file's order of keys as the TOML reader gives them.
+    pub fn inputs(&self) -> anyhow::Result<Vec<(String, f64)>> {
+        fn flatten(
+            prefix: &str,
+            table: &toml::Table,
+            out: &mut Vec<(String, f64)>,
+        ) -> anyhow::Result<()> {
+            for (key, value) in table {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match value {
+                    toml::Value::Float(x) => out.push((name, *x)),
+                    toml::Value::Integer(n) => out.push((name, *n as f64)),
+                    toml::Value::Table(inner) => flatten(&name, inner, out)?,
+                    other => anyhow::bail!("[inputs] {name}: {} is not a number", other.type_str()),
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        if let Some(table) = &self.inputs {
+            flatten("", table, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// The scenario's levers; its `[inputs]` are added by the caller, which checks them.
     pub fn to_proto(&self) -> anyhow::Result<pb::Scenario> {
         Ok(pb::Scenario {
             use_mode: action(&self.use_mode)? as i32,
@@ -678,43 +712,6 @@ pub async fn funding(c: &Connection, command: FundingCommand) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn score(c: &Connection, plugin: &str, scenario: &Path) -> anyhow::Result<()> {
-    let s = ScenarioFile::read(scenario)?.to_proto()?;
-    let mut client = ScoringServiceClient::new(channel(c).await?);
-    let r = client
-        .score_scenario(pb::ScoreScenarioRequest {
-            plugin: format!("plugins/{plugin}"),
-            scenario: Some(s),
-            ..Default::default()
-        })
-        .await
-        .map_err(explain)?
-        .into_inner()
-        .result
-        .context("no result")?;
-    if c.json {
-        let value = json!({
-            "plugin": r.plugin, "version": r.plugin_version, "build": r.build_id, "dataset": r.dataset_version,
-            "score": r.score, "unit": r.score_unit,
-            "components": r.components.iter().map(|x| json!({"name": x.name, "value": x.value, "unit": x.unit})).collect::<Vec<_>>(),
-            "inputs": r.inputs.iter().map(|x| json!({"name": x.name, "value": x.value, "unit": x.unit})).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(());
-    }
-    println!(
-        "{}: {:.2} {} ({} {}, dataset {})",
-        r.plugin, r.score, r.score_unit, r.plugin_version, r.build_id, r.dataset_version
-    );
-    let body: Vec<Vec<String>> = r
-        .components
-        .iter()
-        .map(|x| vec![x.name.clone(), format!("{:.2}", x.value), x.unit.clone()])
-        .collect();
-    table(&["component", "value", "unit"], &body);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,5 +732,26 @@ mod tests {
         assert!(ScenarioFile::read(&path).unwrap().to_proto().is_err());
         std::fs::write(&path, "use_mode = \"confiscation\"\nmoon = 1\n").unwrap();
         assert!(ScenarioFile::read(&path).is_err());
+        std::fs::write(
+            &path,
+            "use_mode = \"confiscation\"\n[inputs]\nescrow.share = 0.4\n\"oil.cap\" = 60\n",
+        )
+        .unwrap();
+        let mut inputs = ScenarioFile::read(&path).unwrap().inputs().unwrap();
+        inputs.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            inputs,
+            [
+                ("escrow.share".to_owned(), 0.4),
+                ("oil.cap".to_owned(), 60.0)
+            ]
+        );
+        std::fs::write(
+            &path,
+            "use_mode = \"confiscation\"\n[inputs]\nx = \"high\"\n",
+        )
+        .unwrap();
+        let e = ScenarioFile::read(&path).unwrap().inputs().unwrap_err();
+        assert!(e.to_string().contains("[inputs] x"), "{e}");
     }
 }

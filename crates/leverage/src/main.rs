@@ -64,16 +64,20 @@ enum Command {
     /// server).
     #[command(subcommand)]
     Data(data::DataCommand),
-    /// Score a scenario file with a plugin (client of a running server).
+    /// Score a scenario file with a plugin, with values for the plugin's own inputs and
+    /// parameters (client of a running server).
     Score {
-        /// Plugin id, e.g. `pressure-index`.
+        /// Plugin id, e.g. `pressure-index` (or `plugins/ID`, or a retained build
+        /// `plugins/ID@BUILD`).
         #[arg(long)]
         plugin: String,
         /// Scenario file (TOML).
         scenario: PathBuf,
+        #[command(flatten)]
+        values: client::scoring::CallValues,
     },
-    /// Sweep one lever of a scenario, with progress and an optional SVG chart, on one server
-    /// or split over several (client of running servers).
+    /// Sweep one lever of a scenario (or an input the plugin declares), with progress and an
+    /// optional SVG chart, on one server or split over several (client of running servers).
     Sweep(sweep::SweepArgs),
     /// Internal: serve one sandboxed plugin over stdin/stdout for the server that spawned it.
     #[command(hide = true)]
@@ -96,6 +100,14 @@ enum PluginCommand {
     Check {
         /// Path of the plugin's shared library (.so).
         path: PathBuf,
+    },
+    /// Print a plugin's schema as a running server gives it: its catalog inputs, its own inputs
+    /// (unit, range, default or required), its parameters (unit, range, value in force), its
+    /// components and score range, its build and ABI (client of a running server).
+    Describe {
+        /// Plugin id, e.g. `pressure-index` (or `plugins/ID`, or a retained build
+        /// `plugins/ID@BUILD`).
+        plugin: String,
     },
 }
 
@@ -626,8 +638,18 @@ fn run(command: Command, connection: &client::Connection) -> anyhow::Result<()> 
         Command::Legal(c) => client_runtime()?.block_on(client::legal(&connection, c)),
         Command::Funding(c) => client_runtime()?.block_on(client::funding(&connection, c)),
         Command::Data(c) => client_runtime()?.block_on(data::data(&connection, c)),
-        Command::Score { plugin, scenario } => {
-            client_runtime()?.block_on(client::score(&connection, &plugin, &scenario))
+        Command::Score {
+            plugin,
+            scenario,
+            values,
+        } => client_runtime()?.block_on(client::scoring::score(
+            &connection,
+            &plugin,
+            &scenario,
+            &values,
+        )),
+        Command::Plugin(PluginCommand::Describe { plugin }) => {
+            client_runtime()?.block_on(client::scoring::describe(&connection, &plugin))
         }
         Command::Sweep(args) => client_runtime()?.block_on(sweep::sweep(&connection, args)),
         Command::Serve(args) => {

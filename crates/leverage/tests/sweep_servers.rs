@@ -6,12 +6,15 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Instant;
 
-use leverage_e2e::{TOKEN, TestServer, plugin_dir};
+use leverage_e2e::{TestServer, plugin_dir};
 use leverage_plugin_host::HostOptions;
 use tempfile::TempDir;
+
+mod common;
+use common::{cli, succeeded};
 
 const PRESSURE_INDEX: (&str, &str) = (
     "libleverage_plugin_pressure_index.so",
@@ -69,25 +72,6 @@ fn urls(servers: &[&Server]) -> String {
         .join(",")
 }
 
-/// Runs the client binary off the async workers, which serve the servers meanwhile.
-async fn cli(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        // Read-your-writes state of its own: the user's would carry versions from other runs
-        // to servers that reuse their ports.
-        let state = tempfile::tempdir().unwrap();
-        Command::new(env!("CARGO_BIN_EXE_leverage"))
-            .args(&args)
-            .env("LEVERAGE_TOKEN", TOKEN)
-            .env("XDG_STATE_HOME", state.path())
-            .env_remove("LEVERAGE_SERVER")
-            .env_remove("LEVERAGE_DATASET_VERSION")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 /// A sweep of the interest rate over `steps` values, as CSV, from `servers` (`--server URL` or
 /// `--servers URLS`).
 async fn sweep_csv(scenario: &Path, steps: u32, servers: [&str; 2]) -> Output {
@@ -109,16 +93,6 @@ fn assert_failed_naming(out: &Output, shard: &str, code: &str) {
     assert!(!out.status.success(), "the command failed");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(shard) && said.contains(code), "{said}");
-}
-
-/// The standard output of a command that must have succeeded.
-fn succeeded(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "the command failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// The same text line by line, naming the first line that differs (the texts are too long to

@@ -1,6 +1,6 @@
-//! `leverage sweep`: one lever of a scenario swept over a range, on one server or split over
-//! several (`--servers`), printed as a table, JSON or CSV, with progress and an optional SVG
-//! chart. Split or not, the output is the same.
+//! `leverage sweep`: one lever of a scenario, or one input the plugin declares itself, swept
+//! over a range, on one server or split over several (`--servers`), printed as a table, JSON or
+//! CSV, with progress and an optional SVG chart. Split or not, the output is the same.
 
 mod chart;
 mod points;
@@ -11,23 +11,33 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde_json::json;
 
-use crate::client::{Connection, ScenarioFile, table};
+use crate::client::scoring::{
+    CallValues, axis_problems, get_plugin, input_values, named_values, plugin_name, problems,
+    refuse,
+};
+use crate::client::{self, Conn, Connection, ScenarioFile, table};
 use chart::svg_chart;
 use points::Points;
+
+/// The levers `--lever` names.
+pub const LEVERS: &str = "interest_rate_pct, sanctions_tightening, safe_takeup, \
+                          defence_spending_gdp_pct, guarantee_sharing, horizon_years, participation";
 
 /// What a sweep varies.
 #[derive(Args, Debug)]
 pub struct SweepArgs {
-    /// Plugin id.
+    /// Plugin id, e.g. `pressure-index` (or `plugins/ID`, or a retained build `plugins/ID@BUILD`).
     #[arg(long)]
     plugin: String,
     /// Base scenario file (TOML).
     #[arg(long)]
     scenario: PathBuf,
-    /// interest_rate_pct, sanctions_tightening, safe_takeup, defence_spending_gdp_pct,
-    /// guarantee_sharing, horizon_years or participation.
+    /// The lever to vary: interest_rate_pct, sanctions_tightening, safe_takeup,
+    /// defence_spending_gdp_pct, guarantee_sharing, horizon_years or participation; or an input
+    /// the plugin declares itself, by name (e.g. `escrow.share`).
     #[arg(long)]
     lever: String,
     #[arg(long)]
@@ -52,27 +62,61 @@ pub struct SweepArgs {
     /// each number in the shortest form that reads back as the same value.
     #[arg(long)]
     csv: bool,
+    #[command(flatten)]
+    values: CallValues,
 }
 
 pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
     if args.csv && c.json {
         bail!("--csv and --json each choose how to print: give one");
     }
+    // A lever's name has no `.`; any other name is an input the plugin declares.
     let lever = pb::Lever::from_str_name(&format!("LEVER_{}", args.lever.to_ascii_uppercase()))
-        .filter(|l| *l != pb::Lever::Unspecified)
-        .with_context(|| format!("--lever {}", args.lever))?;
-    let base = ScenarioFile::read(&args.scenario)?.to_proto()?;
+        .filter(|l| *l != pb::Lever::Unspecified && !args.lever.contains('.'));
+    let file = ScenarioFile::read(&args.scenario)?;
+    let mut base = file.to_proto()?;
+    let given = args.values.own_inputs(&file, &args.scenario)?;
+    let name = plugin_name(&args.plugin);
+    // The plugin's schema, from the server that scores (the first one, when split: the others
+    // must run the same build, which opening their shards checks).
+    let schema = match args.servers.first() {
+        Some(server) => {
+            let mut scoring = ScoringServiceClient::new(schema_connection(c, server).await?);
+            get_plugin(&mut scoring, &name)
+                .await
+                .with_context(|| format!("{} (the first of --servers)", server.trim()))?
+        }
+        None => {
+            get_plugin(
+                &mut ScoringServiceClient::new(client::channel(c).await?),
+                &name,
+            )
+            .await?
+        }
+    };
+    let swept = lever.is_none().then_some(args.lever.as_str());
+    let mut found = problems(&schema, &given, &args.values.params, swept);
+    if lever.is_none() {
+        found.extend(axis_problems(&schema, &args.lever, args.from, args.to));
+    }
+    refuse(&schema, found)?;
+    base.inputs = input_values(&given);
     let request = pb::SweepScenarioRequest {
-        plugin: format!("plugins/{}", args.plugin),
+        plugin: name,
         base: Some(base),
         axes: vec![pb::SweepAxis {
-            lever: lever as i32,
+            lever: lever.map_or(0, |l| l as i32),
+            input: if lever.is_some() {
+                String::new()
+            } else {
+                args.lever.clone()
+            },
             start: args.from,
             stop: args.to,
             steps: args.steps,
-            ..Default::default()
         }],
         chunk_size: args.chunk_size,
+        parameters: args.values.parameters(),
         ..Default::default()
     };
     let mut points = if args.servers.is_empty() {
@@ -111,6 +155,23 @@ pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
         let _ = stderr.flush();
     }
     let _ = writeln!(stderr);
+    if let Some(used) = points.used() {
+        let build = if used.plugin_build.is_empty() {
+            String::new()
+        } else {
+            format!(" build {}", used.plugin_build)
+        };
+        let _ = writeln!(
+            stderr,
+            "scored by {}{build} with parameters {}",
+            schema.name,
+            if used.parameters.is_empty() {
+                "(none)".to_owned()
+            } else {
+                named_values(&used.parameters)
+            }
+        );
+    }
     if done != grid {
         bail!("the sweep ended after {done} of its {grid} points");
     }
@@ -135,6 +196,18 @@ pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
         table(&[&args.lever, "score"], &body);
     }
     Ok(())
+}
+
+/// A connection to `server`, one of `--servers`, with the caller's headers.
+async fn schema_connection(c: &Connection, server: &str) -> anyhow::Result<Conn> {
+    let endpoint = client::endpoint(server.trim()).context("--servers")?;
+    client::connect(
+        endpoint,
+        server.trim(),
+        c.headers(c.dataset_version)?,
+        c.read_your_writes,
+    )
+    .await
 }
 
 /// Points as CSV rows on stdout, written as they arrive. Numbers are written with `Display`,

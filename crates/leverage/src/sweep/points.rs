@@ -39,8 +39,18 @@ pub struct Points {
     /// The streams not read to their end yet, in index order.
     shards: VecDeque<Shard>,
     component_names: Option<Vec<String>>,
+    /// What the first message says the sweep used.
+    used: Option<Used>,
     /// The index the next point must have.
     next_index: i64,
+}
+
+/// What a sweep's first message says it used: every parameter with its value, and the build
+/// that scores.
+#[derive(Debug)]
+pub struct Used {
+    pub parameters: Vec<pb::NamedValue>,
+    pub plugin_build: String,
 }
 
 /// One server's stream of one sweep.
@@ -141,6 +151,7 @@ impl Points {
         Self {
             shards: shards.into(),
             component_names: None,
+            used: None,
             next_index: 0,
         }
     }
@@ -149,6 +160,11 @@ impl Points {
     /// has been read.
     pub fn component_names(&self) -> &[String] {
         self.component_names.as_deref().unwrap_or_default()
+    }
+
+    /// The parameters and build the sweep used; known once the first chunk has been read.
+    pub fn used(&self) -> Option<&Used> {
+        self.used.as_ref()
     }
 
     /// The next chunk of points, continuing the previous one in index order (possibly empty);
@@ -165,6 +181,10 @@ impl Points {
                 continue;
             };
             if !std::mem::replace(&mut shard.started, true) {
+                self.used.get_or_insert_with(|| Used {
+                    parameters: message.parameters.clone(),
+                    plugin_build: message.plugin_build.clone(),
+                });
                 match &self.component_names {
                     None => self.component_names = Some(message.component_names),
                     Some(names) if *names == message.component_names => {}
@@ -263,17 +283,25 @@ fn same_plugin_build(opened: &[(Shard, pb::Plugin)]) -> anyhow::Result<()> {
     let Some((first_shard, first)) = opened.first() else {
         return Ok(());
     };
+    // The build (a hash of the file) tells builds apart even when they declare the same
+    // version and build id; a server too old to name it leaves it empty.
+    let build = |p: &pb::Plugin| {
+        let hash = if p.build.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", p.build)
+        };
+        format!("{} (build {}{hash})", p.version, p.build_id)
+    };
     for (shard, plugin) in &opened[1..] {
-        if (&plugin.version, &plugin.build_id) != (&first.version, &first.build_id) {
+        if build(plugin) != build(first) {
             bail!(
-                "{}: {} is version {} (build {}) there but {} (build {}) for {}; shards scored \
-                 by different builds would not make one sweep",
+                "{}: {} is version {} there but {} for {}; shards scored by different builds \
+                 would not make one sweep",
                 shard.label,
                 plugin.name,
-                plugin.version,
-                plugin.build_id,
-                first.version,
-                first.build_id,
+                build(plugin),
+                build(first),
                 first_shard.label,
             );
         }

@@ -34,6 +34,43 @@ pub fn skip_or_fail(test: &str, why: &str, help: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {help}");
 }
 
+/// Runs the client binary with `args` off the async workers, which serve the tests' in-process
+/// servers meanwhile: with the test token, read-your-writes state of its own (the user's would
+/// carry versions from other runs to servers that reuse their ports), and none of the caller's
+/// `LEVERAGE_SERVER`, `LEVERAGE_DATASET_VERSION` or backtrace settings (an error is its message).
+pub async fn cli<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let state = tempfile::tempdir().expect("temp dir");
+        Command::new(env!("CARGO_BIN_EXE_leverage"))
+            .args(&args)
+            .env("LEVERAGE_TOKEN", leverage_e2e::TOKEN)
+            .env("XDG_STATE_HOME", state.path())
+            .env_remove("LEVERAGE_SERVER")
+            .env_remove("LEVERAGE_DATASET_VERSION")
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .output()
+            .expect("run leverage")
+    })
+    .await
+    .expect("the client ran")
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "the command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
 /// A local port nobody listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
