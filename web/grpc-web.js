@@ -118,6 +118,7 @@ function defaultOf(type, flags) {
   if (flags === "repeated") return [];
   if (typeof type === "object") return null;
   if (type === "string") return "";
+  if (type === "bytes") return new Uint8Array(0);
   if (type === "bool") return false;
   return 0;
 }
@@ -137,8 +138,8 @@ export function encode(schema, value) {
         w.tag(field, 2);
         w.varint(nested.length);
         w.bytes(nested);
-      } else if (type === "string") {
-        const b = textEncoder.encode(item);
+      } else if (type === "string" || type === "bytes") {
+        const b = type === "string" ? textEncoder.encode(item) : item;
         w.tag(field, 2);
         w.varint(b.length);
         w.bytes(b);
@@ -183,6 +184,8 @@ export function decode(schema, bytes) {
       put(decode(type, r.lengthDelimited()));
     } else if (type === "string") {
       put(textDecoder.decode(r.lengthDelimited()));
+    } else if (type === "bytes") {
+      put(r.lengthDelimited().slice());
     } else if (type === "double") {
       if (wireType === 2) {
         // Packed repeated doubles.
@@ -217,6 +220,8 @@ const msg = (fields) => ({ fields });
 
 export const DateMsg = msg({ year: [1, "int32"], month: [2, "int32"], day: [3, "int32"] });
 export const Participation = msg({ jurisdiction: [1, "string"], fraction: [2, "double"] });
+export const InputValue = msg({ name: [1, "string"], value: [2, "double"] });
+export const ParameterValue = msg({ name: [1, "string"], value: [2, "double"] });
 export const Scenario = msg({
   use_mode: [1, "enum"],
   participation: [2, Participation, "repeated"],
@@ -228,6 +233,25 @@ export const Scenario = msg({
   guarantee_sharing: [8, "double", "optional"],
   horizon_years: [9, "int32", "optional"],
   as_of: [10, DateMsg],
+  inputs: [11, InputValue, "repeated"],
+});
+export const PluginInput = msg({
+  name: [1, "string"],
+  unit: [2, "string"],
+  description: [3, "string"],
+  plugin_declared: [4, "bool"],
+  min: [5, "double"],
+  max: [6, "double"],
+  required: [7, "bool"],
+  default_value: [8, "double"],
+});
+export const PluginParameter = msg({
+  name: [1, "string"],
+  unit: [2, "string"],
+  default_value: [3, "double"],
+  min: [4, "double"],
+  max: [5, "double"],
+  description: [6, "string"],
 });
 export const PluginComponent = msg({
   name: [1, "string"],
@@ -242,14 +266,17 @@ export const Plugin = msg({
   display_name: [3, "string"],
   version: [4, "string"],
   description: [5, "string"],
+  inputs: [11, PluginInput, "repeated"],
   components: [12, PluginComponent, "repeated"],
   score_unit: [13, "string"],
   score_min: [14, "double"],
   score_max: [15, "double"],
   score_description: [16, "string"],
+  parameters: [17, PluginParameter, "repeated"],
   state: [18, "enum"],
   state_reason: [19, "string"],
 });
+export const GetPluginRequest = msg({ name: [1, "string"] });
 export const ListPluginsRequest = msg({ page_size: [1, "int32"], page_token: [2, "string"] });
 export const ListPluginsResponse = msg({
   plugins: [1, Plugin, "repeated"],
@@ -275,8 +302,14 @@ export const ScoreResult = msg({
   score_unit: [7, "string"],
   components: [8, ComponentScore, "repeated"],
   inputs: [9, NamedValue, "repeated"],
+  parameters: [10, NamedValue, "repeated"],
+  plugin_build: [11, "string"],
 });
-export const ScoreScenarioRequest = msg({ plugin: [1, "string"], scenario: [2, Scenario] });
+export const ScoreScenarioRequest = msg({
+  plugin: [1, "string"],
+  scenario: [2, Scenario],
+  parameters: [3, ParameterValue, "repeated"],
+});
 export const ScoreScenarioResponse = msg({ result: [1, ScoreResult] });
 export const ScenarioOutcome = msg({
   index: [1, "int32"],
@@ -297,6 +330,7 @@ export const SweepAxis = msg({
   start: [2, "double"],
   stop: [3, "double"],
   steps: [4, "int32"],
+  input: [5, "string"],
 });
 export const SweepPoint = msg({
   index: [1, "int64"],
@@ -311,12 +345,21 @@ export const SweepScenarioRequest = msg({
   base: [2, Scenario],
   axes: [3, SweepAxis, "repeated"],
   chunk_size: [4, "int32"],
+  parameters: [9, ParameterValue, "repeated"],
 });
 export const SweepScenarioResponse = msg({
   points: [1, SweepPoint, "repeated"],
   component_names: [2, "string", "repeated"],
   progress: [3, SweepProgress],
+  plugin_build: [4, "string"],
+  parameters: [5, NamedValue, "repeated"],
 });
+
+// google.rpc error details, which the server sends in the `grpc-status-details-bin` trailer.
+const Any = msg({ type_url: [1, "string"], value: [2, "bytes"] });
+const RpcStatus = msg({ code: [1, "int32"], message: [2, "string"], details: [3, Any, "repeated"] });
+const ErrorInfo = msg({ reason: [1, "string"], domain: [2, "string"] });
+const BadRequest = msg({ field_violations: [1, FieldViolation, "repeated"] });
 
 /** AssetAction values (legal.proto). */
 export const AssetAction = {
@@ -339,7 +382,7 @@ export const Lever = {
 };
 
 /** PluginState values (scoring.proto). */
-export const PluginState = { READY: 1, DISABLED: 2, REFUSED: 3 };
+export const PluginState = { READY: 1, DISABLED: 2, REFUSED: 3, RETAINED: 4 };
 
 // ---------------------------------------------------------------- gRPC-Web
 
@@ -350,15 +393,42 @@ const CODE_NAMES = [
   "UNAUTHENTICATED",
 ];
 
-/** A call that ended with a non-OK gRPC status. */
+/**
+ * A call that ended with a non-OK gRPC status. `reason` is the google.rpc.ErrorInfo reason
+ * (e.g. "INVALID_ARGUMENT"), `fieldViolations` the google.rpc.BadRequest's
+ * `[{ field, description }]`, each field named by its path in the request
+ * (e.g. "scenario.inputs[0].value"); both come from the `grpc-status-details-bin` trailer.
+ */
 export class GrpcError extends Error {
-  constructor(code, message) {
+  constructor(code, message, { reason = "", fieldViolations = [] } = {}) {
     super(`${CODE_NAMES[code] ?? `code ${code}`}: ${message}`);
     this.name = "GrpcError";
     this.code = code;
     this.codeName = CODE_NAMES[code] ?? String(code);
     this.grpcMessage = message;
+    this.reason = reason || this.codeName;
+    this.fieldViolations = fieldViolations;
   }
+}
+
+/** The ErrorInfo reason and BadRequest violations of a `grpc-status-details-bin` value. */
+export function decodeStatusDetails(base64) {
+  const out = { reason: "", fieldViolations: [] };
+  if (!base64) return out;
+  let status;
+  try {
+    status = decode(RpcStatus, Uint8Array.from(atob(base64.trim()), (c) => c.charCodeAt(0)));
+  } catch {
+    return out; // Details that cannot be read leave the status code and message.
+  }
+  for (const any of status.details) {
+    const type = any.type_url.slice(any.type_url.lastIndexOf("/") + 1);
+    if (type === "google.rpc.ErrorInfo") out.reason = decode(ErrorInfo, any.value).reason;
+    if (type === "google.rpc.BadRequest") {
+      out.fieldViolations.push(...decode(BadRequest, any.value).field_violations);
+    }
+  }
+  return out;
 }
 
 function decodeGrpcMessage(raw) {
@@ -385,10 +455,12 @@ function parseTrailers(bytes) {
   return trailers;
 }
 
-function checkStatus(status, message) {
+function checkStatus(status, message, details) {
   if (status === undefined || status === null) return;
   const code = Number(status);
-  if (code !== 0) throw new GrpcError(code, decodeGrpcMessage(message));
+  if (code !== 0) {
+    throw new GrpcError(code, decodeGrpcMessage(message), decodeStatusDetails(details));
+  }
 }
 
 /**
@@ -421,8 +493,14 @@ export class Client {
     if (!response.ok) {
       throw new GrpcError(14, `HTTP ${response.status} from ${method}`);
     }
-    // A call that fails before any message has its status in the headers (trailers-only).
-    checkStatus(response.headers.get("grpc-status"), response.headers.get("grpc-message"));
+    // A call that fails before any message has its status in the headers (trailers-only); its
+    // empty body is read to the end, so that the browser does not count the call as aborted.
+    if (response.headers.has("grpc-status")) {
+      await response.arrayBuffer();
+      checkStatus(response.headers.get("grpc-status"), response.headers.get("grpc-message"),
+        response.headers.get("grpc-status-details-bin"));
+      return;
+    }
 
     const reader = response.body.getReader();
     let buffered = new Uint8Array(0);
@@ -453,7 +531,8 @@ export class Client {
     }
     if (buffered.length) throw new GrpcError(13, `${method}: truncated gRPC-Web frame`);
     if (!trailers) throw new GrpcError(13, `${method}: the response ended without trailers`);
-    checkStatus(trailers["grpc-status"] ?? 2, trailers["grpc-message"]);
+    checkStatus(trailers["grpc-status"] ?? 2, trailers["grpc-message"],
+      trailers["grpc-status-details-bin"]);
   }
 
   /** One request, one response. */
@@ -483,10 +562,16 @@ export class Client {
     return plugins;
   }
 
-  scoreScenario(plugin, scenario) {
+  /** One plugin's schema: `name` is "plugins/{id}" (or "plugins/{id}@{build}"). */
+  getPlugin(name) {
+    return this.unary("leverage.v1.ScoringService/GetPlugin", GetPluginRequest, { name }, Plugin);
+  }
+
+  /** `parameters`: per-call values, `[{ name, value }]`; the others keep the server's. */
+  scoreScenario(plugin, scenario, parameters = []) {
     return this.unary(
       "leverage.v1.ScoringService/ScoreScenario",
-      ScoreScenarioRequest, { plugin, scenario }, ScoreScenarioResponse,
+      ScoreScenarioRequest, { plugin, scenario, parameters }, ScoreScenarioResponse,
     );
   }
 
