@@ -1,10 +1,14 @@
-//! Browsers: the REAL `leverage` binary started with `--web` and the two bundled plugins.
+//! Browsers: the REAL `leverage` binary started with `--web`, the two bundled plugins and the
+//! fixture `fixture-escrow` (inputs of its own, one required, and parameters).
 //!
 //! - gRPC-Web over HTTP/1.1 with CORS, spoken byte by byte from here (no browser needed), and
 //!   the embedded page at `GET /`; without `--web`, neither.
 //! - The page itself in headless Chromium: `web/test/page.test.mjs` (Node, playwright-core,
-//!   Debian's `/usr/bin/chromium`) loads it, scores a scenario, runs a sweep, checks the chart,
-//!   and compares every number with direct gRPC-Web calls.
+//!   Debian's `/usr/bin/chromium`) loads it, checks the form it builds from each plugin's
+//!   schema, the required-input and out-of-range errors (its own and the server's), scores a
+//!   scenario with and without a per-call parameter, sweeps a lever and an input of
+//!   fixture-escrow's own, checks the charts, and compares every number with direct gRPC-Web
+//!   calls and with what this test got over plain gRPC (tonic) for the same requests.
 //!
 //! The Chromium test needs `node`, Chromium (`LEVERAGE_CHROMIUM`, else `/usr/bin/chromium`) and
 //! `web/node_modules` (`npm ci` in `web/`, as `.ci/run` does). Without them it fails when `CI`
@@ -16,6 +20,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use leverage_proto::leverage::v1 as pb;
+use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
+use serde_json::{Value, json};
+use tonic_types::StatusExt;
 
 mod common;
 use common::{PLUGINS, free_port, skip_or_fail, workspace};
@@ -41,9 +50,10 @@ impl Drop for Server {
 fn start_server(web: bool) -> Server {
     let plugins = tempfile::tempdir().expect("temp dir");
     let built = leverage_e2e::plugin_libraries();
-    for name in PLUGINS {
-        std::fs::copy(built.join(name), plugins.path().join(name))
-            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    let escrow = [("libfixture_escrow_v1.so", "libfixture_escrow.so")];
+    for (from, to) in PLUGINS.iter().map(|n| (*n, *n)).chain(escrow) {
+        std::fs::copy(built.join(from), plugins.path().join(to))
+            .unwrap_or_else(|e| panic!("copy {from}: {e}"));
     }
     let data = tempfile::tempdir().expect("temp dir");
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
@@ -357,6 +367,125 @@ fn without_web_there_is_no_http1_and_no_page() {
     }
 }
 
+/// The scenario `web/test/page.test.mjs` enters in the form (its SCENARIO), with `inputs`.
+fn page_scenario(inputs: Vec<pb::InputValue>) -> pb::Scenario {
+    pb::Scenario {
+        use_mode: pb::AssetAction::ReparationsLoan as i32,
+        interest_rate_pct: Some(3.0),
+        horizon_years: Some(7),
+        as_of: leverage_e2e::date(2026, 1, 15),
+        inputs,
+        ..Default::default()
+    }
+}
+
+fn named<'a>(values: impl IntoIterator<Item = (&'a str, f64)>) -> Value {
+    values
+        .into_iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect()
+}
+
+/// What the API answers over plain gRPC (tonic and prost, not the page's JavaScript client) to
+/// the requests the page test makes of fixture-escrow: the field violation of its required
+/// input left unset; the score of `escrow.share` 0.4, without and with the per-call parameter
+/// `weight` 0.2; and the sweep of `escrow.share` from 0 to 1 in 11 points with that parameter.
+/// The page must show the same numbers, to the bit.
+fn escrow_expectations(addr: SocketAddr) -> Value {
+    const ESCROW: &str = "plugins/fixture-escrow";
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .expect("server address")
+            .connect()
+            .await
+            .expect("connect over gRPC");
+        let mut c = ScoringServiceClient::new(channel);
+        let share = || {
+            vec![pb::InputValue {
+                name: "escrow.share".into(),
+                value: 0.4,
+            }]
+        };
+        let weight = || {
+            vec![pb::ParameterValue {
+                name: "weight".into(),
+                value: 0.2,
+            }]
+        };
+        let score = |inputs, parameters| pb::ScoreScenarioRequest {
+            plugin: ESCROW.into(),
+            scenario: Some(page_scenario(inputs)),
+            parameters,
+        };
+        let refused = c
+            .score_scenario(score(vec![], vec![]))
+            .await
+            .expect_err("escrow.share is required");
+        let required: Vec<Value> = refused
+            .get_details_bad_request()
+            .map(|b| b.field_violations)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| json!({ "field": v.field, "description": v.description }))
+            .collect();
+        assert!(!required.is_empty(), "{refused:?}");
+        let mut scores = Vec::new();
+        for parameters in [vec![], weight()] {
+            let r = c
+                .score_scenario(score(share(), parameters))
+                .await
+                .expect("ScoreScenario")
+                .into_inner()
+                .result
+                .expect("a result");
+            scores.push(json!({
+                "score": r.score,
+                "components": named(r.components.iter().map(|v| (v.name.as_str(), v.value))),
+                "parameters": named(r.parameters.iter().map(|v| (v.name.as_str(), v.value))),
+                "plugin_build": r.plugin_build,
+            }));
+        }
+        let mut stream = c
+            .sweep_scenario(pb::SweepScenarioRequest {
+                plugin: ESCROW.into(),
+                base: Some(page_scenario(vec![])),
+                axes: vec![pb::SweepAxis {
+                    input: "escrow.share".into(),
+                    start: 0.0,
+                    stop: 1.0,
+                    steps: 11,
+                    ..Default::default()
+                }],
+                parameters: weight(),
+                ..Default::default()
+            })
+            .await
+            .expect("SweepScenario")
+            .into_inner();
+        let (mut points, mut parameters) = (Vec::new(), None);
+        while let Some(chunk) = stream.message().await.expect("a sweep chunk") {
+            parameters.get_or_insert_with(|| {
+                named(chunk.parameters.iter().map(|v| (v.name.as_str(), v.value)))
+            });
+            points.extend(chunk.points.iter().map(|p| {
+                json!({
+                    "index": p.index,
+                    "lever_values": p.lever_values,
+                    "score": p.score,
+                    "components": p.components,
+                })
+            }));
+        }
+        json!({
+            "required": required,
+            "score": scores[0],
+            "score_weight": scores[1],
+            "sweep": { "points": points, "parameters": parameters },
+        })
+    })
+}
+
 fn tool_version(program: &Path, arg: &str) -> Result<String, String> {
     let out = Command::new(program)
         .arg(arg)
@@ -399,11 +528,13 @@ fn the_page_in_headless_chromium_matches_the_api() {
     };
 
     let server = start_server(true);
+    let expected = escrow_expectations(server.addr);
     let mut command = Command::new(&node);
     command
         .current_dir(root.join("web"))
         .arg("test/page.test.mjs")
         .env("LEVERAGE_URL", format!("http://{}", server.addr))
+        .env("LEVERAGE_EXPECTED", expected.to_string())
         .env("CHROMIUM", &chromium)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
