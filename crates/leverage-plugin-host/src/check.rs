@@ -10,8 +10,9 @@ use std::time::Duration;
 use leverage_plugin_api::PluginMetadata;
 
 use crate::error::{BuildInfo, RefuseReason, RowError};
+use crate::hash::FileHash;
 use crate::inprocess::{self, InProcess};
-use crate::load::{LoadRequest, content_hash, default_copy_dir, owned_catalog};
+use crate::load::{LoadRequest, default_copy_dir, owned_catalog};
 use crate::plugin::{Limits, Plugin};
 use crate::sandbox::{SandboxOptions, WorkerCommand};
 use crate::scored::{RowView, Scored};
@@ -111,7 +112,7 @@ pub fn check_plugin(path: &Path, catalog: &[&str], options: &CheckOptions) -> Ch
     let request = LoadRequest {
         path,
         bytes: &bytes,
-        content_hash: content_hash(&bytes),
+        hash: FileHash::of(&bytes),
         catalog: &catalog,
         config_for: &config_for,
         limits,

@@ -223,6 +223,13 @@ pub enum RefuseReason {
         /// What happened to the worker.
         detail: String,
     },
+    /// A build kept in the archive (`HostOptions::archive_dir`) is not what was archived: its
+    /// file's SHA-256 is not the build's, or its record is unreadable. Nothing of it is loaded.
+    #[error("the archived build is damaged or was altered, so it is not loaded: {problem}")]
+    ArchiveDamaged {
+        /// What does not match, with the paths involved.
+        problem: String,
+    },
     /// The file is to be sandboxed, and its worker process could not load it: the worker could
     /// not be started, died while loading the plugin (a crash in the library's initialisers,
     /// `metadata` or `create`), did not answer in time, or broke the protocol.
@@ -239,6 +246,24 @@ pub enum HostError {
     /// No plugin with this id is loaded.
     #[error("no plugin with id `{0}` is loaded")]
     UnknownPlugin(String),
+    /// The plugin has no build of this name: not the one serving, nor one kept in the archive.
+    #[error("plugin `{id}` has no build `{build}` (neither the one serving nor a retained one)")]
+    UnknownBuild {
+        /// Plugin id.
+        id: String,
+        /// The build named.
+        build: String,
+    },
+    /// A retained build could not be loaded from the archive.
+    #[error("retained build `{build}` of plugin `{id}` was refused: {reason}")]
+    BuildRefused {
+        /// Plugin id.
+        id: String,
+        /// The build.
+        build: String,
+        /// Why.
+        reason: Box<RefuseReason>,
+    },
     /// The plugin was disabled (panics, stuck calls).
     #[error("plugin `{id}` is disabled: {reason}")]
     Disabled {

@@ -6,6 +6,8 @@
 //!   .score(id, rows, n_rows, deadline, cancel).await  bounded pool, deadline, checked outputs
 //!   .score_blocking(id, &rows, n_rows, &cancel)       same, on the calling thread, no deadline
 //!   .reload_dir()                                     load what changed, swap atomically
+//!   .score_with(id, &CallOptions { build, .. }, ...)  a build by name: serving, or retained
+//!   .build_status(id, build).await                    one build, retained ones loaded lazily
 //! check_plugin(path, &catalog, &options)              everything `leverage plugin check` reports
 //! ```
 //!
@@ -31,10 +33,18 @@
 //! (`leverage plugin-worker`); a library caller without a worker binary opts out by configuring
 //! no worker command (the default), or with `preload_check: false`, and relies on the checks of
 //! the file's structure alone.
+//!
+//! Builds: a build is named by the first 16 hex digits of its file's SHA-256. With
+//! [`HostOptions::archive_dir`], a build is copied there once it has served a score, and the
+//! oldest beyond [`HostOptions::builds_kept`] per plugin go (never the one serving), so that a
+//! replaced build stays callable by name, across reloads and restarts. A retained build is
+//! loaded from the archive the first time a call names it — its file checked against its hash,
+//! then through the same load path as any file — and kept for the calls after.
 
 mod check;
 mod elf;
 mod error;
+mod hash;
 mod host;
 mod inprocess;
 mod instance;
@@ -51,7 +61,8 @@ mod worker;
 pub use check::{CheckOptions, CheckReport, check_plugin};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
 pub use host::{
-    CallOptions, HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal, ReloadReport, Replaced,
+    BuildRecord, CallOptions, HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal,
+    ReloadReport, Replaced,
 };
 pub use leverage_plugin_api::PluginMetadata;
 pub use leverage_plugin_api::info::{ComponentInfo, InputInfo, OwnInputInfo, ParameterInfo};

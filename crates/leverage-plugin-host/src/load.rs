@@ -1,6 +1,6 @@
 //! What every load does before a plugin's code runs anywhere: the catalog checked, the file read
-//! into a private copy after the checks of its structure, its content hash, and why a load
-//! failed. The in-process and sandbox backends both start here.
+//! into a private copy after the checks of its structure, its hash (which names the build), and
+//! why a load failed. The in-process and sandbox backends both start here.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use leverage_plugin_api::PluginMetadata;
 
 use crate::elf::check_elf_extent;
 use crate::error::{BuildInfo, HostError, RefuseReason};
+use crate::hash::FileHash;
 use crate::plugin::{Limits, Plugin};
 
 /// A plugin file to load, and what its plugin is loaded with, whichever backend runs it.
@@ -19,8 +20,8 @@ pub(crate) struct LoadRequest<'a> {
     pub(crate) path: &'a Path,
     /// Its content, read once.
     pub(crate) bytes: &'a [u8],
-    /// [`content_hash`] of `bytes`.
-    pub(crate) content_hash: u64,
+    /// The hash of `bytes`.
+    pub(crate) hash: FileHash,
     /// The input names the host can supply.
     pub(crate) catalog: &'a [String],
     /// The configuration text for a plugin id.
@@ -44,7 +45,7 @@ impl LoadRequest<'_> {
     ) -> Result<Plugin, Box<LoadFailure>> {
         Plugin::new(
             self.path.to_path_buf(),
-            self.content_hash,
+            self.hash,
             build.clone(),
             Arc::clone(metadata),
             self.catalog,
@@ -92,13 +93,6 @@ static COPY_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The default directory for private copies of plugin files.
 pub(crate) fn default_copy_dir() -> PathBuf {
     std::env::temp_dir().join(format!("leverage-plugins-{}", std::process::id()))
-}
-
-/// FNV-1a over the file, to tell whether a reload has anything new to load.
-pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// Writes `bytes` (the content of `path`) to a new file of its own in `copy_dir`, after
@@ -186,11 +180,5 @@ mod tests {
             owned_catalog(&["a", "a"]),
             Err(HostError::Catalog(_))
         ));
-    }
-
-    #[test]
-    fn content_hash_tells_files_apart() {
-        assert_eq!(content_hash(b"plugin"), content_hash(b"plugin"));
-        assert_ne!(content_hash(b"plugin v1"), content_hash(b"plugin v2"));
     }
 }

@@ -11,6 +11,7 @@ use leverage_plugin_api::abi::status;
 use leverage_plugin_api::info::ComponentInfo;
 
 use crate::error::{BuildInfo, HostError, RefuseReason, RowError};
+use crate::hash::FileHash;
 use crate::scored::Scored;
 use crate::sync::lock;
 
@@ -52,7 +53,8 @@ struct Health {
 #[derive(Debug)]
 pub(crate) struct Plugin {
     pub(crate) path: PathBuf,
-    pub(crate) content_hash: u64,
+    /// The file's hash, which names the build.
+    pub(crate) hash: FileHash,
     pub(crate) build: BuildInfo,
     pub(crate) metadata: Arc<PluginMetadata>,
     /// For each declared input, its column in a request row: the catalog inputs' columns in the
@@ -153,11 +155,11 @@ pub(crate) fn resolve_inputs(
 }
 
 impl Plugin {
-    /// A plugin whose file at `path` has `content_hash`, built as `build` and described by
+    /// A plugin whose file at `path` has `hash`, built as `build` and described by
     /// `metadata`, with its inputs resolved against `catalog`.
     pub(crate) fn new(
         path: PathBuf,
-        content_hash: u64,
+        hash: FileHash,
         build: BuildInfo,
         metadata: Arc<PluginMetadata>,
         catalog: &[String],
@@ -165,7 +167,7 @@ impl Plugin {
     ) -> Result<Plugin, RefuseReason> {
         Ok(Plugin {
             path,
-            content_hash,
+            hash,
             build,
             input_columns: resolve_inputs(&metadata, catalog)?,
             output_min: repeated_bounds(&metadata, |spec| spec.min),
@@ -520,7 +522,15 @@ pub(crate) fn for_tests(n: usize) -> Plugin {
         max_panics: 1,
         max_stuck_calls: 1,
     };
-    Plugin::new("m.so".into(), 0, build, Arc::new(metadata), &[], limits).expect("no inputs")
+    Plugin::new(
+        "m.so".into(),
+        FileHash::of(b""),
+        build,
+        Arc::new(metadata),
+        &[],
+        limits,
+    )
+    .expect("no inputs")
 }
 
 #[cfg(test)]

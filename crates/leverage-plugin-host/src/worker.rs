@@ -100,7 +100,7 @@ fn serve(library: &Path) -> Result<ExitCode, String> {
     let metadata = Arc::new(opened.metadata);
     let loaded = Plugin::new(
         library.to_path_buf(),
-        0,
+        crate::hash::FileHash::default(),
         build.clone(),
         metadata,
         &init.catalog,

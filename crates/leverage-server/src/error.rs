@@ -109,7 +109,10 @@ pub fn store(e: StoreError) -> Status {
 /// The status of a plugin call that failed as a whole.
 pub fn host(e: HostError) -> Status {
     let (code, reason) = match &e {
-        HostError::UnknownPlugin(_) => (Code::NotFound, "RESOURCE_NOT_FOUND"),
+        HostError::UnknownPlugin(_) | HostError::UnknownBuild { .. } => {
+            (Code::NotFound, "RESOURCE_NOT_FOUND")
+        }
+        HostError::BuildRefused { .. } => (Code::FailedPrecondition, "PLUGIN_REFUSED"),
         HostError::Disabled { .. } => (Code::FailedPrecondition, "PLUGIN_DISABLED"),
         HostError::InvalidRequest(_) => (Code::InvalidArgument, "PLUGIN_REQUEST_INVALID"),
         HostError::DeadlineExceeded { .. } => (Code::DeadlineExceeded, "PLUGIN_DEADLINE_EXCEEDED"),
@@ -142,6 +145,8 @@ pub fn host_failure_kind(e: &HostError) -> &'static str {
         HostError::WorkerCrashed { .. } => "crashed",
         HostError::Disabled { .. } => "disabled",
         HostError::UnknownPlugin(_)
+        | HostError::UnknownBuild { .. }
+        | HostError::BuildRefused { .. }
         | HostError::InvalidRequest(_)
         | HostError::SandboxUnavailable { .. }
         | HostError::Catalog(_)

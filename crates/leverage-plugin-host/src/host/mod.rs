@@ -3,6 +3,8 @@
 //! This file is the public API and the call path; the registry, the reload pass, the options and
 //! the reports live in the modules below, which never import from here.
 
+mod archive;
+mod builds;
 mod options;
 mod registry;
 mod reload;
@@ -15,12 +17,16 @@ use std::time::Duration;
 
 use leverage_plugin_api::PluginMetadata;
 
+use archive::Archive;
+pub use archive::BuildRecord;
+use builds::RetainedBuilds;
 pub use options::{HostOptions, INLINE_ALL};
 use registry::{Backend, Loaded, Registry};
 use reload::DirLoader;
 pub use report::{PluginStatus, Refusal, ReloadReport, Replaced};
 
 use crate::error::HostError;
+use crate::hash::is_build_name;
 use crate::inprocess;
 use crate::load::{default_copy_dir, owned_catalog};
 use crate::plugin::{Limits, PluginState};
@@ -34,6 +40,8 @@ struct Inner {
     registry: RwLock<Arc<Registry>>,
     reload_lock: Mutex<()>,
     pool: WorkerPool,
+    /// Retained builds that calls named, loaded from the archive.
+    retained: RetainedBuilds,
 }
 
 impl Drop for Inner {
@@ -49,6 +57,11 @@ pub struct CallOptions {
     /// range. The others keep the configured values. Such a call runs on an instance created
     /// for it with these values (never one shared with other calls).
     pub parameters: Vec<(String, f64)>,
+    /// The build to call ([`PluginStatus::build_hash`], 16 lowercase hex digits): the one
+    /// serving, or one retained in [`HostOptions::archive_dir`] (loaded from there the first
+    /// time a call names it, through the same checks as any plugin file). `None`: the build
+    /// serving.
+    pub build: Option<String>,
 }
 
 /// Loads the plugins of one directory and calls them. Cheap to clone; clones share everything.
@@ -84,13 +97,26 @@ impl PluginHost {
                         max_stuck_calls: options.max_stuck_calls.max(1),
                     },
                     copy_dir: options.copy_dir.clone().unwrap_or_else(default_copy_dir),
+                    archive: options
+                        .archive_dir
+                        .clone()
+                        .map(|dir| Archive::new(dir, options.builds_kept)),
                     options,
                 },
                 registry: RwLock::new(Arc::new(Registry::default())),
                 reload_lock: Mutex::new(()),
+                retained: RetainedBuilds::default(),
             }),
         };
         host.reload_dir()?;
+        // The bound may have been lowered since the archive was written.
+        if let Some(archive) = &host.inner.loader.archive {
+            let registry = host.registry();
+            for id in archive.ids() {
+                let current = registry.plugins.get(&id).map(|l| l.build.as_str());
+                archive.evict(&id, current);
+            }
+        }
         Ok(host)
     }
 
@@ -125,19 +151,9 @@ impl PluginHost {
                 .as_ref()
                 .and_then(|id| registry.plugins.get(id));
             if let Some(loaded) = loaded {
-                let (plugin, sandbox) = (&loaded.plugin, loaded.sandbox());
-                list.push(PluginStatus {
-                    path: path.clone(),
-                    id: Some(plugin.id().to_owned()),
-                    metadata: Some(Arc::clone(&plugin.metadata)),
-                    build: Some(plugin.build.clone()),
-                    state: plugin.state(),
-                    panics: plugin.panics(),
-                    sandboxed: sandbox.is_some(),
-                    inline: matches!(loaded.backend, Backend::Inline(_)),
-                    crashes: plugin.crashes(),
-                    worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
-                });
+                let mut status = self.status_of(path, loaded, false);
+                status.builds = self.builds_of(loaded);
+                list.push(status);
             }
             if let Some(reason) = &entry.refusal {
                 list.push(PluginStatus {
@@ -153,10 +169,163 @@ impl PluginHost {
                     inline: !self.inner.loader.sandboxes(path) && self.inner.loader.inlines(path),
                     crashes: 0,
                     worker_pids: Vec::new(),
+                    build_hash: entry.hash.map(|hash| hash.build()),
+                    retained: false,
+                    builds: Vec::new(),
                 });
             }
         }
         list
+    }
+
+    /// The status line of a loaded build, its `builds` left empty.
+    fn status_of(&self, path: &Path, loaded: &Loaded, retained: bool) -> PluginStatus {
+        let (plugin, sandbox) = (&loaded.plugin, loaded.sandbox());
+        PluginStatus {
+            path: path.to_path_buf(),
+            id: Some(plugin.id().to_owned()),
+            metadata: Some(Arc::clone(&plugin.metadata)),
+            build: Some(plugin.build.clone()),
+            state: plugin.state(),
+            panics: plugin.panics(),
+            sandboxed: sandbox.is_some(),
+            inline: matches!(loaded.backend, Backend::Inline(_)),
+            crashes: plugin.crashes(),
+            worker_pids: sandbox.map(|pool| pool.pids()).unwrap_or_default(),
+            build_hash: Some(loaded.build.clone()),
+            retained,
+            builds: Vec::new(),
+        }
+    }
+
+    /// The builds of the plugin `current` serves: that one, then the retained ones, newest
+    /// first.
+    fn builds_of(&self, current: &Loaded) -> Vec<BuildRecord> {
+        let metadata = &current.plugin.metadata;
+        let mut builds = vec![BuildRecord {
+            build: current.build.clone(),
+            version: metadata.version.clone(),
+            build_id: metadata.build_id.clone(),
+            first_loaded: current.first_loaded,
+            current: true,
+        }];
+        if let Some(archive) = &self.inner.loader.archive {
+            builds.extend(archive.retained(&metadata.id, Some(&current.build)));
+        }
+        builds
+    }
+
+    /// One build of a plugin, as [`PluginHost::plugins`] lists the one serving: that one when
+    /// `build` names it (with its `builds`), else the retained build, loaded from the archive
+    /// if no call has loaded it yet (with `retained` set and `builds` empty; its `path` is the
+    /// archived file).
+    ///
+    /// Errors: [`HostError::InvalidRequest`] for a malformed build name,
+    /// [`HostError::UnknownBuild`], [`HostError::BuildRefused`] when the archived build fails
+    /// a check.
+    pub async fn build_status(
+        &self,
+        plugin_id: &str,
+        build: &str,
+    ) -> Result<PluginStatus, HostError> {
+        let loaded = self.loaded_build(plugin_id, build).await?;
+        let registry = self.registry();
+        let current = registry
+            .files
+            .iter()
+            .find(|(_, entry)| entry.loaded.as_deref() == Some(plugin_id))
+            .filter(|_| {
+                registry
+                    .plugins
+                    .get(plugin_id)
+                    .is_some_and(|serving| Arc::ptr_eq(serving, &loaded))
+            });
+        Ok(match current {
+            Some((path, _)) => {
+                let mut status = self.status_of(path, &loaded, false);
+                status.builds = self.builds_of(&loaded);
+                status
+            }
+            None => {
+                let path = self
+                    .inner
+                    .loader
+                    .archive
+                    .as_ref()
+                    .and_then(|archive| archive.file_of(plugin_id, build))
+                    .unwrap_or_default();
+                self.status_of(&path, &loaded, true)
+            }
+        })
+    }
+
+    /// The build `build` of `plugin_id`: the one serving, or a retained one (loaded from the
+    /// archive on a blocking thread the first time).
+    async fn loaded_build(&self, plugin_id: &str, build: &str) -> Result<Arc<Loaded>, HostError> {
+        if !is_build_name(build) {
+            return Err(HostError::InvalidRequest(format!(
+                "`{build}` is not a build name: 16 lowercase hex digits (the start of the \
+                 SHA-256 of the plugin file)"
+            )));
+        }
+        if let Some(serving) = self
+            .registry()
+            .plugins
+            .get(plugin_id)
+            .filter(|loaded| loaded.build == build)
+        {
+            return Ok(Arc::clone(serving));
+        }
+        let host = self.clone();
+        let (id, build) = (plugin_id.to_owned(), build.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let loader = &host.inner.loader;
+            host.inner
+                .retained
+                .get(&id, &build, || loader.load_retained(&id, &build))
+        })
+        .await
+        .map_err(|error| HostError::Internal(format!("loading a retained build failed: {error}")))?
+    }
+
+    /// The build a call targets, ready to score.
+    async fn call_target(
+        &self,
+        plugin_id: &str,
+        options: &CallOptions,
+    ) -> Result<Arc<Loaded>, HostError> {
+        match options.build.as_deref() {
+            None => self.ready_plugin(plugin_id),
+            Some(build) => {
+                let loaded = self.loaded_build(plugin_id, build).await?;
+                loaded.plugin.ensure_ready()?;
+                Ok(loaded)
+            }
+        }
+    }
+
+    /// After `loaded` served a score: archives it if it has not been yet (on a blocking
+    /// thread, before the score is returned, so that a score is never cited by a build the
+    /// archive could lose).
+    async fn served(&self, loaded: &Arc<Loaded>) {
+        if !loaded.awaits_archive() {
+            return;
+        }
+        let host = self.clone();
+        let loaded = Arc::clone(loaded);
+        let archived = tokio::task::spawn_blocking(move || host.archive_served(&loaded)).await;
+        if let Err(error) = archived {
+            tracing::error!(%error, "archiving a plugin build failed");
+        }
+    }
+
+    fn archive_served(&self, loaded: &Loaded) {
+        let id = loaded.plugin.id();
+        let current = self.registry().plugins.get(id).map(|l| l.build.clone());
+        let removed = self.inner.loader.archive_served(loaded, current.as_deref());
+        let mut forget = removed;
+        forget.push(loaded.build.clone());
+        self.inner.retained.forget(id, &forget);
     }
 
     /// The metadata of a loaded plugin.
@@ -249,6 +418,12 @@ impl PluginHost {
         // Dropping the last hold on a replaced version destroys its idle instances: plugin code,
         // so not under either lock above.
         drop(retired);
+        // A retained build serving again is called through the registry from now on.
+        for (id, loaded) in &self.registry().plugins {
+            self.inner
+                .retained
+                .forget(id, std::slice::from_ref(&loaded.build));
+        }
         for id in &report.added {
             tracing::info!(plugin = %id, "plugin loaded");
         }
@@ -322,11 +497,11 @@ impl PluginHost {
         deadline: Duration,
         cancel: Arc<AtomicBool>,
     ) -> Result<Scored, HostError> {
-        let loaded = self.ready_plugin(plugin_id)?;
+        let loaded = self.call_target(plugin_id, options).await?;
         let plugin = Arc::clone(&loaded.plugin);
         plugin.check_request(&rows, n_rows)?;
         let config = self.call_config(&plugin, options)?;
-        match &loaded.backend {
+        let scored = match &loaded.backend {
             Backend::Sandboxed(pool) => {
                 sandbox::score(plugin, pool, config, rows, n_rows, deadline, cancel).await
             }
@@ -343,7 +518,11 @@ impl PluginHost {
             Backend::Inline(backend) => {
                 backend.score_blocking(&plugin, config.as_deref(), &rows, n_rows, &cancel)
             }
+        };
+        if scored.is_ok() {
+            self.served(&loaded).await;
         }
+        scored
     }
 
     /// Scores on the calling thread, with no deadline, whatever [`HostOptions::inline`] says
@@ -361,13 +540,17 @@ impl PluginHost {
         let loaded = self.ready_plugin(plugin_id)?;
         let plugin = &loaded.plugin;
         plugin.check_request(rows, n_rows)?;
-        match &loaded.backend {
+        let scored = match &loaded.backend {
             Backend::Sandboxed(pool) => {
                 sandbox::score_blocking(plugin, pool, None, rows, n_rows, cancel)
             }
             Backend::InProcess(backend) | Backend::Inline(backend) => {
                 backend.score_blocking(plugin, None, rows, n_rows, cancel)
             }
+        };
+        if scored.is_ok() && loaded.awaits_archive() {
+            self.archive_served(&loaded);
         }
+        scored
     }
 }

@@ -46,6 +46,15 @@ pub struct HostOptions {
     /// for plugins trusted to return promptly. Chosen by file name, like sandbox mode, and
     /// ignored for a sandboxed file (its calls go to its worker processes).
     pub inline: BTreeSet<String>,
+    /// Where builds that served a score are kept, so that any of them can be called again by
+    /// its build name ([`CallOptions::build`](crate::CallOptions::build)), after a reload
+    /// replaced it or a restart: `<archive_dir>/<plugin id>/<build>.so` with a record beside
+    /// it (`<build>.meta`). Default: none (only the build serving is callable).
+    pub archive_dir: Option<PathBuf>,
+    /// Builds kept in the archive per plugin id, the one serving included (at least 1); when a
+    /// build is archived beyond it, the oldest (by first load) go. The build serving is never
+    /// removed. Default 10.
+    pub builds_kept: usize,
 }
 
 /// [`HostOptions::inline`] entry that runs every in-process plugin on the calling thread.
@@ -63,6 +72,8 @@ impl Default for HostOptions {
             copy_dir: None,
             sandbox: SandboxOptions::default(),
             inline: BTreeSet::new(),
+            archive_dir: None,
+            builds_kept: 10,
         }
     }
 }

@@ -6,10 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 use super::report::{Refusal, ReloadReport, Replaced};
 use crate::error::{BuildInfo, RefuseReason};
+use crate::hash::FileHash;
 use crate::inprocess::InProcess;
 use crate::plugin::Plugin;
 use crate::sandbox::SandboxPool;
@@ -17,7 +20,7 @@ use crate::sandbox::SandboxPool;
 /// What is known of one file in the directory.
 #[derive(Clone, Debug)]
 pub(super) struct FileEntry {
-    pub(super) hash: Option<u64>,
+    pub(super) hash: Option<FileHash>,
     pub(super) loaded: Option<String>,
     pub(super) refusal: Option<RefuseReason>,
     pub(super) build: Option<BuildInfo>,
@@ -35,6 +38,60 @@ pub(super) struct Registry {
 pub(super) struct Loaded {
     pub(super) plugin: Arc<Plugin>,
     pub(super) backend: Backend,
+    /// The build's name (the first 16 hex digits of the file's SHA-256).
+    pub(super) build: String,
+    /// The name of the file in the plugin directory it came from, which chose its backend.
+    pub(super) file_name: String,
+    /// When a host first loaded this build (the archive remembers it across restarts).
+    pub(super) first_loaded: SystemTime,
+    /// The file, kept until the build is archived (at its first score).
+    pub(super) unarchived: Mutex<Unarchived>,
+    /// Whether there is nothing (more) to archive: read by every call, without the lock.
+    pub(super) archived: AtomicBool,
+}
+
+/// A build not archived yet.
+#[derive(Debug, Default)]
+pub(super) struct Unarchived {
+    /// The file's content.
+    pub(super) bytes: Option<Arc<[u8]>>,
+    /// After a failed write, no new attempt before this.
+    pub(super) retry_after: Option<Instant>,
+}
+
+impl Loaded {
+    /// A build with nothing to archive (none configured, or it is archived already).
+    pub(super) fn new(
+        plugin: Plugin,
+        backend: Backend,
+        file_name: String,
+        first_loaded: SystemTime,
+    ) -> Loaded {
+        Loaded {
+            build: plugin.hash.build(),
+            plugin: Arc::new(plugin),
+            backend,
+            file_name,
+            first_loaded,
+            unarchived: Mutex::new(Unarchived::default()),
+            archived: AtomicBool::new(true),
+        }
+    }
+
+    /// Keeps `bytes` (the file) to archive the build once it has served.
+    pub(super) fn with_file_to_archive(mut self, bytes: Vec<u8>) -> Loaded {
+        self.unarchived
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes = Some(bytes.into());
+        *self.archived.get_mut() = false;
+        self
+    }
+
+    /// Whether the build still has to be archived.
+    pub(super) fn awaits_archive(&self) -> bool {
+        !self.archived.load(Ordering::Acquire)
+    }
 }
 
 /// How a loaded plugin's calls are run.
@@ -61,7 +118,7 @@ pub(super) fn refuse(
     next: &mut Registry,
     report: &mut ReloadReport,
     path: PathBuf,
-    hash: Option<u64>,
+    hash: Option<FileHash>,
     reason: RefuseReason,
     build: Option<BuildInfo>,
     previous_plugin: Option<Arc<Loaded>>,
@@ -119,7 +176,7 @@ pub(super) fn admit(
         next.files.insert(
             path,
             FileEntry {
-                hash: Some(plugin.content_hash),
+                hash: Some(plugin.hash),
                 loaded: None,
                 refusal: Some(reason),
                 build: Some(plugin.build.clone()),
@@ -139,7 +196,7 @@ pub(super) fn admit(
     next.files.insert(
         path,
         FileEntry {
-            hash: Some(plugin.content_hash),
+            hash: Some(plugin.hash),
             loaded: Some(id.clone()),
             refusal,
             build: Some(plugin.build.clone()),

@@ -8,12 +8,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::archive::{self, Archive};
 use super::options::{HostOptions, INLINE_ALL};
 use super::registry::{Backend, Loaded, Registry, admit, refuse};
 use super::report::ReloadReport;
 use crate::error::{HostError, RefuseReason};
+use crate::hash::FileHash;
 use crate::inprocess;
-use crate::load::{LoadFailure, LoadRequest, content_hash};
+use crate::load::{LoadFailure, LoadRequest};
 use crate::plugin::Limits;
 use crate::sandbox;
 
@@ -25,6 +27,8 @@ pub(super) struct DirLoader {
     pub(super) options: HostOptions,
     pub(super) limits: Limits,
     pub(super) copy_dir: PathBuf,
+    /// Where builds that served are kept, if anywhere.
+    pub(super) archive: Option<Archive>,
 }
 
 impl DirLoader {
@@ -80,7 +84,7 @@ impl DirLoader {
                     continue;
                 }
             };
-            let hash = content_hash(&bytes);
+            let hash = FileHash::of(&bytes);
             if let Some(entry) = previous.filter(|entry| entry.hash == Some(hash)) {
                 match previous_plugin {
                     Some(plugin) => {
@@ -99,8 +103,9 @@ impl DirLoader {
                 }
                 continue;
             }
-            match self.load(&path, &bytes) {
+            match self.load(&path, &path, &bytes, hash) {
                 Ok(loaded) => {
+                    let loaded = self.with_archive_state(loaded, bytes);
                     admit(
                         &mut next,
                         &mut report,
@@ -145,34 +150,43 @@ impl DirLoader {
             .is_some_and(|name| self.options.sandbox.covers(&name.to_string_lossy()))
     }
 
-    /// Loads the file at `path` (content `bytes`) with the backend its name calls for.
-    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Loaded, Box<LoadFailure>> {
+    /// Loads the file at `path` (content `bytes`, hash `hash`) with the backend that the name
+    /// of `named` calls for: the file itself, or for an archived build, the plugin-directory
+    /// file it came from.
+    pub(super) fn load(
+        &self,
+        path: &Path,
+        named: &Path,
+        bytes: &[u8],
+        hash: FileHash,
+    ) -> Result<Loaded, Box<LoadFailure>> {
         let config_for = |id: &str| self.options.configs.get(id).cloned().unwrap_or_default();
         let request = LoadRequest {
             path,
             bytes,
-            content_hash: content_hash(bytes),
+            hash,
             catalog: &self.catalog,
             config_for: &config_for,
             limits: self.limits,
             copy_dir: &self.copy_dir,
         };
         let sandbox = &self.options.sandbox;
-        let (plugin, backend) = if self.sandboxes(path) {
+        let (plugin, backend) = if self.sandboxes(named) {
             let (plugin, pool) = sandbox::load(&request, sandbox, self.options.max_queued_calls)?;
             (plugin, Backend::Sandboxed(pool))
         } else {
             let (plugin, backend) = inprocess::load(&request, sandbox)?;
             let backend = Arc::new(backend);
-            if self.inlines(path) {
+            if self.inlines(named) {
                 (plugin, Backend::Inline(backend))
             } else {
                 (plugin, Backend::InProcess(backend))
             }
         };
-        Ok(Loaded {
-            plugin: Arc::new(plugin),
-            backend,
-        })
+        let file_name = named
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Loaded::new(plugin, backend, file_name, archive::now()))
     }
 }

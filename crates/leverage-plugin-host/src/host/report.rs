@@ -45,6 +45,15 @@ pub struct PluginStatus {
     pub crashes: u32,
     /// The pids of the loaded version's live worker processes (sandboxed plugins only).
     pub worker_pids: Vec<u32>,
+    /// The build: the first 16 hex digits of the SHA-256 of the file (`None` for a file that
+    /// could not be read).
+    pub build_hash: Option<String>,
+    /// Whether this is a retained build, loaded from the archive, rather than the one serving
+    /// the id ([`PluginHost::build_status`](crate::PluginHost::build_status) only).
+    pub retained: bool,
+    /// For the build serving a plugin: every build of the plugin the host keeps, that one first,
+    /// then the retained ones ([`HostOptions::archive_dir`]), newest first. Empty otherwise.
+    pub builds: Vec<super::archive::BuildRecord>,
 }
 
 /// A plugin whose file changed and whose new version was loaded.

@@ -108,6 +108,9 @@ pub(crate) fn encode_refused(buf: &mut Vec<u8>, reason: &RefuseReason, build: Op
         RefuseReason::OwnInputInCatalogNamespace { names, reserved } => {
             w.u8(19).strs(names).strs(reserved);
         }
+        RefuseReason::ArchiveDamaged { problem } => {
+            w.u8(20).str(problem);
+        }
     }
     w.finish();
 }
@@ -198,6 +201,9 @@ pub(crate) fn decode_refused(
             names: r.strs("names")?,
             reserved: r.strs("reserved")?,
         },
+        20 => RefuseReason::ArchiveDamaged {
+            problem: r.str("problem")?,
+        },
         other => return Err(malformed(format!("unknown refusal kind {other}"))),
     };
     r.end("refused")?;
@@ -268,6 +274,9 @@ mod tests {
             RefuseReason::OwnInputInCatalogNamespace {
                 names: vec!["lever.x".into()],
                 reserved: vec!["lever".into(), "pool".into()],
+            },
+            RefuseReason::ArchiveDamaged {
+                problem: "p".into(),
             },
         ];
         for reason in reasons {

@@ -2,6 +2,7 @@
 //! and the two real models, built by a nested cargo into `target/plugin-tests*`, and damaged
 //! copies of them (`damage`).
 
+mod builds;
 mod c_twin;
 mod calls;
 mod check;

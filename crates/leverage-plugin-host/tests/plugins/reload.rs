@@ -1,27 +1,17 @@
 //! Reload: copy, load, check, swap; calls in flight finish on the version they started on.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use leverage_plugin_host::{PluginHost, PluginState, RefuseReason, Replaced};
 
-use crate::support::{CATALOG, cargo_build, fixture, library_name, options, plugin_dir, scenario};
+use crate::support::{CATALOG, fixture, fixture_v2, library_name, options, plugin_dir, scenario};
 
-/// `fixture-slow` built with `--features v2` into its own target directory.
+/// `fixture-slow` built with `--features v2`.
 pub fn slow_v2() -> PathBuf {
-    static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let dir = cargo_build(
-            Command::new(env!("CARGO")),
-            "plugin-tests-v2",
-            &["-p", "fixture-slow", "--features", "fixture-slow/v2"],
-        );
-        dir.join(library_name("fixture_slow"))
-    })
-    .clone()
+    fixture_v2("slow")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,11 +1,11 @@
 //! Builds the fixture and real plugins with a nested cargo, once per test binary, and makes
 //! plugin directories out of them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use leverage_plugin_host::{HostOptions, PluginHost};
 
@@ -175,6 +175,24 @@ pub fn real(name: &str) -> PathBuf {
 
 pub fn fixture(name: &str) -> PathBuf {
     artifacts().join(library_name(&format!("fixture_{name}")))
+}
+
+/// Fixture `name` built with `--features v2` into its own target directory, once per test
+/// binary: `fixture_v2("slow")` → `…/plugin-tests-v2/debug/libfixture_slow.so`.
+pub fn fixture_v2(name: &str) -> PathBuf {
+    static FILES: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    // Held while building: the builds share a target directory.
+    let mut files = FILES.lock().unwrap_or_else(PoisonError::into_inner);
+    files
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            let package = format!("fixture-{name}");
+            let feature = format!("{package}/v2");
+            let args = ["-p", package.as_str(), "--features", feature.as_str()];
+            cargo_build(Command::new(env!("CARGO")), "plugin-tests-v2", &args)
+                .join(library_name(&package))
+        })
+        .clone()
 }
 
 /// A fresh, empty directory under `target/plugin-tests/dirs`.
