@@ -36,7 +36,7 @@ impl std::fmt::Debug for FileHash {
 }
 
 /// Whether `name` has the form of a build name: [`BUILD_LEN`] lowercase hex digits.
-pub(crate) fn is_build_name(name: &str) -> bool {
+pub fn is_build_name(name: &str) -> bool {
     name.len() == BUILD_LEN
         && name
             .bytes()

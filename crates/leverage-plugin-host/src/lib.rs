@@ -60,6 +60,7 @@ mod worker;
 
 pub use check::{CheckOptions, CheckReport, check_plugin};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
+pub use hash::is_build_name;
 pub use host::{
     BuildRecord, CallOptions, HostOptions, INLINE_ALL, PluginHost, PluginStatus, Refusal,
     ReloadReport, Replaced,

@@ -170,3 +170,20 @@ pub fn now_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// A time as RFC 3339 in UTC, to the millisecond: `2026-03-01T09:30:00.250Z`.
+pub fn rfc3339_utc(time: std::time::SystemTime) -> String {
+    let ms = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (seconds, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let day = Date::from_days_since_epoch(seconds.div_euclid(86_400))
+        .map_or_else(|_| "0000-01-01".to_owned(), |d| d.to_string());
+    let s = seconds.rem_euclid(86_400);
+    format!(
+        "{day}T{:02}:{:02}:{:02}.{millis:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}

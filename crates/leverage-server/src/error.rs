@@ -496,6 +496,23 @@ mod tests {
                 Code::Internal,
             ),
             (HostError::Internal("bug".into()), Code::Internal),
+            (
+                HostError::UnknownBuild {
+                    id: id(),
+                    build: "0123456789abcdef".into(),
+                },
+                Code::NotFound,
+            ),
+            (
+                HostError::BuildRefused {
+                    id: id(),
+                    build: "0123456789abcdef".into(),
+                    reason: Box::new(leverage_plugin_host::RefuseReason::ArchiveDamaged {
+                        problem: "p".into(),
+                    }),
+                },
+                Code::FailedPrecondition,
+            ),
         ];
         let row_cases = [
             (
@@ -612,7 +629,7 @@ mod tests {
         let count = |kind| seen.iter().filter(|(k, _)| *k == kind).count();
         assert_eq!(count("domain"), 4, "a sample of every DomainError variant");
         assert_eq!(count("store"), 13, "a sample of every StoreError variant");
-        assert_eq!(count("host"), 13, "a sample of every HostError variant");
+        assert_eq!(count("host"), 15, "a sample of every HostError variant");
         assert_eq!(count("row"), 5, "a sample of every RowError variant");
         assert_eq!(count("refusal"), 12, "a sample of every Refusal variant");
         for (s, code) in statuses {
@@ -671,6 +688,8 @@ mod tests {
             HostError::Catalog(_) => 10,
             HostError::Io { .. } => 11,
             HostError::Internal(_) => 12,
+            HostError::UnknownBuild { .. } => 13,
+            HostError::BuildRefused { .. } => 14,
         }
     }
 

@@ -37,6 +37,12 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 pub use auth::AccessPolicy;
 
+/// Where the server keeps the plugin builds that served (`HostOptions::archive_dir`), in its
+/// data directory: `plugins/{id}@{build}` names them.
+pub fn plugin_archive_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("plugin-builds")
+}
+
 /// Limits that keep the server responsive under load and hostile input.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {

@@ -145,6 +145,12 @@ struct ServeArgs {
     /// this executable, loading only the bundled `libleverage_plugin_*.so`.
     #[arg(long, env = "LEVERAGE_PLUGIN_DIR")]
     plugin_dir: Option<PathBuf>,
+    /// Builds of each plugin kept once they have served a score, the one serving included, so
+    /// that `plugins/{id}@{build}` reproduces a score after a reload or a restart; the oldest
+    /// beyond it are removed. They live in `plugin-builds/` of the data directory (--data-dir,
+    /// or the directory of `--store sqlite:<dir>`). 0 keeps none.
+    #[arg(long, env = "LEVERAGE_PLUGIN_BUILDS_KEPT", default_value_t = 10)]
+    plugin_builds_kept: usize,
     /// Directory of plugin configurations: `<plugin id>.conf`, one `key = value` per line
     /// (each model's parameters are listed by GetPlugin and documented in docs/models/).
     #[arg(long, env = "LEVERAGE_PLUGIN_CONFIG_DIR")]
@@ -256,6 +262,7 @@ fn load_plugins(
     dir: Option<PathBuf>,
     config_dir: Option<PathBuf>,
     sandbox: &SandboxArgs,
+    archive: Option<(PathBuf, usize)>,
 ) -> anyhow::Result<PluginHost> {
     let catalog = scenario::catalog_names();
     let (dir, mut options) = match dir {
@@ -287,6 +294,10 @@ fn load_plugins(
         ..SandboxOptions::default()
     };
     options.inline = sandbox.inline.iter().cloned().collect();
+    if let Some((archive_dir, kept)) = archive {
+        options.archive_dir = Some(archive_dir);
+        options.builds_kept = kept;
+    }
     let host = PluginHost::load_dir_with(&dir, &catalog, options)
         .with_context(|| format!("loading plugins from {}", dir.display()))?;
     for p in host.plugins() {
@@ -499,6 +510,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let embedded = Dataset::embedded().context("the embedded dataset")?;
     let location = StoreLocation::parse(args.store.as_deref(), args.data_dir.clone())
         .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    // Plugin builds are kept on this machine's disk, whichever store holds the data.
+    let archive = (args.plugin_builds_kept > 0).then(|| {
+        let data_dir = match &location {
+            StoreLocation::Sqlite(dir) => dir.clone(),
+            StoreLocation::Postgres(_) => args.data_dir.clone(),
+        };
+        (
+            leverage_server::plugin_archive_dir(&data_dir),
+            args.plugin_builds_kept,
+        )
+    });
     let where_ = format!("{location:?}");
     // Opening may wait on the disk or the network: off the async workers.
     let (repo, opened) = tokio::task::spawn_blocking(move || {
@@ -544,6 +566,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.plugin_dir.clone(),
         args.plugin_config_dir.clone(),
         &args.sandbox,
+        archive,
     )?;
     tracing::info!(
         address = %listener.local_addr()?,

@@ -178,6 +178,18 @@ impl PluginHost {
         list
     }
 
+    /// The status line of the build serving `plugin_id` (as [`PluginHost::plugins`] lists it,
+    /// but with `builds` left empty), read at once: its metadata, state and build agree.
+    pub fn status(&self, plugin_id: &str) -> Option<PluginStatus> {
+        let registry = self.registry();
+        let loaded = registry.plugins.get(plugin_id)?;
+        let (path, _) = registry
+            .files
+            .iter()
+            .find(|(_, entry)| entry.loaded.as_deref() == Some(plugin_id))?;
+        Some(self.status_of(path, loaded, false))
+    }
+
     /// The status line of a loaded build, its `builds` left empty.
     fn status_of(&self, path: &Path, loaded: &Loaded, retained: bool) -> PluginStatus {
         let (plugin, sandbox) = (&loaded.plugin, loaded.sandbox());
@@ -347,8 +359,18 @@ impl PluginHost {
         let metadata = self
             .metadata(plugin_id)
             .ok_or_else(|| HostError::UnknownPlugin(plugin_id.to_owned()))?;
+        self.parameter_values_of(&metadata, overrides)
+    }
+
+    /// [`PluginHost::parameter_values`] of one build, described by `metadata` (builds of a
+    /// plugin may declare different parameters; the configuration is the plugin id's).
+    pub fn parameter_values_of(
+        &self,
+        metadata: &PluginMetadata,
+        overrides: &[(String, f64)],
+    ) -> Result<Vec<(String, f64)>, HostError> {
         let values = metadata
-            .parameter_values(self.configuration(plugin_id), overrides)
+            .parameter_values(self.configuration(&metadata.id), overrides)
             .map_err(HostError::InvalidRequest)?;
         Ok(metadata
             .parameters

@@ -2,7 +2,7 @@
 
 use leverage_core::scenario::{Lever, Scenario, ScenarioInput};
 use leverage_core::{Date, DomainError, Violations};
-use leverage_plugin_host::PluginMetadata;
+use leverage_plugin_host::{PluginMetadata, is_build_name};
 use leverage_proto::leverage::v1 as pb;
 use tonic::Status;
 
@@ -10,15 +10,39 @@ use crate::convert::date_in;
 use crate::error;
 use crate::legal::action_in;
 
-pub(super) fn plugin_id<'a>(field: &str, name: &'a str) -> Result<&'a str, Status> {
-    name.strip_prefix("plugins/")
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-        .ok_or_else(|| {
-            error::invalid(
-                field,
-                format!("{name:?} is not a plugin name (plugins/{{id}})"),
-            )
-        })
+/// A plugin's resource name: `plugins/{id}`, the build serving, or `plugins/{id}@{build}`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct PluginName<'a> {
+    pub id: &'a str,
+    pub build: Option<&'a str>,
+}
+
+pub(super) fn plugin_name<'a>(field: &str, name: &'a str) -> Result<PluginName<'a>, Status> {
+    let bad = |why: &str| {
+        error::invalid(
+            field,
+            format!(
+                "{name:?} is not a plugin name (plugins/{{id}} or plugins/{{id}}@{{build}}){why}"
+            ),
+        )
+    };
+    let rest = name
+        .strip_prefix("plugins/")
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+        .ok_or_else(|| bad(""))?;
+    match rest.split_once('@') {
+        None => Ok(PluginName {
+            id: rest,
+            build: None,
+        }),
+        Some((id, build)) if !id.is_empty() && is_build_name(build) => Ok(PluginName {
+            id,
+            build: Some(build),
+        }),
+        Some(_) => Err(bad(
+            ": a build is the 16 lowercase hex digits of Plugin.build",
+        )),
+    }
 }
 
 /// Reads a scenario; bad fields are named under `prefix`.

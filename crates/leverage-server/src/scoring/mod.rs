@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use leverage_core::scenario::{Context, INPUT_CATALOG, Scenario};
 use leverage_core::{Date, DomainError, Snapshot, Violations};
-use leverage_plugin_host::{CallOptions, PluginHost, PluginMetadata, PluginState};
+use leverage_plugin_host::{CallOptions, HostError, PluginHost, PluginMetadata, PluginState};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_server::ScoringService;
 use leverage_store::Repository;
@@ -32,9 +32,9 @@ mod replies;
 mod sweep;
 
 pub use inputs::scenario_in;
-use inputs::{Requested, Undeclared, own_values, parameters_in, plugin_id, requested_in};
+use inputs::{Requested, Undeclared, own_values, parameters_in, plugin_name, requested_in};
 pub(crate) use replies::plugin_id_of;
-use replies::{every, outcomes, plugin_message};
+use replies::{every, outcomes, plugin_message, refused_build};
 
 /// Most scenarios in one `ScoreScenarios` call, and plugins × scenarios in a comparison.
 pub const MAX_BATCH: usize = 10_000;
@@ -125,32 +125,56 @@ impl ScoringApi {
         Ok(ctx)
     }
 
-    /// The plugin a request names, ready to score.
-    fn ready(&self, field: &str, name: &str) -> Result<Arc<PluginMetadata>, Status> {
-        let id = plugin_id(field, name)?;
-        match self.host.state(id) {
-            None => Err(error::not_found(name)),
-            Some(PluginState::Disabled { reason }) => Err(Refusal::PluginDisabled {
+    /// The plugin build a request names (`plugins/{id}`, the build serving now, or
+    /// `plugins/{id}@{build}`), ready to score.
+    async fn ready(&self, field: &str, name: &str) -> Result<Target, Status> {
+        let named = plugin_name(field, name)?;
+        let status = match named.build {
+            None => self.host.status(named.id),
+            Some(build) => match self.host.build_status(named.id, build).await {
+                Ok(status) => Some(status),
+                Err(HostError::UnknownBuild { .. }) => None,
+                Err(HostError::BuildRefused { reason, .. }) => {
+                    return Err(Refusal::PluginRefused {
+                        name: name.to_owned(),
+                        reason: reason.to_string(),
+                    }
+                    .into_status());
+                }
+                Err(e) => return Err(error::host(e)),
+            },
+        };
+        let status = status.ok_or_else(|| error::not_found(name))?;
+        match status.state {
+            PluginState::Disabled { reason } => Err(Refusal::PluginDisabled {
                 name: name.to_owned(),
                 reason,
             }
             .into_status()),
-            Some(PluginState::Refused { reason }) => Err(Refusal::PluginRefused {
+            PluginState::Refused { reason } => Err(Refusal::PluginRefused {
                 name: name.to_owned(),
                 reason: reason.to_string(),
             }
             .into_status()),
-            Some(PluginState::Ready) => {
-                self.host.metadata(id).ok_or_else(|| error::not_found(name))
-            }
+            PluginState::Ready => Ok(Target {
+                meta: status.metadata.ok_or_else(|| error::not_found(name))?,
+                build: status.build_hash.unwrap_or_default(),
+            }),
         }
     }
 
     /// A plugin's message with each parameter's `default_value` the value calls use when they
     /// set none: the server's configured value, or else the plugin's default.
-    fn with_configured_values(&self, mut plugin: pb::Plugin) -> pb::Plugin {
+    fn with_configured_values(&self, plugin: pb::Plugin) -> pb::Plugin {
+        let meta = self.host.metadata(&plugin.id);
+        self.with_values_of(plugin, meta.as_deref())
+    }
+
+    /// [`ScoringApi::with_configured_values`] of one build, described by `meta`.
+    fn with_values_of(&self, mut plugin: pb::Plugin, meta: Option<&PluginMetadata>) -> pb::Plugin {
         if plugin.state != pb::PluginState::Refused as i32
-            && let Ok(values) = self.host.parameter_values(&plugin.id, &[])
+            && let Some(meta) = meta
+            && let Ok(values) = self.host.parameter_values_of(meta, &[])
         {
             for (p, (_, value)) in plugin.parameters.iter_mut().zip(values) {
                 p.default_value = value;
@@ -198,14 +222,15 @@ impl ScoringApi {
     /// plugin's declaration) and what to do with inputs it does not declare.
     fn call_for(
         &self,
-        meta: &PluginMetadata,
+        target: &Target,
         parameters: &[pb::ParameterValue],
         undeclared: Undeclared,
     ) -> Result<Call, Status> {
+        let meta = &target.meta;
         let overrides = parameters_in(meta, parameters).map_err(error::domain)?;
         let used = self
             .host
-            .parameter_values(&meta.id, &overrides)
+            .parameter_values_of(meta, &overrides)
             .map_err(error::host)?;
         Ok(Call {
             parameters: meta
@@ -218,8 +243,11 @@ impl ScoringApi {
                     unit: declared.unit.clone(),
                 })
                 .collect(),
+            // The call goes to the build whose metadata built its rows, even if a reload
+            // replaces it meanwhile: the result cites the build that scored.
             options: CallOptions {
                 parameters: overrides,
+                build: Some(target.build.clone()),
             },
             undeclared,
         })
@@ -298,6 +326,7 @@ impl ScoringApi {
                         row,
                         score,
                         &call.parameters,
+                        call.options.build.as_deref().unwrap_or_default(),
                     )),
                     Some(((Err(e), _), _)) => Err(error::row(&meta.id, e)),
                     None => Err(Refusal::PluginResultMissing.into_status()),
@@ -306,6 +335,14 @@ impl ScoringApi {
         }
         Ok(out)
     }
+}
+
+/// A plugin build a request names (see [`ScoringApi::ready`]).
+#[derive(Debug)]
+struct Target {
+    meta: Arc<PluginMetadata>,
+    /// Plugin.build.
+    build: String,
 }
 
 /// The choices of a call with one plugin (see [`ScoringApi::call_for`]).
@@ -349,15 +386,34 @@ impl ScoringService for ScoringApi {
         request: Request<pb::GetPluginRequest>,
     ) -> Result<Response<pb::Plugin>, Status> {
         let r = request.into_inner();
-        let id = plugin_id("name", &r.name)?;
+        let named = plugin_name("name", &r.name)?;
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        self.host
-            .plugins()
-            .iter()
-            .map(|s| plugin_message(s, &calls))
-            .find(|p| p.id == id)
-            .map(|p| Response::new(self.with_configured_values(p)))
-            .ok_or_else(|| error::not_found(&r.name))
+        let Some(build) = named.build else {
+            return self
+                .host
+                .plugins()
+                .iter()
+                .map(|s| plugin_message(s, &calls))
+                .find(|p| p.id == named.id)
+                .map(|p| Response::new(self.with_configured_values(p)))
+                .ok_or_else(|| error::not_found(&r.name));
+        };
+        match self.host.build_status(named.id, build).await {
+            Ok(status) => {
+                let plugin = pb::Plugin {
+                    name: r.name.clone(),
+                    ..plugin_message(&status, &calls)
+                };
+                Ok(Response::new(
+                    self.with_values_of(plugin, status.metadata.as_deref()),
+                ))
+            }
+            Err(HostError::UnknownBuild { .. }) => Err(error::not_found(&r.name)),
+            Err(HostError::BuildRefused { reason, .. }) => Ok(Response::new(refused_build(
+                &r.name, named.id, build, &reason,
+            ))),
+            Err(e) => Err(error::host(e)),
+        }
     }
 
     async fn score_scenario(
@@ -368,11 +424,18 @@ impl ScoringService for ScoringApi {
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
         let scenario = requested_in("scenario", r.scenario.as_ref()).map_err(error::domain)?;
-        let meta = self.ready("plugin", &r.plugin)?;
-        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
+        let target = self.ready("plugin", &r.plugin).await?;
+        let call = self.call_for(&target, &r.parameters, Undeclared::Refuse)?;
         let prefix = |_: usize| "scenario".to_owned();
         let mut results = self
-            .batch(&snap, &meta, &[Ok(scenario)], &prefix, &call, deadline)
+            .batch(
+                &snap,
+                &target.meta,
+                &[Ok(scenario)],
+                &prefix,
+                &call,
+                deadline,
+            )
             .await?;
         let result = results
             .pop()
@@ -395,8 +458,8 @@ impl ScoringService for ScoringApi {
                 format!("at most {MAX_BATCH} scenarios per call"),
             ));
         }
-        let meta = self.ready("plugin", &r.plugin)?;
-        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
+        let target = self.ready("plugin", &r.plugin).await?;
+        let call = self.call_for(&target, &r.parameters, Undeclared::Refuse)?;
         let inputs: Vec<_> = r
             .scenarios
             .iter()
@@ -405,7 +468,7 @@ impl ScoringService for ScoringApi {
             .collect();
         let prefix = |i: usize| format!("scenarios[{i}]");
         let outcomes = outcomes(
-            self.batch(&snap, &meta, &inputs, &prefix, &call, deadline)
+            self.batch(&snap, &target.meta, &inputs, &prefix, &call, deadline)
                 .await?,
         );
         Ok(Response::new(pb::ScoreScenariosResponse { outcomes }))
@@ -432,23 +495,27 @@ impl ScoringService for ScoringApi {
         }
         let mut v = Violations::new();
         for (i, name) in r.plugins.iter().enumerate() {
-            match plugin_id(&format!("plugins[{i}]"), name) {
+            match plugin_name(&format!("plugins[{i}]"), name) {
                 Err(e) => v.add(format!("plugins[{i}]"), e.message()),
                 Ok(_) if r.plugins[..i].contains(name) => {
                     v.add(format!("plugins[{i}]"), format!("{name} is listed twice"))
-                }
-                Ok(id) if self.host.state(id).is_none() => {
-                    return Err(error::not_found(name));
                 }
                 Ok(_) => {}
             }
         }
         v.into_result().map_err(error::domain)?;
-        let metas: Vec<Result<Arc<PluginMetadata>, Status>> = r
-            .plugins
-            .iter()
-            .map(|name| self.ready("plugins", name))
-            .collect();
+        let mut metas: Vec<Result<Target, Status>> = Vec::with_capacity(r.plugins.len());
+        for name in &r.plugins {
+            let target = self.ready("plugins", name).await;
+            // A name that matches no plugin (or build) fails the call; a plugin that cannot
+            // score fails its row.
+            if let Err(status) = &target
+                && status.code() == tonic::Code::NotFound
+            {
+                return Err(status.clone());
+            }
+            metas.push(target);
+        }
         // A value for an input that none of the compared plugins declares is a mistake in
         // every row; each plugin takes the values it declares and leaves the others'.
         let inputs: Vec<_> = r
@@ -462,7 +529,7 @@ impl ScoringService for ScoringApi {
                     let declared = metas
                         .iter()
                         .flatten()
-                        .any(|m| m.own_input(&input.name).is_some());
+                        .any(|m| m.meta.own_input(&input.name).is_some());
                     if !declared {
                         v.add(
                             format!("scenarios[{i}].inputs[{k}].name"),
@@ -480,9 +547,9 @@ impl ScoringService for ScoringApi {
         let mut rows = Vec::new();
         for (name, meta) in r.plugins.iter().zip(metas) {
             let batch = async {
-                let meta = meta?;
-                let call = self.call_for(&meta, &[], Undeclared::Skip)?;
-                self.batch(&snap, &meta, &inputs, &prefix, &call, deadline)
+                let target = meta?;
+                let call = self.call_for(&target, &[], Undeclared::Skip)?;
+                self.batch(&snap, &target.meta, &inputs, &prefix, &call, deadline)
                     .await
             };
             let outcomes = match batch.await {
@@ -508,16 +575,16 @@ impl ScoringService for ScoringApi {
         let r = request.into_inner();
         // The plan needs the plugin for the axes over its own inputs; the request's own mistakes
         // still come before the plugin's absence.
-        let meta = self.ready("plugin", &r.plugin);
-        let plan = sweep::Plan::from_request(&r, meta.as_deref().ok())?;
-        let meta = meta?;
-        let call = self.call_for(&meta, &r.parameters, Undeclared::Refuse)?;
+        let target = self.ready("plugin", &r.plugin).await;
+        let plan = sweep::Plan::from_request(&r, target.as_ref().ok().map(|t| &*t.meta))?;
+        let target = target?;
+        let call = self.call_for(&target, &r.parameters, Undeclared::Refuse)?;
         let ctx = self.context(&snap, plan.base.as_of)?;
         let stream = sweep::start(
             plan,
             sweep::Scorer {
                 host: self.host.clone(),
-                meta,
+                meta: target.meta,
                 options: call.options,
                 parameters: call.parameters,
                 ctx,

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use leverage_core::scenario::{INPUT_CATALOG, Scenario};
-use leverage_plugin_host::{PluginMetadata, PluginState};
+use leverage_plugin_host::{PluginMetadata, PluginState, RefuseReason};
 use leverage_proto::leverage::v1 as pb;
 use tonic::Status;
 
-use crate::convert::date_out;
+use crate::convert::{date_out, rfc3339_utc};
 
 pub(super) fn score_result(
     meta: &PluginMetadata,
@@ -17,6 +17,7 @@ pub(super) fn score_result(
     row: &[f64],
     score: leverage_plugin_host::RowView<'_>,
     parameters: &[pb::NamedValue],
+    build: &str,
 ) -> pb::ScoreResult {
     let catalog = INPUT_CATALOG.len();
     pb::ScoreResult {
@@ -60,7 +61,7 @@ pub(super) fn score_result(
             )
             .collect(),
         parameters: parameters.to_vec(),
-        plugin_build: String::new(),
+        plugin_build: build.to_owned(),
     }
 }
 
@@ -105,13 +106,32 @@ pub(super) fn plugin_message(
     calls: &HashMap<(String, String), i64>,
 ) -> pb::Plugin {
     let (state, state_reason) = match &status.state {
+        PluginState::Ready if status.retained => (pb::PluginState::Retained, String::new()),
         PluginState::Ready => (pb::PluginState::Ready, String::new()),
         PluginState::Disabled { reason } => (pb::PluginState::Disabled, reason.clone()),
         PluginState::Refused { reason } => (pb::PluginState::Refused, reason.to_string()),
     };
     let id = plugin_id_of(status);
+    let build = status.build_hash.clone().unwrap_or_default();
     let mut p = pb::Plugin {
-        name: format!("plugins/{id}"),
+        name: if status.retained {
+            format!("plugins/{id}@{build}")
+        } else {
+            format!("plugins/{id}")
+        },
+        builds: status
+            .builds
+            .iter()
+            .map(|b| pb::PluginBuild {
+                name: format!("plugins/{id}@{}", b.build),
+                build: b.build.clone(),
+                version: b.version.clone(),
+                build_id: b.build_id.clone(),
+                current: b.current,
+                first_loaded: rfc3339_utc(b.first_loaded),
+            })
+            .collect(),
+        build,
         id,
         file: status.path.display().to_string(),
         state: state as i32,
@@ -189,6 +209,23 @@ pub(super) fn plugin_message(
             .collect();
     }
     p
+}
+
+/// A retained build that was refused when it was loaded from the archive.
+pub(super) fn refused_build(
+    name: &str,
+    id: &str,
+    build: &str,
+    reason: &RefuseReason,
+) -> pb::Plugin {
+    pb::Plugin {
+        name: name.to_owned(),
+        id: id.to_owned(),
+        build: build.to_owned(),
+        state: pb::PluginState::Refused as i32,
+        state_reason: reason.to_string(),
+        ..Default::default()
+    }
 }
 
 /// The same error as the outcome of every scenario.

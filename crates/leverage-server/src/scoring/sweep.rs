@@ -371,7 +371,7 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             points: Vec::new(),
             component_names,
             progress: Some(pb::SweepProgress { done: 0, total: 0 }),
-            plugin_build: String::new(),
+            plugin_build: options.build.clone().unwrap_or_default(),
             parameters,
         };
         let _ = tx.send(Ok(empty)).await;
@@ -441,7 +441,11 @@ async fn run(plan: Plan, scorer: Scorer, tx: mpsc::Sender<Sent>) {
             } else {
                 Vec::new()
             },
-            plugin_build: String::new(),
+            plugin_build: if first_message {
+                options.build.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
             parameters: if first_message {
                 parameters.clone()
             } else {
