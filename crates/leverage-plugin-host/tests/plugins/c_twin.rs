@@ -223,7 +223,10 @@ fn per_call_parameters_reach_both_twins_alike() {
         if call % 3 != 1 {
             parameters.push(("yield_pct".to_owned(), rng.in_range(0.0, 10.0)));
         }
-        let options = CallOptions { parameters };
+        let options = CallOptions {
+            parameters,
+            ..CallOptions::default()
+        };
         let rows = random_rows(&mut rng, 100);
         let results = [RUST_ID, C_ID].map(|id| {
             let scored = runtime
