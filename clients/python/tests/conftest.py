@@ -1,7 +1,8 @@
 """Fixtures: fresh stubs from proto/, and the REAL server binary on a free port.
 
 The server is the `leverage` binary named by LEVERAGE_BIN, with the scoring plugins of
-LEVERAGE_PLUGIN_DIR, a temporary data directory (so it imports the embedded dataset), and a
+LEVERAGE_PLUGIN_DIR (the bundled ones, and the fixture fixture-escrow for the tests of a plugin's
+own inputs and parameters), a temporary data directory (so it imports the embedded dataset), and a
 token given through LEVERAGE_TOKENS. `cargo test` runs this suite through
 crates/leverage/tests/python_client.rs, which builds both and sets the two variables; to run it
 by hand:
@@ -9,6 +10,9 @@ by hand:
     cargo build -p leverage
     LEVERAGE_BIN=target/debug/leverage LEVERAGE_PLUGIN_DIR=<dir with the plugin .so files> \
         python -m pytest clients/python/tests
+
+where the directory holds libleverage_plugin_*.so and target/e2e-plugins/debug/
+libfixture_escrow_v1.so (which the e2e tests build), the latter renamed libfixture_escrow.so.
 """
 
 from __future__ import annotations
@@ -178,6 +182,18 @@ def writer(server) -> Client:
     """A client with an editor's token."""
     with Client(server.target, token=WRITER_TOKEN) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def escrow_plugin(client):
+    """The fixture plugin fixture-escrow, with inputs of its own and parameters (GetPlugin)."""
+    name = "plugins/fixture-escrow"
+    if name not in {p.name for p in client.plugins()}:
+        pytest.skip(
+            "the server has no fixture-escrow: put target/e2e-plugins/debug/"
+            "libfixture_escrow_v1.so in LEVERAGE_PLUGIN_DIR (python_client.rs does)"
+        )
+    return client.get_plugin(name)
 
 
 @pytest.fixture(scope="session")

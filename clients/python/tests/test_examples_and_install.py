@@ -43,6 +43,22 @@ def test_example_runs(server, script, args, expected):
         assert "200/200" in err, "the progress bar reaches the end"
 
 
+def test_the_example_sweeps_an_input_of_a_plugins_own_with_a_parameter(server, escrow_plugin):
+    args = ["--plugin", "fixture-escrow", "--input", "escrow.share=0.4", "--param", "weight=0.3",
+            "--lever", "escrow.enforcement", "--steps", "50"]
+    out, err = _run([EXAMPLES / "score_and_sweep.py", "--target", server.target, *args],
+                    CLIENT_DIR / "src")
+    assert "plugins/fixture-escrow 1.0.0: " in out and "not scored" not in out, out
+    assert f"(build {escrow_plugin.build}, parameters weight = 0.3, yield_pct = 3)" in out, out
+    assert "50/50" in err
+    # Without the input it requires, the plugin says which, and the sweep of another plugin
+    # goes on.
+    out, _ = _run([EXAMPLES / "score_and_sweep.py", "--target", server.target, "--steps", "20"],
+                  CLIENT_DIR / "src")
+    assert ("plugins/fixture-escrow 1.0.0: not scored: `escrow.share` (fraction 0..1, 0 to 1) "
+            "is required by plugins/fixture-escrow and not set") in out, out
+
+
 def test_pip_install_generates_the_stubs(server, tmp_path):
     """`pip install ./clients/python` runs generate.py through setup.py: the installed package
     carries stubs and works on its own (no src/ on the path)."""

@@ -1,6 +1,6 @@
 //! Runs the Python client's pytest suite (`clients/python/tests`) against the REAL `leverage`
-//! binary with the two bundled plugins, so that `cargo test --workspace` covers the Python
-//! client too.
+//! binary with the two bundled plugins and the fixture `fixture-escrow`, so that
+//! `cargo test --workspace` covers the Python client too.
 //!
 //! Python is `LEVERAGE_PYTHON` when set, else the clone's `.venv/bin/python` when `.ci/run` (or
 //! a developer) made one, else `python3`. Without it, or without the packages of
@@ -38,9 +38,13 @@ fn python_client_suite_passes_against_the_real_server() {
 
     let plugins = tempfile::tempdir().expect("temp dir");
     let built = leverage_e2e::plugin_libraries();
-    for name in PLUGINS {
-        std::fs::copy(built.join(name), plugins.path().join(name))
-            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    // The bundled plugins, and fixture-escrow: inputs of its own and parameters, for the
+    // scenario builder's tests (tests/test_plugin_inputs.py).
+    let escrow = [("libfixture_escrow_v1.so", "libfixture_escrow.so")];
+    let bundled = PLUGINS.iter().map(|name| (*name, *name));
+    for (from, to) in bundled.chain(escrow) {
+        std::fs::copy(built.join(from), plugins.path().join(to))
+            .unwrap_or_else(|e| panic!("copy {from}: {e}"));
     }
 
     let root = workspace();

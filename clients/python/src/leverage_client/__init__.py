@@ -2,13 +2,15 @@
 
 `Client` makes the common calls from plain Python values and raises `LeverageError` subclasses
 with the server's rich error details decoded; `values` converts dates, money, enums and
-scenarios; `consistency` makes reads see the client's own writes on any replica of the server;
+scenarios; `scenarios` builds scenarios checked against a plugin's schema (`ScenarioBuilder`,
+from `Client.scenario_for`) and refuses, before any call, what the server would refuse;
+`consistency` makes reads see the client's own writes on any replica of the server;
 `leverage_client.v1` holds the protobuf messages and gRPC stubs generated from the
 repository's proto/ (by generate.py, at install time).
 """
 
-from . import consistency, values
-from .client import DEFAULT_TARGET, Client
+from . import consistency, scenarios, values
+from .client import DEFAULT_TARGET, Client, SweepPoints
 from .errors import (
     AlreadyExists,
     DeadlineExceeded,
@@ -23,6 +25,7 @@ from .errors import (
     Unavailable,
     from_rpc_error,
 )
+from .scenarios import ScenarioBuilder, SchemaViolation
 
 __all__ = [
     "AlreadyExists",
@@ -36,9 +39,13 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",
+    "ScenarioBuilder",
+    "SchemaViolation",
+    "SweepPoints",
     "Unauthenticated",
     "Unavailable",
     "consistency",
+    "scenarios",
     "from_rpc_error",
     "values",
 ]

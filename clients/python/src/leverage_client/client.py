@@ -8,7 +8,7 @@ messages returned are the generated protobuf messages.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import grpc
 
@@ -27,6 +27,7 @@ from ._stubs import (
     scoring_pb2_grpc,
 )
 from .errors import from_rpc_error
+from .scenarios import PluginLike, ScenarioBuilder, checked_request_parts
 from .values import DateLike
 
 DEFAULT_TARGET = "localhost:50051"
@@ -418,57 +419,179 @@ class Client:
             if not token:
                 return found
 
+    def get_plugin(self, name: str) -> scoring_pb2.Plugin:
+        """One plugin ("fixture-escrow", "plugins/fixture-escrow", or a retained build
+        "plugins/fixture-escrow@BUILD"): what it reads and returns, its build and state."""
+        request = scoring_pb2.GetPluginRequest(name=values.resource_name("plugins", name))
+        return self._call(self.scoring.GetPlugin, request)
+
+    def scenario_for(
+        self, plugin: Union[str, scoring_pb2.Plugin], **settings
+    ) -> ScenarioBuilder:
+        """A scenario for `plugin` (a name as `get_plugin` takes it, or a `Plugin` from
+        `plugins()`), checked against the plugin's schema as it is built: see
+        `ScenarioBuilder`. `settings` are set on it at once.
+
+        >>> s = client.scenario_for("fixture-escrow", use_mode="reparations_loan")
+        >>> client.score(s.set(escrow_share=0.4), parameters={"weight": 0.3})
+        """
+        if isinstance(plugin, scoring_pb2.Plugin):
+            builder = ScenarioBuilder(plugin)
+        else:
+            name = values.resource_name("plugins", plugin)
+            builder = ScenarioBuilder(self.get_plugin(name), name=name)
+        return builder.set(**settings)
+
     def score(
         self,
-        plugin: str,
-        scenario: Optional[scoring_pb2.Scenario] = None,
+        plugin: PluginLike,
+        scenario: Union[scoring_pb2.Scenario, ScenarioBuilder, None] = None,
+        *,
+        parameters: Optional[Mapping[str, float]] = None,
         **fields,
     ) -> scoring_pb2.ScoreResult:
-        """Scores one scenario with a plugin ("prudent-pressure" or "plugins/prudent-pressure").
-        Pass a Scenario, or its fields by keyword as in `values.scenario`."""
+        """Scores one scenario with a plugin ("prudent-pressure" or "plugins/prudent-pressure",
+        or a build "plugins/ID@BUILD"). Pass a Scenario, or its fields by keyword as in
+        `values.scenario`; or a `ScenarioBuilder` alone (`client.score(builder)`), which is
+        checked, with `parameters`, against the plugin's schema before the call.
+
+        `parameters` ({name: value}) set the plugin's parameters for this call only. The
+        result lists every parameter with the value used (`parameters`) and the build that
+        scored (`plugin_build`)."""
+        if isinstance(plugin, ScenarioBuilder) and scenario is None:
+            scenario = plugin
         if scenario is None:
             scenario = values.scenario(**fields)
         elif fields:
             raise TypeError("pass a scenario or its fields, not both")
+        name, (message,), params = checked_request_parts(
+            plugin, [scenario], ["scenario"], parameters
+        )
         request = scoring_pb2.ScoreScenarioRequest(
-            plugin=values.resource_name("plugins", plugin), scenario=scenario
+            plugin=name, scenario=message, parameters=params
         )
         return self._call(self.scoring.ScoreScenario, request).result
 
+    def score_many(
+        self,
+        plugin: PluginLike,
+        scenarios: Iterable[Union[scoring_pb2.Scenario, ScenarioBuilder]],
+        *,
+        parameters: Optional[Mapping[str, float]] = None,
+    ) -> List[scoring_pb2.ScenarioOutcome]:
+        """Scores many scenarios with one plugin in one call (ScoreScenarios): one outcome per
+        scenario, in order, each a `result` or an `error` of its own. Builders among the
+        scenarios (e.g. `[s.copy(escrow_share=x) for x in shares]`) and `parameters` are
+        checked against the plugin's schema before the call."""
+        scenarios = list(scenarios)
+        name, messages, params = checked_request_parts(
+            plugin, scenarios, [f"scenarios[{i}]" for i in range(len(scenarios))], parameters
+        )
+        request = scoring_pb2.ScoreScenariosRequest(
+            plugin=name, scenarios=messages, parameters=params
+        )
+        return list(self._call(self.scoring.ScoreScenarios, request).outcomes)
+
     def sweep_chunks(
         self,
-        plugin: str,
+        plugin: PluginLike,
         axes: Sequence[scoring_pb2.SweepAxis],
         *,
-        base: Optional[scoring_pb2.Scenario] = None,
+        base: Union[scoring_pb2.Scenario, ScenarioBuilder, None] = None,
+        parameters: Optional[Mapping[str, float]] = None,
         chunk_size: int = 0,
         timeout: Optional[float] = None,
     ) -> Iterator[scoring_pb2.SweepScenarioResponse]:
-        """The streamed chunks of a sweep, as the server sends them (component names in the
-        first, progress in each)."""
+        """The streamed chunks of a sweep, as the server sends them (component names, the
+        parameters used and the build in the first, progress in each)."""
+        if isinstance(plugin, ScenarioBuilder) and base is None:
+            base = plugin
+        axes = list(axes)
+        name, (message,), params = checked_request_parts(
+            plugin, [base], ["base"], parameters, axes
+        )
         request = scoring_pb2.SweepScenarioRequest(
-            plugin=values.resource_name("plugins", plugin),
-            base=base if base is not None else scoring_pb2.Scenario(),
-            axes=list(axes),
+            plugin=name,
+            base=message,
+            axes=axes,
             chunk_size=chunk_size,
+            parameters=params,
         )
         return self._stream(self.scoring.SweepScenario, request, timeout)
 
     def sweep(
         self,
-        plugin: str,
+        plugin: PluginLike,
         axes: Sequence[scoring_pb2.SweepAxis],
         *,
-        base: Optional[scoring_pb2.Scenario] = None,
+        base: Union[scoring_pb2.Scenario, ScenarioBuilder, None] = None,
+        parameters: Optional[Mapping[str, float]] = None,
         chunk_size: int = 0,
         on_progress: Optional[ProgressCallback] = None,
         timeout: Optional[float] = None,
-    ) -> Iterator[scoring_pb2.SweepPoint]:
-        """The points of a sweep over one or two levers (`values.axis(...)`), in index order,
-        calling `on_progress(done, total)` after each chunk."""
-        for chunk in self.sweep_chunks(
-            plugin, axes, base=base, chunk_size=chunk_size, timeout=timeout
-        ):
-            yield from chunk.points
-            if on_progress is not None:
-                on_progress(chunk.progress.done, chunk.progress.total)
+    ) -> "SweepPoints":
+        """The points of a sweep over one or two levers or inputs of the plugin's own
+        (`values.axis(...)`), in index order, calling `on_progress(done, total)` after each
+        chunk. With a `ScenarioBuilder` as `plugin` (or `base`), the base scenario, the axes
+        and `parameters` are checked against the plugin's schema before the call. Once the
+        first point has arrived, the returned iterator's `parameters` and `plugin_build` say
+        what scored them."""
+        chunks = self.sweep_chunks(
+            plugin, axes, base=base, parameters=parameters, chunk_size=chunk_size,
+            timeout=timeout,
+        )
+        return SweepPoints(chunks, on_progress)
+
+
+class SweepPoints:
+    """The points of a sweep, in index order (an iterator). After the first chunk has arrived:
+    `component_names`, `parameters` ({name: value} of every parameter the sweep used) and
+    `plugin_build` (the build that scored). `close()` (or leaving a `with` block) ends the call
+    on the server too."""
+
+    def __init__(
+        self,
+        chunks: Iterator[scoring_pb2.SweepScenarioResponse],
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> None:
+        self._chunks = chunks
+        self._on_progress = on_progress
+        self._points: Iterator[scoring_pb2.SweepPoint] = iter(())
+        self._progress: Optional[scoring_pb2.SweepProgress] = None
+        self.component_names: List[str] = []
+        self.parameters: Dict[str, float] = {}
+        self.plugin_build = ""
+        self._started = False
+
+    def __iter__(self) -> "SweepPoints":
+        return self
+
+    def __next__(self) -> scoring_pb2.SweepPoint:
+        while True:
+            point = next(self._points, None)
+            if point is not None:
+                return point
+            # The chunk's points are all out: report its progress, then read the next chunk.
+            if self._progress is not None and self._on_progress is not None:
+                self._on_progress(self._progress.done, self._progress.total)
+            self._progress = None
+            chunk = next(self._chunks)  # StopIteration ends the sweep
+            if not self._started:
+                self._started = True
+                self.component_names = list(chunk.component_names)
+                self.parameters = values.named_values(chunk.parameters)
+                self.plugin_build = chunk.plugin_build
+            self._points = iter(chunk.points)
+            self._progress = chunk.progress
+
+    def close(self) -> None:
+        """Stops reading; the call is cancelled on the server."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "SweepPoints":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
-from typing import Mapping, Optional, Union
+from typing import Dict, Iterable, Mapping, Optional, Union
 
 from ._stubs import common_pb2, legal_pb2, scoring_pb2
 
@@ -88,9 +88,21 @@ def scenario(
     return message
 
 
-def axis(lever_name: Union[str, int], start: float, stop: float, steps: int) -> scoring_pb2.SweepAxis:
-    """A `SweepAxis`: `steps` evenly spaced values of a lever from `start` to `stop`."""
-    return scoring_pb2.SweepAxis(lever=lever(lever_name), start=start, stop=stop, steps=steps)
+def axis(name: Union[str, int], start: float, stop: float, steps: int) -> scoring_pb2.SweepAxis:
+    """A `SweepAxis`: `steps` evenly spaced values from `start` to `stop` of a lever (by name,
+    e.g. "interest_rate_pct", or number) or, for any other name, of an input the plugin
+    declares itself (e.g. "escrow.share")."""
+    try:
+        return scoring_pb2.SweepAxis(lever=lever(name), start=start, stop=stop, steps=steps)
+    except ValueError:
+        if not isinstance(name, str) or not name.strip():
+            raise
+    return scoring_pb2.SweepAxis(input=name.strip(), start=start, stop=stop, steps=steps)
+
+
+def named_values(named: Iterable[scoring_pb2.NamedValue]) -> Dict[str, float]:
+    """`{name: value}` of named values, e.g. a result's `parameters` or `inputs`."""
+    return {v.name: v.value for v in named}
 
 
 def resource_name(collection: str, name: str) -> str:
