@@ -195,7 +195,20 @@ def test_a_sweep_over_an_own_input_streams_in_order_with_the_parameters_used(cli
         assert p.score == single.score
 
 
-def test_a_build_name_passes_through(client, escrow_plugin):
+def test_a_build_named_by_its_hash_scores_the_same(client, escrow_plugin):
+    build = escrow_plugin.build
+    pinned = client.scenario_for(f"fixture-escrow@{build}", use_mode="reparations_loan",
+                                 as_of=AS_OF, escrow_share=0.4)
+    assert pinned.name == f"plugins/fixture-escrow@{build}"
+    assert pinned.plugin.id == "fixture-escrow"
+    current = client.scenario_for(escrow_plugin, use_mode="reparations_loan", as_of=AS_OF,
+                                  escrow_share=0.4)
+    by_build = client.score(pinned, parameters={"weight": 0.3})
+    assert by_build.plugin_build == build
+    assert by_build.score == client.score(current, parameters={"weight": 0.3}).score
+    # A builder is for the name it was made for.
+    with pytest.raises(ValueError):
+        client.score(ESCROW, pinned)
     with pytest.raises(NotFound) as missing:
         client.scenario_for("fixture-escrow@0000000000000000")
     assert "fixture-escrow@0000000000000000" in str(missing.value)

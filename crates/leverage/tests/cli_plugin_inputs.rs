@@ -110,6 +110,17 @@ fn parameters(values: &[(&str, f64)]) -> Vec<pb::ParameterValue> {
         .collect()
 }
 
+/// The `score` of a score printed as JSON, read as printed (serde_json may read a float one
+/// bit off; Rust's parse does not).
+fn printed_score(json: &str) -> f64 {
+    json.lines()
+        .find_map(|l| l.trim().strip_prefix("\"score\": "))
+        .unwrap_or_else(|| panic!("no score in {json}"))
+        .trim_end_matches(',')
+        .parse()
+        .unwrap()
+}
+
 /// Named values, as a test writes them.
 type Values = Vec<(&'static str, f64)>;
 
@@ -269,6 +280,16 @@ async fn plugin_describe_prints_the_schema_as_a_table_and_as_json() {
     assert_eq!(params, HashMap::from([("weight", 0.6), ("yield_pct", 4.5)]));
     assert_eq!(v["score"]["max"].as_f64(), Some(100.0));
     assert_eq!(v["components"][1]["name"], "returns_eur_bn");
+    assert_eq!(v["builds"][0]["build"], plugin.build.as_str());
+    assert_eq!(v["builds"][0]["current"], true);
+
+    // A build by name passes through: `ID@BUILD` is `plugins/ID@BUILD`.
+    let pinned = format!("fixture-escrow@{}", plugin.build);
+    let json =
+        succeeded(&cli(&["plugin", "describe", &pinned, "--json", "--server", &s.url]).await);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["name"], format!("plugins/{pinned}"));
+    assert_eq!(v["own_inputs"][0]["name"], "escrow.share");
 
     // A plugin without inputs of its own says so; an unknown one is the server's NOT_FOUND.
     let text = succeeded(&cli(&["plugin", "describe", "pressure-index", "--server", &s.url]).await);
@@ -319,14 +340,7 @@ async fn score_takes_own_inputs_and_parameters_and_prints_the_values_it_used() {
 
     let json = succeeded(&cli(&args(true)).await);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    // The number as printed (serde_json may read a float one bit off; Rust's parse does not).
-    let score: f64 = json
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("\"score\": "))
-        .unwrap()
-        .trim_end_matches(',')
-        .parse()
-        .unwrap();
+    let score = printed_score(&json);
     assert_eq!(score.to_bits(), expected.score.to_bits(), "{json}");
     assert_eq!(v["plugin_build"], expected.plugin_build.as_str());
     let used: Vec<(&str, f64)> = v["parameters"]
@@ -346,6 +360,13 @@ async fn score_takes_own_inputs_and_parameters_and_prints_the_values_it_used() {
         (inputs["escrow.share"], inputs["escrow.enforcement"]),
         (0.4, 0.25)
     );
+
+    // Named by its build, the plugin scores the same, to the bit.
+    let pinned = format!("plugins/fixture-escrow@{}", expected.plugin_build);
+    let mut by_build = args(true);
+    by_build[2] = &pinned;
+    let json = succeeded(&cli(&by_build).await);
+    assert_eq!(printed_score(&json).to_bits(), expected.score.to_bits());
 
     let text = succeeded(&cli(&args(false)).await);
     assert!(
