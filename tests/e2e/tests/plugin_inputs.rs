@@ -211,7 +211,6 @@ async fn undeclared_repeated_and_out_of_range_values_are_each_named_never_droppe
     assert_eq!(
         fields,
         [
-            "scenario.inputs",
             "scenario.inputs[0].value",
             "scenario.inputs[1].name",
             "scenario.inputs[3].name",
@@ -224,6 +223,15 @@ async fn undeclared_repeated_and_out_of_range_values_are_each_named_never_droppe
     );
     assert!(description_of(&err, "scenario.inputs[0].value").contains("between 0 and 1"));
     assert!(description_of(&err, "scenario.inputs[3].name").contains("twice"));
+
+    // A required input given a bad value is named once, for its value.
+    let err = score(
+        &mut c,
+        request(ESCROW, vec![input("escrow.share", -0.1)], vec![]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(violated_fields(&err), ["scenario.inputs[0].value"]);
 
     // A plugin without inputs of its own refuses the value too.
     let err = score(
@@ -414,6 +422,19 @@ async fn a_sweep_over_plugin_declared_inputs_streams_in_order_with_the_single_ca
     let mut fields = violated_fields(&err);
     fields.sort();
     assert_eq!(fields, ["axes[0].input", "axes[1].stop"]);
+    // A required input left to an axis that starts outside its range: the axis's mistake,
+    // named once.
+    let err = c
+        .sweep_scenario(pb::SweepScenarioRequest {
+            base: Some(scenario(vec![])),
+            ..bad(vec![pb::SweepAxis {
+                start: -1.0,
+                ..axis("escrow.share", 3)
+            }])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["axes[0].start"]);
     let err = c
         .sweep_scenario(bad(vec![pb::SweepAxis {
             lever: pb::Lever::InterestRatePct as i32,

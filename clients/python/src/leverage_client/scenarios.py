@@ -114,9 +114,9 @@ def input_violations(
 ) -> List[Tuple[str, str]]:
     """What the server says of the values `given` for a plugin's own inputs of one scenario
     (named under `prefix`): every name it does not declare, given twice or out of range, and
-    every required input without a value in range."""
+    every required input not given (one given out of range is named once, for its value)."""
     declared = {d.name: d for d in own_inputs(plugin)}
-    accepted, seen, out = set(), set(), []
+    seen, out = set(), []
     for i, (name, value) in enumerate(given):
         d = declared.get(name)
         if d is None:
@@ -125,14 +125,12 @@ def input_violations(
             out.append((_at(prefix, f"inputs[{i}].name"), f"`{name}` is given twice"))
         else:
             seen.add(name)
-            if _within(value, d.min, d.max):
-                accepted.add(name)
-            else:
+            if not _within(value, d.min, d.max):
                 out.append(
                     (_at(prefix, f"inputs[{i}].value"), _range_text(name, d.min, d.max, value))
                 )
     for d in declared.values():
-        if d.required and d.name not in accepted:
+        if d.required and d.name not in seen:
             out.append((_at(prefix, "inputs"), _required_text(plugin, d)))
     return out
 
@@ -313,12 +311,12 @@ class ScenarioBuilder:
         self, prefix: str = "", axes: Sequence[scoring_pb2.SweepAxis] = ()
     ) -> List[Tuple[str, str]]:
         """What the server would say of this scenario in a request where it sits at `prefix`
-        ("scenario", "scenarios[3]", "base"); an own input a sweep's `axes` vary counts as set
-        (at the axis's start), as the server counts it."""
+        ("scenario", "scenarios[3]", "base"); an own input a sweep's `axes` vary counts as set,
+        as the server counts it (a start outside its range is the axis's mistake)."""
         given = list(self._inputs.items())
         for a in axes:
             if a.input in self._declared and a.input not in self._inputs:
-                given.append((a.input, a.start))
+                given.append((a.input, self._declared[a.input].min))
         return input_violations(self.plugin, given, prefix)
 
     def build(self, prefix: str = "") -> scoring_pb2.Scenario:

@@ -200,8 +200,9 @@ pub(super) fn own_values(
             }
         }
     }
-    for (declared, value) in meta.own_inputs.iter().zip(&values) {
-        if value.is_none() {
+    // A required input given with a bad value is named once, for its value.
+    for (declared, (value, given)) in meta.own_inputs.iter().zip(values.iter().zip(&set)) {
+        if value.is_none() && !given {
             v.add(
                 format!("{}.inputs", prefix()),
                 format!(

@@ -117,7 +117,9 @@ impl Plan {
             }
         }
         // The base's values of the plugin's own inputs; a swept one counts as set (at its
-        // start), so that a required input may be given by its axis alone.
+        // lowest value: its axis sets it at every point, and a start outside the range is the
+        // axis's mistake, named there once), so that a required input may be given by its
+        // axis alone.
         let own = match meta {
             None => Vec::new(),
             Some(meta) => {
@@ -127,11 +129,12 @@ impl Plan {
                     .map(|b| b.inputs.clone())
                     .unwrap_or_default();
                 for a in &r.axes {
-                    let declared = meta.own_input(&a.input).is_some();
-                    if declared && !given.iter().any(|g| g.name == a.input) {
+                    if let Some((_, declared)) = meta.own_input(&a.input)
+                        && !given.iter().any(|g| g.name == a.input)
+                    {
                         given.push(pb::InputValue {
                             name: a.input.clone(),
-                            value: a.start,
+                            value: declared.min,
                         });
                     }
                 }

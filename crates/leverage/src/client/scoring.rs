@@ -174,10 +174,9 @@ pub fn problems(
     }
     let id = &plugin.id;
     let mut out = Vec::new();
-    // As the server: a name given once is `set`; a value within range is `accepted`, and a
-    // required input without an accepted value is reported unset, even when given out of range.
+    // As the server: a name given once is `set` (its value, if out of range, is named for
+    // that), and a required input that is not set is reported unset.
     let mut set: Vec<&str> = Vec::new();
-    let mut accepted: Vec<&str> = Vec::new();
     for g in inputs {
         let said = match own_inputs(plugin).find(|d| d.name == g.name) {
             None => format!(
@@ -189,7 +188,6 @@ pub fn problems(
             Some(d) => {
                 set.push(&d.name);
                 if within(g.value, d.min, d.max) {
-                    accepted.push(&d.name);
                     continue;
                 }
                 format!(
@@ -201,7 +199,7 @@ pub fn problems(
         out.push(format!("{}: {said}", g.origin));
     }
     for d in own_inputs(plugin).filter(|d| d.required) {
-        if !accepted.contains(&d.name.as_str()) && swept != Some(d.name.as_str()) {
+        if !set.contains(&d.name.as_str()) && swept != Some(d.name.as_str()) {
             out.push(format!(
                 "scenario: `{}` ({}, {} to {}) is required by plugins/{id} and not set \
                  (give --input {}=VALUE)",
@@ -660,10 +658,10 @@ mod tests {
                 "--param weight: `weight` must be between 0 and 1, got NaN",
             ]
         );
-        // As the server does, a required input given out of range is also reported unset.
+        // As the server does, a required input given out of range is named once, for its value.
         assert_eq!(
-            problems(&p, &[flag("escrow.share", 2.0)], &[], None).len(),
-            2
+            problems(&p, &[flag("escrow.share", 2.0)], &[], None),
+            ["--input escrow.share: `escrow.share` must be between 0 and 1, got 2"]
         );
         // A swept input counts as set; a plugin that cannot score is left to the server.
         assert!(problems(&p, &[], &[], Some("escrow.share")).is_empty());
