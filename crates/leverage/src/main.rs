@@ -402,6 +402,22 @@ fn plugin_check(path: &std::path::Path) -> anyhow::Result<bool> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        for i in &m.own_inputs {
+            let default = match i.default {
+                Some(value) => format!("default {value}"),
+                None => "required".to_owned(),
+            };
+            println!(
+                "  own input {} [{}] in [{}, {}], {default}",
+                i.name, i.unit, i.min, i.max
+            );
+        }
+        for p in &m.parameters {
+            println!(
+                "  parameter {} = {} [{}] in [{}, {}]",
+                p.name, p.default, p.unit, p.min, p.max
+            );
+        }
         println!(
             "  score: {} in [{}, {}]",
             m.score.unit, m.score.min, m.score.max

@@ -55,6 +55,29 @@ fn a_plugin_the_server_would_refuse_fails_with_the_cause() {
     );
 }
 
+#[test]
+fn a_plugin_declaring_its_own_inputs_is_checked_and_refused_with_the_exact_cause() {
+    let (ok, text) = check("libfixture_escrow_v1.so");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("own input escrow.share [fraction 0..1] in [0, 1], required"),
+        "{text}"
+    );
+    assert!(text.contains("own input escrow.enforcement"), "{text}");
+    assert!(text.contains("parameter weight = 0.6"), "{text}");
+
+    let (ok, text) = check("libfixture_bad_own_inputs.so");
+    assert!(!ok, "{text}");
+    for cause in [
+        "own input `escrow.rate`: min 5 > max 1",
+        "own input `escrow.share`: default 1.5 is outside [0, 1]",
+        "duplicate input name `escrow.share`",
+        "duplicate input name `pool.eur_bn`",
+    ] {
+        assert!(text.contains(cause), "{cause:?} in:\n{text}");
+    }
+}
+
 /// Finding F6 (docs/fuzzing.md): damaged files that crashed the loader inside `leverage plugin
 /// check` are reported, with exit status 1, like any plugin the server would refuse: the input
 /// of F6 by the check of the file's structure, a file with a damaged relocation table by the

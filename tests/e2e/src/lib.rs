@@ -305,6 +305,7 @@ pub fn plugin_libraries() -> &'static Path {
             "segfaults",
             "escrow",
             "abi-1-0",
+            "bad-own-inputs",
         ] {
             packages.push(Box::leak(format!("fixture-{fixture}").into_boxed_str()));
         }
