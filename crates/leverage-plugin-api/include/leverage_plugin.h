@@ -1,5 +1,5 @@
 /*
- * leverage_plugin.h: the C ABI of leverage scoring plugins, ABI 1.1 (leverage-plugin-api
+ * leverage_plugin.h: the C ABI of leverage scoring plugins, ABI 1.2 (leverage-plugin-api
  * 0.1.0).
  *
  * GENERATED from crates/leverage-plugin-api/src/abi.rs; do not edit. After a change to the ABI,
@@ -10,8 +10,8 @@
  * A plugin is a shared library that exports one function, leverage_plugin_entry (declared at
  * the end), returning a pointer to a LeveragePluginHeader in static storage, which must say:
  * magic = LEVERAGE_MAGIC, abi_major = LEVERAGE_ABI_MAJOR (1), abi_minor = LEVERAGE_ABI_MINOR
- * (1), panic_strategy = LEVERAGE_PANIC_UNWIND, layout_fingerprint = LEVERAGE_LAYOUT_FINGERPRINT
- * (0x5bb6b23fef7e9662). The server refuses a plugin whose header says otherwise, with the
+ * (2), panic_strategy = LEVERAGE_PANIC_UNWIND, layout_fingerprint = LEVERAGE_LAYOUT_FINGERPRINT
+ * (0x71828eb42693ccf8). The server refuses a plugin whose header says otherwise, with the
  * reason.
  *
  * Rules: no C++ exception, longjmp or other unwinding crosses the boundary; everything the
@@ -46,17 +46,17 @@ extern "C" {
 /*
  * Minor ABI version of this header: a server loads a plugin whose minor is not above its own.
  */
-#define LEVERAGE_ABI_MINOR 1
+#define LEVERAGE_ABI_MINOR 2
 
 /* Version of leverage-plugin-api this header was generated from. */
 #define LEVERAGE_API_VERSION "0.1.0"
 
 /*
- * The layout fingerprint of ABI 1.1 (64-bit little-endian targets), which the header of a
+ * The layout fingerprint of ABI 1.2 (64-bit little-endian targets), which the header of a
  * plugin of this minor carries. The server computes it from its own definitions; in C nothing
  * computes it, so the layout checks at the end of this file guard the layout instead.
  */
-#define LEVERAGE_LAYOUT_FINGERPRINT UINT64_C(0x5bb6b23fef7e9662)
+#define LEVERAGE_LAYOUT_FINGERPRINT UINT64_C(0x71828eb42693ccf8)
 
 /* Panic strategy not stated: refused. */
 #define LEVERAGE_PANIC_UNKNOWN 0
@@ -72,6 +72,9 @@ extern "C" {
 
 /* The fingerprint a plugin stating minor 1 carries (the server's abi::LAYOUTS). */
 #define LEVERAGE_LAYOUT_FINGERPRINT_1_1 UINT64_C(0x5bb6b23fef7e9662)
+
+/* The fingerprint a plugin stating minor 2 carries (the server's abi::LAYOUTS). */
+#define LEVERAGE_LAYOUT_FINGERPRINT_1_2 UINT64_C(0x71828eb42693ccf8)
 
 /* Success. As a row status: the row's outputs are written. */
 #define LEVERAGE_STATUS_OK 0
@@ -234,6 +237,13 @@ struct LeverageRawMetadata {
     const LeverageRawOwnInput *own_inputs;
     /* Number of entries at `own_inputs`. */
     size_t n_own_inputs;
+    /*
+     * ABI 1.2: the model card, UTF-8 markdown (an empty view for none): what the model is for,
+     * the inputs it reads and their sources, what it ignores, its known limits, its version
+     * history. The server serves it with the plugin's description. The host reads it only from
+     * a plugin whose header says minor 2 or later.
+     */
+    LeverageStrView model_card;
 };
 
 /*
@@ -439,7 +449,7 @@ LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawParameter, description) == 32, "offse
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawParameter, default_) == 48, "offset of LeverageRawParameter.default_");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawParameter, min) == 56, "offset of LeverageRawParameter.min");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawParameter, max) == 64, "offset of LeverageRawParameter.max");
-LEVERAGE_STATIC_ASSERT(sizeof(LeverageRawMetadata) == 208, "size of LeverageRawMetadata");
+LEVERAGE_STATIC_ASSERT(sizeof(LeverageRawMetadata) == 224, "size of LeverageRawMetadata");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, id) == 0, "offset of LeverageRawMetadata.id");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, name) == 16, "offset of LeverageRawMetadata.name");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, version) == 32, "offset of LeverageRawMetadata.version");
@@ -454,6 +464,7 @@ LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, parameters) == 176, "offset
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, n_parameters) == 184, "offset of LeverageRawMetadata.n_parameters");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, own_inputs) == 192, "offset of LeverageRawMetadata.own_inputs");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, n_own_inputs) == 200, "offset of LeverageRawMetadata.n_own_inputs");
+LEVERAGE_STATIC_ASSERT(offsetof(LeverageRawMetadata, model_card) == 208, "offset of LeverageRawMetadata.model_card");
 LEVERAGE_STATIC_ASSERT(sizeof(LeverageErrorBuffer) == 24, "size of LeverageErrorBuffer");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageErrorBuffer, ptr) == 0, "offset of LeverageErrorBuffer.ptr");
 LEVERAGE_STATIC_ASSERT(offsetof(LeverageErrorBuffer, capacity) == 8, "offset of LeverageErrorBuffer.capacity");

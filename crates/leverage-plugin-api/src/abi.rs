@@ -40,6 +40,10 @@
 //! * 1.1: plugins may declare inputs of their own ([`RawOwnInput`]), appended to
 //!   [`RawMetadata`] as `own_inputs` and `n_own_inputs`. A 1.0 plugin loads unchanged: it never
 //!   writes those fields and the host does not read them from it.
+//! * 1.2: a plugin may carry its model card (UTF-8 markdown: intended use, inputs and their
+//!   sources, what it ignores, known limits, version history), appended to [`RawMetadata`] as
+//!   `model_card`. The card is part of the build, so a retained build serves its own. A 1.0 or
+//!   1.1 plugin loads unchanged, with an empty card: the host does not read the field from it.
 //!
 //! # Threads
 //!
@@ -71,7 +75,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"LVRGPLUG");
 pub const ABI_MAJOR: u16 = 1;
 
 /// Minor ABI version: bumped when a function or a reserved field is appended.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 
 /// Version of this crate, recorded in every plugin header.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -264,6 +268,10 @@ pub struct RawMetadata {
     pub own_inputs: *const RawOwnInput,
     /// Number of entries at `own_inputs`.
     pub n_own_inputs: usize,
+    /// ABI 1.2: the model card, UTF-8 markdown (empty for none): what the model is for, what it
+    /// reads and from where, what it ignores, its known limits and its version history. The
+    /// host reads it only from plugins of minor 2 or later.
+    pub model_card: StrView,
 }
 
 impl RawMetadata {
@@ -289,6 +297,7 @@ impl RawMetadata {
         n_parameters: 0,
         own_inputs: core::ptr::null(),
         n_own_inputs: 0,
+        model_card: StrView::EMPTY,
     };
 }
 
@@ -464,6 +473,8 @@ unsafe impl Send for PluginHeader {}
 pub const LAYOUTS: &[(u16, u64)] = &[
     // 1.0: before plugins could declare inputs of their own.
     (0, 0xcbe5_2f3c_1d1f_888f),
+    // 1.1: before plugins could carry a model card.
+    (1, 0x5bb6_b23f_ef7e_9662),
     (ABI_MINOR, LAYOUT_FINGERPRINT),
 ];
 
@@ -492,7 +503,7 @@ pub const LAYOUT_FINGERPRINT: u64 = layout_fingerprint();
 // Recorded for 64-bit little-endian targets, the ones plugins are built for.
 #[cfg(all(target_pointer_width = "64", target_endian = "little"))]
 const _: () = assert!(
-    LAYOUT_FINGERPRINT == 0x5bb6_b23f_ef7e_9662,
+    LAYOUT_FINGERPRINT == 0x7182_8eb4_2693_ccf8,
     "the ABI layout changed: bump ABI_MAJOR, or ABI_MINOR with LAYOUTS, then record the value"
 );
 
@@ -630,6 +641,7 @@ const fn layout_fingerprint() -> u64 {
             n_parameters,
             own_inputs,
             n_own_inputs,
+            model_card,
         }
     );
     h = hash_layout!(h, ErrorBuffer { ptr, capacity, len });
@@ -695,8 +707,10 @@ mod tests {
             Some(LAYOUT_FINGERPRINT)
         );
         assert_eq!(layout_fingerprint_for_minor(ABI_MINOR + 1), None);
-        // 1.0, frozen: plugins built before own inputs existed keep loading.
+        // 1.0 and 1.1, frozen: plugins built before own inputs, or before model cards, existed
+        // keep loading.
         assert_eq!(layout_fingerprint_for_minor(0), Some(0xcbe5_2f3c_1d1f_888f));
+        assert_eq!(layout_fingerprint_for_minor(1), Some(0x5bb6_b23f_ef7e_9662));
     }
 
     #[test]

@@ -152,7 +152,10 @@ unsafe extern "C" fn metadata_shim<P: ScoringPlugin>(out: *mut RawMetadata) -> i
         if out.is_null() || !out.is_aligned() {
             return status::INVALID_ARGUMENT;
         }
-        let raw = P::metadata().to_raw_with(P::own_inputs());
+        let raw = RawMetadata {
+            model_card: StrView::from_static(P::model_card()),
+            ..P::metadata().to_raw_with(P::own_inputs())
+        };
         // SAFETY: `out` is non-null and aligned; the host provides a `RawMetadata` slot.
         unsafe { out.write(raw) };
         status::OK

@@ -99,6 +99,9 @@ pub struct PluginMetadata {
     pub score: ComponentInfo,
     /// Parameters.
     pub parameters: Vec<ParameterInfo>,
+    /// The model card (ABI 1.2), markdown; empty when the plugin carries none (every plugin of
+    /// ABI 1.0 or 1.1).
+    pub model_card: String,
 }
 
 impl PluginMetadata {
@@ -220,6 +223,7 @@ impl PluginMetadata {
                     .enumerate()
                     .map(|(i, parameter)| reader.parameter(i, parameter))
                     .collect(),
+                model_card: reader.string("model_card", raw.model_card),
             }
         };
         problems.extend(metadata.problems());
@@ -481,6 +485,27 @@ mod tests {
         assert_eq!(info.id, "model-a");
         assert_eq!(info.inputs[0].unit, "EUR bn");
         assert_eq!(info.output_width(), 2);
+    }
+
+    #[test]
+    fn the_model_card_is_copied_and_checked_like_any_string() {
+        assert_eq!(read(&base()).expect("valid").model_card, "");
+        let mut raw = base().to_raw();
+        raw.model_card = StrView::from_static("# Model A\n\nWhat it is for.");
+        // SAFETY: every view points to static strings and arrays.
+        let info = unsafe { PluginMetadata::from_raw(&raw) }.expect("valid");
+        assert_eq!(info.model_card, "# Model A\n\nWhat it is for.");
+        static BYTES: [u8; 2] = [0xff, 0xfe];
+        raw.model_card = StrView {
+            ptr: BYTES.as_ptr(),
+            len: BYTES.len(),
+        };
+        // SAFETY: as above.
+        let problems = unsafe { PluginMetadata::from_raw(&raw) }.expect_err("not UTF-8");
+        assert!(
+            problems.join("\n").contains("`model_card` is not UTF-8"),
+            "{problems:?}"
+        );
     }
 
     #[test]

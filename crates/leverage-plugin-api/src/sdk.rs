@@ -298,7 +298,8 @@ impl Metadata {
         }
     }
 
-    /// The ABI form: views into the same static memory, without inputs of the plugin's own.
+    /// The ABI form: views into the same static memory, without inputs of the plugin's own and
+    /// without a model card.
     pub fn to_raw(&self) -> RawMetadata {
         RawMetadata {
             id: StrView::from_static(self.id),
@@ -316,6 +317,7 @@ impl Metadata {
             n_parameters: self.parameters.len(),
             own_inputs: core::ptr::null(),
             n_own_inputs: 0,
+            model_card: StrView::EMPTY,
         }
     }
 }
@@ -664,6 +666,17 @@ pub trait ScoringPlugin: Send + Sized + 'static {
     /// in this order. None by default. Return a `static` or `const` slice.
     fn own_inputs() -> &'static [OwnInput] {
         &[]
+    }
+
+    /// The model card (ABI 1.2): UTF-8 markdown that tells an analyst what the model is for,
+    /// which inputs it reads and where they come from, what it ignores, its known limits and its
+    /// version history. The server serves it with the plugin's description (`GetPlugin`), for
+    /// this build: a retained build serves the card it was built with. Empty by default (no
+    /// card); keep the text in a file beside the code and compile it in with
+    /// `include_str!("../card.md")`. At most [`MAX_STRING_LEN`](crate::info::MAX_STRING_LEN)
+    /// bytes.
+    fn model_card() -> &'static str {
+        ""
     }
 
     /// Builds an instance; `config` has already been checked against the parameter schema.

@@ -287,6 +287,29 @@ fn differing_rows<'a>(
         .collect()
 }
 
+/// Whether a plugin carries a model card, in a line: its size and title, or a warning. No card
+/// is not a problem (plugins of ABI 1.0 and 1.1 cannot carry one), but analysts read the card
+/// to know what a score means, so its absence is said.
+pub fn model_card_summary(card: &str) -> String {
+    if card.trim().is_empty() {
+        return "none (warning: analysts see no model card; implement ScoringPlugin::model_card, \
+                see docs/writing-a-plugin.md)"
+            .to_owned();
+    }
+    let title = card
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+        .trim_start_matches('#')
+        .trim();
+    format!(
+        "present, {} lines, {} bytes: \"{title}\"",
+        card.lines().count(),
+        card.len()
+    )
+}
+
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "plugin file: {}", self.path.display())?;
@@ -297,6 +320,7 @@ impl fmt::Display for CheckReport {
             writeln!(f, "id:          {} ({} {})", m.id, m.name, m.version)?;
             writeln!(f, "build id:    {}", m.build_id)?;
             writeln!(f, "about:       {}", m.description)?;
+            writeln!(f, "model card:  {}", model_card_summary(&m.model_card))?;
             writeln!(f, "inputs:")?;
             for input in &m.inputs {
                 writeln!(f, "  {} [{}]", input.name, input.unit)?;
@@ -361,5 +385,19 @@ impl fmt::Display for CheckReport {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_card_summary;
+
+    #[test]
+    fn a_card_is_summed_up_by_its_title_and_its_absence_is_a_warning() {
+        assert_eq!(
+            model_card_summary("\n# Model A — model card\n\nText.\n"),
+            "present, 4 lines, 33 bytes: \"Model A — model card\""
+        );
+        assert!(model_card_summary(" \n").starts_with("none (warning: "));
     }
 }

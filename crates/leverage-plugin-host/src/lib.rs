@@ -58,7 +58,7 @@ mod sync;
 mod wire;
 mod worker;
 
-pub use check::{CheckOptions, CheckReport, check_plugin};
+pub use check::{CheckOptions, CheckReport, check_plugin, model_card_summary};
 pub use error::{BuildInfo, HostError, RefuseReason, RowError};
 pub use hash::is_build_name;
 pub use host::{

@@ -184,11 +184,7 @@ pub(crate) fn open(path: &Path) -> Result<OpenedPlugin, Box<OpenFailure>> {
     if code != status::OK {
         return Err(with_build(RefuseReason::MetadataFailed { status: code }));
     }
-    if header.prefix.abi_minor < 1 {
-        // A 1.0 plugin's metadata ends before these fields: whatever is there is not its.
-        raw.own_inputs = core::ptr::null();
-        raw.n_own_inputs = 0;
-    }
+    forget_fields_after_minor(&mut raw, header.prefix.abi_minor);
     // SAFETY: the views point into the plugin's static memory, which is never unmapped; lengths,
     // null pointers and UTF-8 are checked by `from_raw`.
     let metadata = unsafe { PluginMetadata::from_raw(&raw) }
@@ -199,6 +195,18 @@ pub(crate) fn open(path: &Path) -> Result<OpenedPlugin, Box<OpenFailure>> {
         vtable,
         metadata,
     })
+}
+
+/// Empties the metadata fields that came after the plugin's minor: its metadata ends before
+/// them, so whatever the slot holds there was not written by the plugin.
+fn forget_fields_after_minor(raw: &mut RawMetadata, minor: u16) {
+    if minor < 1 {
+        raw.own_inputs = core::ptr::null();
+        raw.n_own_inputs = 0;
+    }
+    if minor < 2 {
+        raw.model_card = StrView::EMPTY;
+    }
 }
 
 /// Reads a build-info string, lossily and bounded: it is for messages only.
@@ -215,5 +223,44 @@ unsafe fn build_string(view: StrView) -> String {
     match unsafe { view.bytes() } {
         Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         None => "(missing)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leverage_plugin_api::abi::RawOwnInput;
+
+    /// A slot as a plugin of the current minor fills it, with every appended field set.
+    fn filled() -> RawMetadata {
+        static OWN: [u8; 0] = [];
+        RawMetadata {
+            own_inputs: OWN.as_ptr().cast::<RawOwnInput>(),
+            n_own_inputs: 3,
+            model_card: StrView::from_static("# card"),
+            ..RawMetadata::EMPTY
+        }
+    }
+
+    #[test]
+    fn fields_a_plugin_of_an_older_minor_never_wrote_are_not_read() {
+        let mut raw = filled();
+        forget_fields_after_minor(&mut raw, 0);
+        assert!(raw.own_inputs.is_null());
+        assert_eq!((raw.n_own_inputs, raw.model_card.len), (0, 0));
+
+        let mut raw = filled();
+        forget_fields_after_minor(&mut raw, 1);
+        assert_eq!(raw.n_own_inputs, 3, "1.1 has own inputs");
+        assert_eq!(raw.model_card.len, 0, "1.1 has no card");
+        assert!(raw.model_card.ptr.is_null());
+
+        let mut raw = filled();
+        forget_fields_after_minor(&mut raw, 2);
+        assert_eq!(
+            (raw.n_own_inputs, raw.model_card.len),
+            (3, 6),
+            "1.2 has both"
+        );
     }
 }

@@ -510,6 +510,7 @@ pub(crate) fn for_tests(n: usize) -> Plugin {
             .collect(),
         score,
         parameters: Vec::new(),
+        model_card: String::new(),
     };
     let build = BuildInfo {
         abi_major: 1,
@@ -563,6 +564,7 @@ mod tests {
             components: Vec::new(),
             score: component,
             parameters: Vec::new(),
+            model_card: String::new(),
         }
     }
 

@@ -248,7 +248,15 @@ fn items() -> Vec<Item> {
                      inputs in each row. The host reads these two fields only from a plugin \
                      whose header says minor 1 or later."
                 ),
-                (n_own_inputs, "Number of entries at `own_inputs`.")
+                (n_own_inputs, "Number of entries at `own_inputs`."),
+                (
+                    model_card,
+                    "ABI 1.2: the model card, UTF-8 markdown (an empty view for none): what the \
+                     model is for, the inputs it reads and their sources, what it ignores, its \
+                     known limits, its version history. The server serves it with the plugin's \
+                     description. The host reads it only from a plugin whose header says minor \
+                     2 or later."
+                )
             ]
         )),
         Item::Struct(abi_struct!(

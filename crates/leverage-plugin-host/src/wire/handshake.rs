@@ -11,7 +11,7 @@ use crate::error::BuildInfo;
 
 /// Bumped by any change to the frames of this protocol. The host and the worker are the same binary in
 /// production, but a worker command could point at another build.
-pub(crate) const PROTOCOL: u32 = 2;
+pub(crate) const PROTOCOL: u32 = 3;
 
 /// The INIT frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +127,7 @@ pub(crate) fn encode_described(buf: &mut Vec<u8>, build: &BuildInfo, m: &PluginM
             .u32(u32::from(input.default.is_some()))
             .f64(input.default.unwrap_or(f64::NAN));
     }
+    w.str(&m.model_card);
     w.finish();
 }
 
@@ -185,6 +186,7 @@ pub(crate) fn decode_described(payload: &[u8]) -> Result<(BuildInfo, PluginMetad
             })
         })
         .collect::<Result<_, WireError>>()?;
+    let model_card = r.str("model card")?;
     r.end("described")?;
     let metadata = PluginMetadata {
         id,
@@ -197,6 +199,7 @@ pub(crate) fn decode_described(payload: &[u8]) -> Result<(BuildInfo, PluginMetad
         components,
         score,
         parameters,
+        model_card,
     };
     Ok((build, metadata))
 }
@@ -280,6 +283,7 @@ mod tests {
                 min: 0.0,
                 max: 1.0,
             }],
+            model_card: "# M\n\n| input | source |\n|---|---|\n| x | é |\n".to_owned(),
         };
         let mut buf = Vec::new();
         encode_described(&mut buf, &sample_build(), &metadata);
