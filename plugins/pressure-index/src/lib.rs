@@ -38,6 +38,10 @@ impl ScoringPlugin for PressureIndex {
         METADATA
     }
 
+    fn model_card() -> &'static str {
+        include_str!("../../../docs/models/pressure-index/card.md")
+    }
+
     fn new(config: &Config) -> Result<Self, String> {
         Ok(PressureIndex {
             params: Params::from_config(config)?,

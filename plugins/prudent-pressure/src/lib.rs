@@ -230,6 +230,10 @@ impl ScoringPlugin for PrudentPressure {
         METADATA
     }
 
+    fn model_card() -> &'static str {
+        include_str!("../../../docs/models/prudent-pressure/card.md")
+    }
+
     fn new(config: &Config) -> Result<Self, String> {
         let get = |index: usize| config.get(PARAMETERS[N_PRESSURE_PARAMETERS + index].name());
         Ok(PrudentPressure {

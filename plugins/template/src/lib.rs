@@ -79,6 +79,13 @@ impl ScoringPlugin for ReserveShare {
         OWN_INPUTS
     }
 
+    // The model card: markdown the server serves with the description (intended use, inputs
+    // and their sources, what the model ignores, known limits, version history). Compiled in,
+    // so each build carries the card that describes it.
+    fn model_card() -> &'static str {
+        include_str!("../card.md")
+    }
+
     fn new(config: &Config) -> Result<Self, String> {
         Ok(ReserveShare {
             cap_pct: config.get("cap_pct")?,
@@ -139,6 +146,16 @@ mod tests {
             harness.score(&[290.0, 145.0, 580.0, 0.0]),
             Ok(vec![30.0, 25.0])
         );
+    }
+
+    // The card's version history names the version the metadata declares: a new version
+    // without a line in the card fails here.
+    #[test]
+    fn the_model_card_has_a_line_for_this_version() {
+        let harness = Harness::new::<ReserveShare>("").expect("loads");
+        let card = &harness.metadata().model_card;
+        let line = format!("- {}:", METADATA.version);
+        assert!(card.lines().any(|l| l.starts_with(&line)), "{card}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use leverage_plugin_host::{
 
 use crate::support::{
     CATALOG, fixture, host, library_name, options, plugin_dir, real, sample_rows, scenario,
+    workspace_root,
 };
 
 /// The `lever.use_mode` value at which the crash fixtures crash.
@@ -268,6 +269,13 @@ async fn a_sandboxed_model_gives_bit_identical_results_to_in_process() {
     for id in ["pressure-index", "prudent-pressure"] {
         assert!(!status(&local, id).sandboxed && status(&remote, id).sandboxed);
         assert_eq!(local.metadata(id), remote.metadata(id), "same metadata");
+        // The model card came through the worker's DESCRIBED frame, not only an empty string.
+        let card = remote.metadata(id).expect("loaded").model_card.clone();
+        let source = workspace_root().join(format!("docs/models/{id}/card.md"));
+        assert_eq!(
+            card,
+            std::fs::read_to_string(source).expect("the card's file")
+        );
         let expected = bits(
             &local
                 .score(id, rows.clone(), n, Duration::from_secs(30), no_cancel())
