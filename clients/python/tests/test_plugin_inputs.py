@@ -56,7 +56,7 @@ def test_numbers_are_written_as_the_server_writes_them():
 
 
 def test_the_builder_reads_the_schema_and_sets_inputs_by_name_or_keyword(client, s):
-    assert s.name == ESCROW and s.plugin.abi_version == "1.1"
+    assert s.name == ESCROW and s.plugin.abi_version == "1.2"
     assert s.parameters["weight"].default_value == 0.6
     by_keyword = s.copy(escrow_share=0.4, escrow_enforcement=0.25)
     by_name = s.copy(**{"escrow.share": 0.4}).input("escrow.enforcement", 0.25)

@@ -133,7 +133,7 @@ async fn a_plugin_declaring_inputs_the_server_does_not_know_loads_and_lists_them
         .unwrap()
         .into_inner();
     assert_eq!(plugin.state, pb::PluginState::Ready as i32);
-    assert_eq!(plugin.abi_version, "1.1");
+    assert_eq!(plugin.abi_version, "1.2");
     let names: Vec<&str> = plugin.inputs.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(
         names,

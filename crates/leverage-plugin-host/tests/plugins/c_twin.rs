@@ -155,6 +155,15 @@ fn the_c_twin_loads_with_the_declarations_of_the_rust_fixture() {
     assert_eq!(rust.components, c.components);
     assert_eq!(rust.score, c.score);
     assert_eq!(rust.parameters, c.parameters);
+    // Each carries a card of its own (ABI 1.2), read from the C literal as from Rust's str.
+    assert!(
+        c.model_card
+            .starts_with("# Fixture: escrow pressure (C) - model card\n\nThe C twin of"),
+        "{:?}",
+        c.model_card
+    );
+    assert!(c.model_card.ends_with("twin of fixture-escrow 1.0.0.\n"));
+    assert!(rust.model_card.starts_with("# Fixture: escrow pressure"));
     assert_eq!(
         (rust.version.as_str(), c.version.as_str()),
         ("1.0.0", "1.0.0")

@@ -152,6 +152,7 @@ pub(super) fn plugin_message(
         p.version = m.version.clone();
         p.description = m.description.clone();
         p.build_id = m.build_id.clone();
+        p.model_card = m.model_card.clone();
         p.call_count = calls
             .get(&(m.id.clone(), m.build_id.clone()))
             .copied()
