@@ -103,7 +103,9 @@ enum PluginCommand {
     },
     /// Print a plugin's schema as a running server gives it: its catalog inputs, its own inputs
     /// (unit, range, default or required), its parameters (unit, range, value in force), its
-    /// components and score range, its build and ABI (client of a running server).
+    /// components and score range, its build and ABI, and its model card (intended use, inputs
+    /// and their sources, what it ignores, known limits, version history) (client of a running
+    /// server).
     Describe {
         /// Plugin id, e.g. `pressure-index` (or `plugins/ID`, or a retained build
         /// `plugins/ID@BUILD`).
@@ -394,6 +396,12 @@ fn plugin_check(path: &std::path::Path) -> anyhow::Result<bool> {
             m.id, m.name, m.version, m.build_id
         );
         println!("  {}", m.description);
+        // A card is not required (a plugin of ABI 1.0 or 1.1 cannot carry one): said, not
+        // refused.
+        println!(
+            "  model card: {}",
+            leverage_plugin_host::model_card_summary(&m.model_card)
+        );
         println!(
             "  inputs: {}",
             m.inputs

@@ -1,9 +1,10 @@
 //! The CLI and a plugin's own schema, through the real binary against real servers with real
 //! plugin libraries (`fixture-escrow`: own inputs `escrow.share`, required, 0..1, and
 //! `escrow.enforcement`, default 0.5; parameters `weight` and `yield_pct`):
-//! `leverage plugin describe`, `leverage score` and `leverage sweep` with `--input` and
-//! `--param`, a sweep over an own input on one server and split over two, and every mistake
-//! refused before sending, in the words the server uses for it.
+//! `leverage plugin describe` (with the plugin's model card), `leverage score` and
+//! `leverage sweep` with `--input` and `--param`, a sweep over an own input on one server and
+//! split over two, and every mistake refused before sending, in the words the server uses for
+//! it.
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
@@ -205,7 +206,7 @@ async fn plugin_describe_prints_the_schema_as_a_table_and_as_json() {
         text.starts_with("plugins/fixture-escrow: Fixture: escrow pressure (version 1.0.0, READY)"),
         "{text}"
     );
-    assert!(text.contains(", ABI 1.1, "), "{text}");
+    assert!(text.contains(", ABI 1.2, "), "{text}");
     let line = |name: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("{name} ")))
@@ -235,6 +236,12 @@ async fn plugin_describe_prints_the_schema_as_a_table_and_as_json() {
         text.contains("score: index 0..100 in [0, 100]: escrow pressure"),
         "{text}"
     );
+    // The model card last, as the server serves it: the markdown the plugin compiled in.
+    assert!(!plugin.model_card.is_empty());
+    assert!(
+        text.ends_with(&format!("\nmodel card:\n{}", plugin.model_card)),
+        "{text}"
+    );
 
     let json = succeeded(
         &cli(&[
@@ -249,7 +256,7 @@ async fn plugin_describe_prints_the_schema_as_a_table_and_as_json() {
     );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["name"], ESCROW);
-    assert_eq!(v["abi_version"], "1.1");
+    assert_eq!(v["abi_version"], "1.2");
     assert_eq!(v["build"], plugin.build.as_str());
     assert_eq!(v["state"], "READY");
     let catalog: Vec<&str> = v["catalog_inputs"]
@@ -282,6 +289,7 @@ async fn plugin_describe_prints_the_schema_as_a_table_and_as_json() {
     assert_eq!(v["components"][1]["name"], "returns_eur_bn");
     assert_eq!(v["builds"][0]["build"], plugin.build.as_str());
     assert_eq!(v["builds"][0]["current"], true);
+    assert_eq!(v["model_card"], plugin.model_card.as_str());
 
     // A build by name passes through: `ID@BUILD` is `plugins/ID@BUILD`.
     let pinned = format!("fixture-escrow@{}", plugin.build);

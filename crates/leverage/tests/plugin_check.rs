@@ -65,6 +65,16 @@ fn a_plugin_declaring_its_own_inputs_is_checked_and_refused_with_the_exact_cause
     );
     assert!(text.contains("own input escrow.enforcement"), "{text}");
     assert!(text.contains("parameter weight = 0.6"), "{text}");
+    assert!(
+        text.contains("  model card: present, ")
+            && text.contains("bytes: \"Fixture: escrow pressure — model card\""),
+        "{text}"
+    );
+
+    // A plugin of ABI 1.0 carries no card: said, and still acceptable.
+    let (ok, text) = check("libfixture_abi_1_0.so");
+    assert!(ok, "{text}");
+    assert!(text.contains("  model card: none (warning: "), "{text}");
 
     let (ok, text) = check("libfixture_bad_own_inputs.so");
     assert!(!ok, "{text}");

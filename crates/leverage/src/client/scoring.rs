@@ -403,7 +403,7 @@ pub async fn score(
     Ok(())
 }
 
-/// `leverage plugin describe`: a plugin's schema, as GetPlugin gives it.
+/// `leverage plugin describe`: a plugin's schema and its model card, as GetPlugin gives them.
 pub async fn describe(c: &Connection, plugin: &str) -> anyhow::Result<()> {
     let mut client = ScoringServiceClient::new(channel(c).await?);
     let p = get_plugin(&mut client, &plugin_name(plugin)).await?;
@@ -441,6 +441,7 @@ pub async fn describe(c: &Connection, plugin: &str) -> anyhow::Result<()> {
                 "name": b.name, "build": b.build, "version": b.version, "build_id": b.build_id,
                 "current": b.current, "first_loaded": b.first_loaded,
             })).collect::<Vec<_>>(),
+            "model_card": p.model_card,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -543,6 +544,16 @@ pub async fn describe(c: &Connection, plugin: &str) -> anyhow::Result<()> {
                 })
                 .collect(),
         );
+    }
+    println!("\nmodel card:");
+    if p.model_card.trim().is_empty() {
+        println!("none (the plugin carries no model card)");
+    } else {
+        // The plugin's markdown as it wrote it: readable as it is in a terminal.
+        print!("{}", p.model_card);
+        if !p.model_card.ends_with('\n') {
+            println!();
+        }
     }
     Ok(())
 }
