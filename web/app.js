@@ -365,6 +365,88 @@ function numberField(id, decl, kind) {
   return el("div", { class: "field" }, label, input, help);
 }
 
+// ---------------------------------------------------------------- model cards
+
+/**
+ * Text with `code` spans and **strong** runs, as DOM nodes. Everything else stays text: a card
+ * comes from a plugin, so nothing in it becomes markup except through textContent.
+ */
+function inline(text) {
+  const out = [];
+  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*/g;
+  let at = 0;
+  for (let m; (m = pattern.exec(text)) !== null; at = pattern.lastIndex) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    out.push(m[1] !== undefined ? el("code", { text: m[1] }) : el("strong", { text: m[2] }));
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+const tableCells = (line) => line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+
+/**
+ * A plugin's model card (markdown) as elements: headings, paragraphs, lists and tables, built
+ * with createElement and text nodes only, so HTML in the card is shown, never run. What this
+ * reading does not know (links, images, nested lists) is shown as the text it is.
+ */
+export function renderModelCard(markdown) {
+  const box = el("div", { class: "model-card-text" });
+  const lines = markdown.replace(/\r\n?/g, "\n").split("\n");
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    let m;
+    if (line.trim() === "") {
+      i += 1;
+    } else if ((m = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line))) {
+      // The card sits under the page's h2 and the plugin's legend: its # is an h3.
+      box.append(el(`h${Math.min(m[1].length + 2, 6)}`, {}, ...inline(m[2])));
+      i += 1;
+    } else if (/^\s*\|/.test(line)) {
+      const rows = [];
+      for (; i < lines.length && /^\s*\|/.test(lines[i]); i += 1) rows.push(tableCells(lines[i]));
+      const separator = rows.length > 1 && rows[1].every((c) => /^:?-+:?$/.test(c));
+      const head = separator ? rows.shift() : null;
+      if (separator) rows.shift();
+      const table = el("table");
+      if (head) table.append(el("thead", {}, el("tr", {}, ...head.map((c) => el("th", { scope: "col" }, ...inline(c))))));
+      table.append(el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, ...inline(c)))))));
+      box.append(table);
+    } else if (/^\s*([-*+]|\d+[.)])\s+/.test(line)) {
+      const ordered = /^\s*\d/.test(line);
+      const list = el(ordered ? "ol" : "ul");
+      while (i < lines.length && /^\s*([-*+]|\d+[.)])\s+/.test(lines[i])) {
+        let item = lines[i].replace(/^\s*([-*+]|\d+[.)])\s+/, "");
+        // Continuation lines (indented, not a new item) belong to the item.
+        for (i += 1; i < lines.length && /^\s+\S/.test(lines[i]) && !/^\s*([-*+]|\d+[.)])\s+/.test(lines[i]); i += 1) {
+          item += ` ${lines[i].trim()}`;
+        }
+        list.append(el("li", {}, ...inline(item)));
+      }
+      box.append(list);
+    } else {
+      const text = [];
+      for (; i < lines.length && lines[i].trim() !== "" && !/^(#{1,6}\s|\s*\||\s*([-*+]|\d+[.)])\s+)/.test(lines[i]); i += 1) {
+        text.push(lines[i].trim());
+      }
+      box.append(el("p", {}, ...inline(text.join(" "))));
+    }
+  }
+  return box;
+}
+
+/** A plugin's model card, folded: what the model is for, reads, ignores; its limits and history. */
+function modelCard(schema) {
+  const card = schema.model_card ?? "";
+  const box = el("details", { class: "model-card", "data-plugin": schema.name },
+    el("summary", { text: card.trim() ? "Model card" : "Model card: none" }));
+  box.append(card.trim()
+    ? renderModelCard(card)
+    : el("p", { class: "help", text: "This plugin carries no model card." }));
+  return box;
+}
+
 /** The fields a plugin's schema asks for: its own inputs, then its parameters. */
 function pluginFieldset(schema) {
   const box = el("fieldset", { class: "plugin-fields", "data-plugin": schema.name, id: `fields-${schema.id}` },
@@ -381,6 +463,8 @@ function pluginFieldset(schema) {
       el("p", { class: "help", text: "Values for these calls only; the server's values are filled in." }),
       ...schema.parameters.map((p, i) => numberField(`param-${schema.id}-${i}`, p, "parameter"))));
   }
+  // Last, so that a problem of the fieldset still focuses its first field, not the card.
+  box.append(modelCard(schema));
   return box;
 }
 

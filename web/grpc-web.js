@@ -275,6 +275,7 @@ export const Plugin = msg({
   parameters: [17, PluginParameter, "repeated"],
   state: [18, "enum"],
   state_reason: [19, "string"],
+  model_card: [27, "string"],
 });
 export const GetPluginRequest = msg({ name: [1, "string"] });
 export const ListPluginsRequest = msg({ page_size: [1, "int32"], page_token: [2, "string"] });

@@ -206,6 +206,54 @@ async function main() {
     assert.deepEqual(unlabelled, [], "controls without a label");
     log(`fixture-escrow's form: ${fields.length} fields from its schema; the picker has ${axes.length} axes`);
 
+    // Each picked plugin's model card, as its schema gives it, folded after its fields: the
+    // markdown's headings, lists and tables made with text nodes only. fixture-escrow's card
+    // holds HTML, which must be shown as the text it is and never become elements.
+    if (EXPECTED) {
+      assert.equal(schema.model_card, EXPECTED.model_card, "the card as gRPC-Web decodes it vs as tonic does");
+    }
+    const ALLOWED = new Set(["h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
+      "td", "code", "strong"]);
+    const unmarked = (markdown) => markdown.replaceAll("`", "").replaceAll("**", "");
+    for (const p of plugins) {
+      const s = p.name === ESCROW ? schema : await api.getPlugin(p.name);
+      assert.ok(s.model_card.trim(), `${p.name} carries a model card`);
+      const card = await page.$eval(`fieldset[data-plugin="${p.name}"] details.model-card`, (d) => {
+        d.open = true;
+        const box = d.querySelector(".model-card-text");
+        return {
+          summary: d.querySelector("summary").textContent,
+          visible: box.getBoundingClientRect().height > 0,
+          headings: [...box.querySelectorAll("h3, h4, h5, h6")].map((h) => h.textContent),
+          items: [...box.querySelectorAll("li")].map((li) => li.textContent),
+          firstColumn: [...box.querySelectorAll("table")].map((t) =>
+            [...t.querySelectorAll("tbody tr")].map((r) => r.cells[0].textContent)),
+          text: box.textContent,
+          tags: [...box.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
+        };
+      });
+      assert.equal(card.summary, "Model card", `${p.name}: the card's summary`);
+      assert.ok(card.visible, `${p.name}: the card opens`);
+      const lines = s.model_card.split("\n");
+      assert.deepEqual(card.headings, lines.filter((l) => /^#{1,6}\s/.test(l)).map((l) => unmarked(l.replace(/^#+\s+/, ""))),
+        `${p.name}: the card's headings`);
+      const items = [];
+      for (const l of lines) {
+        if (/^- /.test(l)) items.push(l.slice(2).trim());
+        else if (/^\s+\S/.test(l) && items.length && !/^\s*[-*+] /.test(l)) items[items.length - 1] += ` ${l.trim()}`;
+      }
+      assert.deepEqual(card.items, items.map(unmarked), `${p.name}: the card's list items`);
+      assert.deepEqual(card.tags.filter((t) => !ALLOWED.has(t)), [], `${p.name}: only the elements a card may make`);
+      if (p.name === ESCROW) {
+        assert.deepEqual(card.firstColumn[0], schema.inputs.map((i) => i.name),
+          "fixture-escrow's card lists its inputs, as its schema does, in its first table");
+        assert.ok(card.text.includes("<em>not emphasis</em> & <script>not a script</script>"),
+          `the card's HTML shown as text: ${card.text}`);
+      }
+      await page.$eval(`fieldset[data-plugin="${p.name}"] details.model-card`, (d) => { d.open = false; });
+    }
+    log(`model cards shown for ${plugins.length} plugins, fixture-escrow's HTML as text`);
+
     // 3. escrow.share left empty: the page sends nothing and says why next to the field, in the
     // server's words, and the focus goes there; Tab goes on to the next input.
     await page.selectOption("#use-mode", String(SCENARIO.use_mode));

@@ -5,7 +5,8 @@
 //!   the embedded page at `GET /`; without `--web`, neither.
 //! - The page itself in headless Chromium: `web/test/page.test.mjs` (Node, playwright-core,
 //!   Debian's `/usr/bin/chromium`) loads it, checks the form it builds from each plugin's
-//!   schema, the required-input and out-of-range errors (its own and the server's), scores a
+//!   schema, each plugin's model card (HTML in fixture-escrow's shown as text), the
+//!   required-input and out-of-range errors (its own and the server's), scores a
 //!   scenario with and without a per-call parameter, sweeps a lever and an input of
 //!   fixture-escrow's own, checks the charts, and compares every number with direct gRPC-Web
 //!   calls and with what this test got over plain gRPC (tonic) for the same requests.
@@ -430,6 +431,20 @@ fn escrow_expectations(addr: SocketAddr) -> Value {
             .map(|v| json!({ "field": v.field, "description": v.description }))
             .collect();
         assert!(!required.is_empty(), "{refused:?}");
+        let model_card = c
+            .get_plugin(pb::GetPluginRequest {
+                name: ESCROW.into(),
+            })
+            .await
+            .expect("GetPlugin")
+            .into_inner()
+            .model_card;
+        let source = workspace().join("tests/fixtures/plugins/escrow/cards/1.0.0.md");
+        assert_eq!(
+            model_card,
+            std::fs::read_to_string(&source).expect("the fixture's card"),
+            "the card served is the one compiled into the build"
+        );
         let mut scores = Vec::new();
         for parameters in [vec![], weight()] {
             let r = c
@@ -482,6 +497,7 @@ fn escrow_expectations(addr: SocketAddr) -> Value {
             "score": scores[0],
             "score_weight": scores[1],
             "sweep": { "points": points, "parameters": parameters },
+            "model_card": model_card,
         })
     })
 }
