@@ -58,4 +58,10 @@ fn a_copy_of_the_template_passes_its_ci_recipe() {
         stdout.contains("ok: the server would load this plugin"),
         "{stdout}"
     );
+    // The template teaches the model card by carrying one.
+    assert!(
+        stdout.contains("model card: present, ")
+            && stdout.contains("\"Share of reserves denied (template) — model card\""),
+        "{stdout}"
+    );
 }
