@@ -216,6 +216,8 @@ fuzz_target!(|input: Input| {
         score,
         parameters: params_ptr,
         n_parameters: n_params,
+        // What ABI 1.1 and 1.2 appended (own inputs, the model card): empty here.
+        ..RawMetadata::EMPTY
     };
     // Views and arrays that are not honest are only those the checks must refuse unread.
     // SAFETY: every honest view and array points into live buffers of the claimed length; the
