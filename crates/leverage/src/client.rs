@@ -317,14 +317,14 @@ pub async fn connect(
 
 /// A connection to `--server`, at `--dataset-version` when it is given.
 pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
+    channel_at(c, c.dataset_version).await
+}
+
+/// A connection to `--server` whose every call reads dataset `version` (the one in force when
+/// `None`): a command that makes several calls pins them to one version this way.
+pub async fn channel_at(c: &Connection, version: Option<u64>) -> anyhow::Result<Conn> {
     let endpoint = endpoint(&c.server).context("--server")?;
-    connect(
-        endpoint,
-        &c.server,
-        c.headers(c.dataset_version)?,
-        c.read_your_writes,
-    )
-    .await
+    connect(endpoint, &c.server, c.headers(version)?, c.read_your_writes).await
 }
 
 fn money(m: &Option<pb::Money>) -> String {
