@@ -506,6 +506,28 @@ pub struct Position {
     pub verified: bool,
 }
 
+/// A band of legal risk. The model's numbers fall in one by [`RiskLevel::of`]; a published
+/// assessment's verdict is read into one by the project (see [`PublishedAssessment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskLevel {
+    Low,
+    Moderate,
+    High,
+    Severe,
+}
+
+impl RiskLevel {
+    pub fn of(risk: f64) -> Self {
+        match risk {
+            r if r < 0.25 => RiskLevel::Low,
+            r if r < 0.5 => RiskLevel::Moderate,
+            r if r < 0.75 => RiskLevel::High,
+            _ => RiskLevel::Severe,
+        }
+    }
+}
+
 /// A published legal-risk assessment by a firm, a government or analysts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PublishedAssessment {
@@ -519,6 +541,14 @@ pub struct PublishedAssessment {
     pub source: Source,
     pub confidence: Confidence,
     pub verified: bool,
+    /// The actions the assessment speaks about, so that it can be set beside the model's
+    /// answer for those actions. Empty when not (yet) read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+    /// The verdict read as a risk level: the project's reading of `conclusion`, not the
+    /// author's words (authors rarely grade their conclusions). None when not (yet) read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_level: Option<RiskLevel>,
 }
 
 /// Lifecycle of a funding instrument.
