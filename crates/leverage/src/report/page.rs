@@ -131,13 +131,13 @@ fn readme(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "| regenerate | `{}`, against a server on the shipped dataset (`docs/models/README.md`) |",
+        "| regenerate | `{}`, against a server on the shipped dataset (`docs/models/reports.md`) |",
         command(&r.id)
     );
     let _ = writeln!(
         s,
         "| checked by | `cargo test -p leverage --test model_reports`, which fails when this page \
-         is out of date |\n"
+         is out of date (`LEVERAGE_BLESS_REPORTS=1` before it rewrites every committed report) |\n"
     );
     let _ = writeln!(
         s,
@@ -242,7 +242,7 @@ fn sensitivity_section(s: &mut String, r: &Report) {
             continue;
         };
         if fixed(swing) == fixed(0.0) {
-            silent.push(format!("`{}`", f.name));
+            silent.push(format!("`{}` ({})", f.name, value_text(f.base)));
             continue;
         }
         n += 1;
@@ -268,7 +268,7 @@ fn sensitivity_section(s: &mut String, r: &Report) {
     if !silent.is_empty() {
         let _ = writeln!(
             s,
-            "\nNo effect at these ranges (swing below 0.005): {}.",
+            "\nNo effect at these ranges (swing below 0.005; base value in brackets): {}.",
             silent.join(", ")
         );
     }
@@ -454,6 +454,68 @@ fn model_line(r: &Report, action: pb::AssetAction) -> String {
     text
 }
 
+/// How the legal-risk model's level of an action compares with an assessment's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agreement {
+    Agrees,
+    /// The model's level is this many bands above the verdict.
+    Higher(i32),
+    /// The model's level is this many bands below the verdict.
+    Lower(i32),
+    /// The model gave no number for the action.
+    Unknown,
+}
+
+impl Agreement {
+    pub fn of(model_level: Option<i32>, verdict: i32) -> Self {
+        match model_level {
+            None => Agreement::Unknown,
+            Some(m) if m == verdict => Agreement::Agrees,
+            Some(m) if m > verdict => Agreement::Higher(m - verdict),
+            Some(m) => Agreement::Lower(verdict - m),
+        }
+    }
+
+    fn text(self) -> String {
+        let bands = |n: i32| {
+            if n == 1 {
+                "1 band".to_owned()
+            } else {
+                format!("{n} bands")
+            }
+        };
+        match self {
+            Agreement::Agrees => "agrees".to_owned(),
+            Agreement::Higher(n) => format!("**{} higher**", bands(n)),
+            Agreement::Lower(n) => format!("**{} lower**", bands(n)),
+            Agreement::Unknown => "no number".to_owned(),
+        }
+    }
+}
+
+/// The legal-risk model's overall level of an action, when it assessed it.
+fn model_level(r: &Report, action: pb::AssetAction) -> Option<i32> {
+    r.legal
+        .iter()
+        .find(|(a, _)| *a == action)
+        .and_then(|(_, a)| a.as_ref().ok())
+        .map(|a| a.overall_level)
+}
+
+/// An assessment's actions as the API gives them (unknown numbers are left out).
+fn assessment_actions(a: &pb::PublishedAssessment) -> Vec<pb::AssetAction> {
+    a.actions
+        .iter()
+        .filter_map(|n| pb::AssetAction::try_from(*n).ok())
+        .filter(|x| *x != pb::AssetAction::Unspecified)
+        .collect()
+}
+
+/// Whether the project has read an assessment: which actions, and its verdict as a level.
+fn is_read(a: &pb::PublishedAssessment) -> bool {
+    !assessment_actions(a).is_empty() && a.risk_level != pb::RiskLevel::Unspecified as i32
+}
+
 fn assessments_section(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Against the published assessments\n");
     if r.assessments.is_empty() {
@@ -462,15 +524,11 @@ fn assessments_section(s: &mut String, r: &Report) {
     }
     let _ = writeln!(
         s,
-        "The dataset holds {} published assessments. The dataset does not say which actions \
-         each speaks about nor read its verdict as a risk level, so this section cannot tell by \
-         itself where the model disagrees: each conclusion is set, as published, beside the \
-         numbers of every use mode as of {}: the legal-risk model's overall risk and level with \
-         its largest drivers, and `{}`'s score with the components that move most against the \
-         status quo.\n",
-        r.assessments.len(),
-        r.as_of,
-        r.id
+        "The numbers of each use mode as of {}: the legal-risk model's overall risk and level, \
+         with the doctrines and positions that explain most of it (each one's share of the \
+         overall risk, over every jurisdiction weighted by the assets at stake), and `{}`'s \
+         score with the components that move most against the status quo.\n",
+        r.as_of, r.id
     );
     let _ = writeln!(
         s,
@@ -488,8 +546,91 @@ fn assessments_section(s: &mut String, r: &Report) {
         );
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "| assessment | date | subject | conclusion |");
-    let _ = writeln!(s, "|---|---|---|---|");
+    // Every (assessment, action) reading against the model's level.
+    let mut readings = Vec::new();
+    for a in r.assessments.iter().filter(|a| is_read(a)) {
+        for action in assessment_actions(a) {
+            readings.push((
+                a,
+                action,
+                Agreement::of(model_level(r, action), a.risk_level),
+            ));
+        }
+    }
+    let count = |f: fn(&Agreement) -> bool| readings.iter().filter(|(_, _, g)| f(g)).count();
+    let _ = writeln!(
+        s,
+        "The dataset holds {} published assessments; {} are read, by this project, as a risk \
+         level for the actions they speak about (the dataset's `actions` and `risk_level`: a \
+         reading of the conclusion, not the author's words). Of their {} verdicts on one action, \
+         the legal-risk model as of {} agrees with {}, rates the risk higher than {} and lower \
+         than {}. The model knows what happened after each assessment was published (later \
+         positions, the May 2026 Moscow judgment where the model reads it), so a disagreement \
+         is either new facts or a different weighing: the drivers beside each say which.\n",
+        r.assessments.len(),
+        r.assessments.iter().filter(|a| is_read(a)).count(),
+        readings.len(),
+        r.as_of,
+        count(|g| *g == Agreement::Agrees),
+        count(|g| matches!(g, Agreement::Higher(_))),
+        count(|g| matches!(g, Agreement::Lower(_))),
+    );
+    let _ = writeln!(
+        s,
+        "| assessment | its verdict | use mode | legal-risk model, against the verdict | the \
+         model's largest drivers | `{}` |",
+        r.id
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for (a, action, agreement) in &readings {
+        let drivers: Vec<String> = r
+            .legal
+            .iter()
+            .find(|(x, _)| x == action)
+            .and_then(|(_, l)| l.as_ref().ok())
+            .map(|l| {
+                driver_shares(l)
+                    .into_iter()
+                    .take(LARGEST)
+                    .map(|d| format!("`{}` {} %", d.ref_id, fixed(d.share * 100.0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let model = r
+            .legal
+            .iter()
+            .find(|(x, _)| x == action)
+            .and_then(|(_, l)| l.as_ref().ok())
+            .map_or("not assessed".to_owned(), |l| {
+                format!(
+                    "{} {}, {}",
+                    fixed(l.overall_risk),
+                    level_name(l.overall_level),
+                    agreement.text()
+                )
+            });
+        let score = r
+            .models
+            .first()
+            .and_then(|m| m.score(*action))
+            .map_or("not scored".to_owned(), fixed);
+        let _ = writeln!(
+            s,
+            "| {} | {} | `{}` | {model} | {} | {score} |",
+            cell(&a.author),
+            level_name(a.risk_level),
+            action_name(*action),
+            if drivers.is_empty() {
+                "none".to_owned()
+            } else {
+                drivers.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "The assessments, as published:\n");
+    let _ = writeln!(s, "| assessment | date | subject | conclusion | read as |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
     for a in &r.assessments {
         let author = match a.source.as_ref().filter(|src| !src.url.is_empty()) {
             Some(src) => format!("[{}]({})", cell(&a.author), src.url),
@@ -500,13 +641,27 @@ fn assessments_section(s: &mut String, r: &Report) {
         } else {
             a.date_label.clone()
         };
+        let read = if is_read(a) {
+            format!(
+                "{} for {}",
+                level_name(a.risk_level),
+                assessment_actions(a)
+                    .into_iter()
+                    .map(|x| format!("`{}`", action_name(x)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            "not read yet".to_owned()
+        };
         let _ = writeln!(
             s,
-            "| {author} | {date} | {} | {} |",
+            "| {author} | {date} | {} | {} | {read} |",
             cell(&a.subject),
             cell(&a.conclusion)
         );
     }
+    let _ = writeln!(s);
 }
 
 fn chart(r: &Report) -> String {
