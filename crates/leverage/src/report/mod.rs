@@ -142,8 +142,9 @@ pub const LEVER_RANGES: [LeverRange; 8] = [
         unit: "% per year",
         low: 0.0,
         high: 4.0,
-        why: "the ECB deposit rate since 2022 ran from below zero (floored here at 0) to its \
-              4 % peak of 2023-24",
+        why: "the ECB deposit facility rate since 2022 ran from -0.5 % (floored here at 0) to \
+              its 4 % of September 2023 to June 2024 (ECB key rates, as tabled by the Banque de \
+              France)",
     },
     LeverRange {
         name: "sanctions_tightening",
@@ -160,8 +161,9 @@ pub const LEVER_RANGES: [LeverRange; 8] = [
         unit: "share of SAFE",
         low: 0.5,
         high: 1.0,
-        why: "from the plans approved (0.75) less about Poland's EUR 43.7 bn, whose \
-              implementing law was vetoed in March 2026, to all of SAFE's EUR 150 bn",
+        why: "from the plans approved (0.75) less about Poland's EUR 43.7 bn, should the \
+              presidential veto of March 2026 keep it out (the government means to borrow \
+              through its Armed Forces fund instead), to all of SAFE's EUR 150 bn",
     },
     LeverRange {
         name: "defence_spending_gdp_pct",
