@@ -32,11 +32,11 @@ const fn spec(name: &'static str, unit: &'static str, description: &'static str)
 
 /// Every input the host can supply, in row order. Names are a public contract: plugins
 /// declare the ones they read, and the host resolves them once at load.
-pub const INPUT_CATALOG: [InputSpec; 26] = [
+pub const INPUT_CATALOG: [InputSpec; 27] = [
     spec(
         "lever.use_mode",
-        "ordinal 0..4",
-        "0 immobilisation, 1 windfall profits, 2 profits-backed loan, 3 reparations loan, 4 confiscation",
+        "ordinal 0..5",
+        "0 immobilisation, 1 windfall profits, 2 profits-backed loan, 3 reparations loan, 4 confiscation, 5 the 2026 package (immobilisation kept + windfall to the ERA loans + an EU-borrowed loan)",
     ),
     spec(
         "lever.participation",
@@ -154,6 +154,11 @@ pub const INPUT_CATALOG: [InputSpec; 26] = [
         "private.frozen_share_of_pool",
         "fraction",
         "private frozen assets relative to the mobilised pool",
+    ),
+    spec(
+        "legal.risk.package_2026",
+        "0..1",
+        "legal risk of the 2026 package, asset-weighted (its exposure to a doctrine is the largest of its asset-touching parts: immobilisation, windfall profits, profits-backed loan)",
     ),
 ];
 
@@ -360,8 +365,9 @@ impl ScenarioInput {
 #[derive(Clone, Debug)]
 pub struct Context {
     pub as_of: Date,
-    /// Located central-bank assets per jurisdiction, EUR bn, and legal risk per action.
-    pub jurisdictions: Vec<(Jurisdiction, f64, [f64; 5])>,
+    /// Located central-bank assets per jurisdiction, EUR bn, and legal risk per action (in
+    /// [`Action::ALL`] order).
+    pub jurisdictions: Vec<(Jurisdiction, f64, [f64; Action::ALL.len()])>,
     pub retaliation_eur_bn: f64,
     pub private_frozen_eur_bn: f64,
     pub safe_eur_bn: f64,
@@ -478,7 +484,7 @@ impl Context {
         // Weights relative to the largest: the same shares whatever the scale, without the
         // underflow that a vanishing participation (1e-300) would cause in absolute terms.
         let largest = mobilised.iter().copied().fold(0.0, f64::max);
-        let mut risk = [0.0; 5];
+        let mut risk = [0.0; Action::ALL.len()];
         if largest > 0.0 {
             let mut total = 0.0;
             for (m, (_, _, risks)) in mobilised.iter().zip(&self.jurisdictions) {
@@ -533,6 +539,7 @@ impl Context {
             } else {
                 0.0
             },
+            risk[Action::Package2026 as usize],
         ];
         row[..values.len()].copy_from_slice(&values);
     }
@@ -594,6 +601,26 @@ mod tests {
         assert_eq!(get("legal.risk.selected"), get("legal.risk.confiscation"));
         assert!(get("legal.risk.confiscation") > get("legal.risk.windfall_profits"));
         assert!(row.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn the_2026_package_is_use_mode_5_and_selects_its_own_legal_risk() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let as_of: Date = "2026-06-30".parse().unwrap();
+        let ctx = Context::derive(&snap, as_of).unwrap();
+        let s = ScenarioInput {
+            use_mode: Some(Action::Package2026),
+            ..Default::default()
+        }
+        .validate("scenario", as_of)
+        .unwrap();
+        let mut row = vec![0.0; INPUT_CATALOG.len()];
+        ctx.fill_row(&s, &mut row);
+        let get = |name: &str| row[catalog_names().iter().position(|n| *n == name).unwrap()];
+        assert_eq!(get("lever.use_mode"), 5.0);
+        let package = get("legal.risk.package_2026");
+        assert!(package > 0.0 && package < 1.0, "{package}");
+        assert_eq!(get("legal.risk.selected"), package);
     }
 
     #[test]
