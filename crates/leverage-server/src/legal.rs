@@ -28,6 +28,7 @@ pub fn action(a: Action) -> i32 {
         Action::ProfitsBackedLoan => pb::AssetAction::ProfitsBackedLoan,
         Action::ReparationsLoan => pb::AssetAction::ReparationsLoan,
         Action::Confiscation => pb::AssetAction::Confiscation,
+        Action::Package2026 => pb::AssetAction::Package2026,
     }) as i32
 }
 
@@ -39,6 +40,7 @@ pub fn action_in(field: &str, value: i32, v: &mut Violations) -> Option<Action> 
         Ok(pb::AssetAction::ProfitsBackedLoan) => Action::ProfitsBackedLoan,
         Ok(pb::AssetAction::ReparationsLoan) => Action::ReparationsLoan,
         Ok(pb::AssetAction::Confiscation) => Action::Confiscation,
+        Ok(pb::AssetAction::Package2026) => Action::Package2026,
         _ => {
             v.add(field, "must be set to an AssetAction value");
             return None;
