@@ -79,15 +79,17 @@ pub struct PolicyOption {
     pub what: &'static str,
 }
 
-/// The policy in force: until the pressure models have a use mode for the 2026 package
-/// (immobilisation kept, windfall to the ERA loans, an EU-borrowed loan), immobilisation is
-/// the nearest use mode they know.
+/// The policy in force: the 2026 package.
 pub const STATUS_QUO: PolicyOption = PolicyOption {
     name: "status quo",
-    action: pb::AssetAction::Immobilisation,
-    what: "the assets stay immobilised, nothing more (the use mode the models have nearest \
-           to the policy in force)",
+    action: pb::AssetAction::Package2026,
+    what: "the 2026 package: the assets stay immobilised indefinitely, their windfall profits \
+           service the G7 ERA loans, and Ukraine receives a loan the EU borrows on the markets",
 };
+
+/// The status quo of a model that refuses the 2026 package (one written before that use mode
+/// existed): the part of the package that such a model knows, nothing done with the principal.
+pub const STATUS_QUO_FALLBACK: pb::AssetAction = pb::AssetAction::Immobilisation;
 
 /// The main policy options, status quo first.
 pub const OPTIONS: [PolicyOption; 4] = [
@@ -112,7 +114,8 @@ pub const OPTIONS: [PolicyOption; 4] = [
 
 /// Every use mode the report scores and assesses: the options, and those the published
 /// assessments may speak about.
-pub const ACTIONS: [pb::AssetAction; 5] = [
+pub const ACTIONS: [pb::AssetAction; 6] = [
+    pb::AssetAction::Package2026,
     pb::AssetAction::Immobilisation,
     pb::AssetAction::WindfallProfits,
     pb::AssetAction::ProfitsBackedLoan,
@@ -347,6 +350,24 @@ impl ModelScores {
             .and_then(|o| o.as_ref().ok())
             .map(|r| r.score)
     }
+
+    /// The use mode that stands for the status quo under this model: the 2026 package, or,
+    /// when the model refuses it, [`STATUS_QUO_FALLBACK`].
+    pub fn status_quo(&self) -> pb::AssetAction {
+        match self.outcome(STATUS_QUO.action) {
+            Some(Err(_)) => STATUS_QUO_FALLBACK,
+            _ => STATUS_QUO.action,
+        }
+    }
+
+    /// The use mode scored for an option under this model.
+    pub fn action_for(&self, option: &PolicyOption) -> pb::AssetAction {
+        if option.action == STATUS_QUO.action {
+            self.status_quo()
+        } else {
+            option.action
+        }
+    }
 }
 
 /// A doctrine's or a position's share of an action's overall legal risk.
@@ -367,6 +388,10 @@ pub struct Report {
     pub dataset: pb::DatasetInfo,
     /// The base scenario's score with the plugin.
     pub base: pb::ScoreResult,
+    /// The use mode of the base scenario: the 2026 package, or [`STATUS_QUO_FALLBACK`] when the
+    /// plugin refuses the package, with its reason.
+    pub base_action: pb::AssetAction,
+    pub package_refused: Option<String>,
     /// The base values of the plugin's own inputs (name, value).
     pub own_inputs: Vec<(String, f64)>,
     pub factors: Vec<Factor>,
@@ -492,10 +517,10 @@ fn outcome(o: pb::ScenarioOutcome) -> Outcome {
 
 /// The base scenario: the status quo with every lever at its default (stated in the report)
 /// and each of the plugin's own inputs at its base value.
-fn base_scenario(as_of: pb::Date, own: &[(String, f64)]) -> pb::Scenario {
+fn base_scenario(action: pb::AssetAction, as_of: pb::Date, own: &[(String, f64)]) -> pb::Scenario {
     let default = |lever: Lever| lever.range().2;
     pb::Scenario {
-        use_mode: STATUS_QUO.action as i32,
+        use_mode: action as i32,
         interest_rate_pct: Some(default(Lever::InterestRatePct)),
         sanctions_tightening: Some(default(Lever::SanctionsTightening)),
         safe_takeup: Some(default(Lever::SafeTakeup)),
@@ -635,7 +660,26 @@ pub async fn gather(
             (i.name.clone(), base)
         })
         .collect();
-    let base = base_scenario(as_of_pb, &own_inputs);
+    // The 2026 package, unless the plugin refuses it: a model written before that use mode
+    // existed is analysed around the part of it that it knows, and the page says so.
+    let mut base = base_scenario(STATUS_QUO.action, as_of_pb, &own_inputs);
+    let probe = scoring
+        .score_scenarios(pb::ScoreScenariosRequest {
+            plugin: name.clone(),
+            scenarios: vec![base.clone()],
+            parameters: Vec::new(),
+        })
+        .await
+        .map_err(explain)
+        .with_context(|| format!("scoring the 2026 package with {name}"))?
+        .into_inner();
+    let (base_action, package_refused) = match probe.outcomes.into_iter().next().map(outcome) {
+        Some(Err(why)) => {
+            base.use_mode = STATUS_QUO_FALLBACK as i32;
+            (STATUS_QUO_FALLBACK, Some(why))
+        }
+        _ => (STATUS_QUO.action, None),
+    };
 
     // Levers and own inputs: one batch, the base first.
     let mut scenarios = vec![base.clone()];
@@ -817,6 +861,8 @@ pub async fn gather(
         as_of: as_of.to_string(),
         dataset,
         base: base_result,
+        base_action,
+        package_refused,
         own_inputs,
         factors,
         models,
@@ -892,6 +938,36 @@ mod tests {
             action_name(pb::AssetAction::ReparationsLoan),
             "reparations_loan"
         );
+    }
+
+    #[test]
+    fn a_model_that_refuses_the_package_is_ranked_on_immobilisation() {
+        let scored = |score: f64| {
+            Ok(pb::ScoreResult {
+                score,
+                ..Default::default()
+            })
+        };
+        let mut m = ModelScores {
+            id: "m".into(),
+            version: "1".into(),
+            // In the order of ACTIONS: the package first, then immobilisation.
+            outcomes: vec![
+                scored(40.0),
+                scored(30.0),
+                scored(1.0),
+                scored(2.0),
+                scored(3.0),
+                scored(4.0),
+            ],
+        };
+        assert_eq!(m.status_quo(), pb::AssetAction::Package2026);
+        assert_eq!(m.action_for(&STATUS_QUO), pb::AssetAction::Package2026);
+        m.outcomes[0] = Err("lever.use_mode = 5 is not one of 0, 1, 2, 3, 4".into());
+        assert_eq!(m.status_quo(), STATUS_QUO_FALLBACK);
+        assert_eq!(m.action_for(&STATUS_QUO), pb::AssetAction::Immobilisation);
+        assert_eq!(m.score(m.action_for(&STATUS_QUO)), Some(30.0));
+        assert_eq!(m.action_for(&OPTIONS[3]), pb::AssetAction::Confiscation);
     }
 
     fn jurisdiction(

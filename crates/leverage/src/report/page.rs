@@ -49,7 +49,7 @@ fn legal_version(r: &Report) -> String {
 /// The ranks of the options under one model (1 = highest score), `None` where an option has no
 /// score. Ties share the better rank.
 fn ranks(m: &ModelScores) -> Vec<Option<usize>> {
-    let scores: Vec<Option<f64>> = OPTIONS.iter().map(|o| m.score(o.action)).collect();
+    let scores: Vec<Option<f64>> = OPTIONS.iter().map(|o| m.score(m.action_for(o))).collect();
     scores
         .iter()
         .map(|s| {
@@ -69,7 +69,7 @@ fn order(m: &ModelScores) -> String {
     let mut scored: Vec<(f64, usize)> = OPTIONS
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| m.score(o.action).map(|s| (s, i)))
+        .filter_map(|(i, o)| m.score(m.action_for(o)).map(|s| (s, i)))
         .collect();
     scored.sort_by(|a, b| {
         let k = |x: f64| -(x * 100.0).round() as i64;
@@ -155,14 +155,25 @@ fn base_section(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## The base: the 2026 policy scenario\n");
     let _ = writeln!(
         s,
-        "The policy in force is the **{}** (use mode `{}`): {}. Every lever is set to the value \
+        "The policy in force is the **{}**, {} (use mode `{}`). Every lever is set to the value \
          below, the data are read as of {}, and each factor of the sensitivity analysis is moved \
          over the range beside it, the others kept here.\n",
         STATUS_QUO.name,
-        action_name(STATUS_QUO.action),
         STATUS_QUO.what,
+        action_name(STATUS_QUO.action),
         r.as_of
     );
+    if let Some(why) = &r.package_refused {
+        let _ = writeln!(
+            s,
+            "`{}` {} refuses the 2026 package ({}), so its sensitivity is analysed around \
+             `{}`, the part of the package it knows: nothing done with the principal.\n",
+            r.id,
+            r.plugin.version,
+            cell(why),
+            action_name(r.base_action)
+        );
+    }
     let _ = writeln!(s, "| lever | unit | base | range | why this range |");
     let _ = writeln!(s, "|---|---|---|---|---|");
     for l in LEVER_RANGES {
@@ -314,7 +325,14 @@ fn ranking_section(s: &mut String, r: &Report) {
     for (i, o) in OPTIONS.iter().enumerate() {
         let mut row = format!("| {} | `{}` |", o.name, action_name(o.action));
         for (m, rk) in r.models.iter().zip(&model_ranks) {
-            let text = match (m.outcome(o.action), rk[i]) {
+            let scored = m.action_for(o);
+            let text = match (m.outcome(scored), rk[i]) {
+                (Some(Ok(res)), Some(rank)) if scored != o.action => format!(
+                    "{} ({rank}), as `{}`: it refuses `{}`",
+                    fixed(res.score),
+                    action_name(scored),
+                    action_name(o.action)
+                ),
                 (Some(Ok(res)), Some(rank)) => format!("{} ({rank})", fixed(res.score)),
                 (Some(Err(e)), _) => format!("not scored: {}", cell(e)),
                 _ => "not scored".to_owned(),
@@ -416,15 +434,16 @@ fn model_line(r: &Report, action: pb::AssetAction) -> String {
         None => return "not scored".to_owned(),
     };
     let mut text = fixed(result.score);
-    if let Some(i) = OPTIONS.iter().position(|o| o.action == action)
+    if let Some(i) = OPTIONS.iter().position(|o| m.action_for(o) == action)
         && let Some(rank) = ranks(m)[i]
     {
         let _ = write!(text, " (rank {rank} of {})", OPTIONS.len());
     }
-    if action == STATUS_QUO.action {
-        return text;
+    let status_quo = m.status_quo();
+    if action == status_quo {
+        return format!("{text}, the status quo");
     }
-    if let Some(Ok(base)) = m.outcome(STATUS_QUO.action) {
+    if let Some(Ok(base)) = m.outcome(status_quo) {
         let mut moves: Vec<(f64, String)> = result
             .components
             .iter()
@@ -686,9 +705,11 @@ fn chart(r: &Report) -> String {
     );
     let description = format!(
         "Each bar spans the score with one factor at the low end (blue) and at the high end \
-         (orange) of its plausible range, every other factor at the base scenario (the {} as \
-         of {}, score {}); widest swing first. The table in {README} gives every value.",
+         (orange) of its plausible range, every other factor at the base scenario (the {}, use \
+         mode {}, as of {}, score {}); widest swing first. The table in {README} gives every \
+         value.",
         STATUS_QUO.name,
+        action_name(r.base_action),
         r.as_of,
         fixed(base)
     );
