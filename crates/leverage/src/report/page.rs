@@ -137,7 +137,8 @@ fn readme(r: &Report) -> String {
     let _ = writeln!(
         s,
         "| checked by | `cargo test -p leverage --test model_reports`, which fails when this page \
-         is out of date (`LEVERAGE_BLESS_REPORTS=1` before it rewrites every committed report) |\n"
+         is out of date (with `LEVERAGE_BLESS_REPORTS=1` set, it rewrites every committed \
+         report) |\n"
     );
     let _ = writeln!(
         s,
