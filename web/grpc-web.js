@@ -369,6 +369,7 @@ export const AssetAction = {
   PROFITS_BACKED_LOAN: 3,
   REPARATIONS_LOAN: 4,
   CONFISCATION: 5,
+  PACKAGE_2026: 6,
 };
 
 /** Lever values (scoring.proto). */

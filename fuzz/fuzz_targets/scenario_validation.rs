@@ -26,13 +26,7 @@ struct Input {
     sweep: Vec<(u8, u16)>,
 }
 
-const ACTIONS: [Action; 5] = [
-    Action::Immobilisation,
-    Action::WindfallProfits,
-    Action::ProfitsBackedLoan,
-    Action::ReparationsLoan,
-    Action::Confiscation,
-];
+const ACTIONS: [Action; Action::ALL.len()] = Action::ALL;
 
 fn lever_value(lever: Lever, f: Option<Float>) -> Option<f64> {
     let (lo, hi, _) = lever.range();

@@ -6,6 +6,7 @@ use crate::codes::{Currency, Jurisdiction};
 use crate::date::Date;
 use crate::error::DomainError;
 use crate::fx;
+pub use crate::model::RiskLevel;
 use crate::model::{Action, Doctrine, HoldingKind, OwnerKind, Position, Source, Stance};
 use crate::snapshot::Snapshot;
 
@@ -36,25 +37,6 @@ fn stance_effect(stance: Stance) -> f64 {
 }
 const STANCE_FLOOR: f64 = -0.15;
 const STANCE_CEILING: f64 = 0.30;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RiskLevel {
-    Low,
-    Moderate,
-    High,
-    Severe,
-}
-
-impl RiskLevel {
-    pub fn of(risk: f64) -> Self {
-        match risk {
-            r if r < 0.25 => RiskLevel::Low,
-            r if r < 0.5 => RiskLevel::Moderate,
-            r if r < 0.75 => RiskLevel::High,
-            _ => RiskLevel::Severe,
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum DriverRef {

@@ -11,6 +11,7 @@ pub mod names;
 pub use codes::{Currency, Jurisdiction};
 pub use dataset::Dataset;
 pub use date::Date;
+pub mod amounts;
 pub mod assets;
 pub mod error;
 pub mod files;

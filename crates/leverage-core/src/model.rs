@@ -406,16 +406,41 @@ pub enum Action {
     ReparationsLoan,
     /// Take title to the assets.
     Confiscation,
+    /// The policy in force in 2026: the assets stay immobilised indefinitely (Reg. 2025/2600),
+    /// their windfall profits service the G7 ERA loans, and Ukraine gets an EU-borrowed loan
+    /// (EUR 90 bn for 2026-27). Not an escalation of confiscation: it is last because it was
+    /// added last, so that every earlier action keeps its number.
+    #[serde(rename = "package_2026")]
+    Package2026,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Immobilisation,
         Action::WindfallProfits,
         Action::ProfitsBackedLoan,
         Action::ReparationsLoan,
         Action::Confiscation,
+        Action::Package2026,
     ];
+
+    /// The actions a package combines that touch the assets (or their income); a single action
+    /// is its own only part. The EU-borrowed loan of the 2026 package touches no asset, so it
+    /// has no part here.
+    pub fn asset_parts(self) -> &'static [Action] {
+        match self {
+            Action::Immobilisation => &[Action::Immobilisation],
+            Action::WindfallProfits => &[Action::WindfallProfits],
+            Action::ProfitsBackedLoan => &[Action::ProfitsBackedLoan],
+            Action::ReparationsLoan => &[Action::ReparationsLoan],
+            Action::Confiscation => &[Action::Confiscation],
+            Action::Package2026 => &[
+                Action::Immobilisation,
+                Action::WindfallProfits,
+                Action::ProfitsBackedLoan,
+            ],
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -424,6 +449,7 @@ impl Action {
             Action::ProfitsBackedLoan => "profits_backed_loan",
             Action::ReparationsLoan => "reparations_loan",
             Action::Confiscation => "confiscation",
+            Action::Package2026 => "package_2026",
         }
     }
 }
@@ -440,6 +466,10 @@ pub struct ActionExposure {
 }
 
 impl ActionExposure {
+    /// The exposure of `action`. A package is as exposed as the most exposed of the parts that
+    /// touch the assets ([`Action::asset_parts`]): a doctrine that argues against one part
+    /// argues against the package that contains it, and the parts do not add up (they are one
+    /// measure on the same assets, which a court annuls once).
     pub fn get(&self, action: Action) -> f64 {
         match action {
             Action::Immobilisation => self.immobilisation,
@@ -447,6 +477,11 @@ impl ActionExposure {
             Action::ProfitsBackedLoan => self.profits_backed_loan,
             Action::ReparationsLoan => self.reparations_loan,
             Action::Confiscation => self.confiscation,
+            Action::Package2026 => action
+                .asset_parts()
+                .iter()
+                .map(|part| self.get(*part))
+                .fold(0.0, f64::max),
         }
     }
 }
@@ -506,6 +541,28 @@ pub struct Position {
     pub verified: bool,
 }
 
+/// A band of legal risk. The model's numbers fall in one by [`RiskLevel::of`]; a published
+/// assessment's verdict is read into one by the project (see [`PublishedAssessment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskLevel {
+    Low,
+    Moderate,
+    High,
+    Severe,
+}
+
+impl RiskLevel {
+    pub fn of(risk: f64) -> Self {
+        match risk {
+            r if r < 0.25 => RiskLevel::Low,
+            r if r < 0.5 => RiskLevel::Moderate,
+            r if r < 0.75 => RiskLevel::High,
+            _ => RiskLevel::Severe,
+        }
+    }
+}
+
 /// A published legal-risk assessment by a firm, a government or analysts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PublishedAssessment {
@@ -519,6 +576,14 @@ pub struct PublishedAssessment {
     pub source: Source,
     pub confidence: Confidence,
     pub verified: bool,
+    /// The actions the assessment speaks about, so that it can be set beside the model's
+    /// answer for those actions. Empty when not (yet) read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+    /// The verdict read as a risk level: the project's reading of `conclusion`, not the
+    /// author's words (authors rarely grade their conclusions). None when not (yet) read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_level: Option<RiskLevel>,
 }
 
 /// Lifecycle of a funding instrument.
@@ -678,5 +743,53 @@ impl FundingInstrument {
             .filter(|m| m.date <= as_of)
             .filter_map(|m| m.status.map(|s| (s, m)))
             .max_by_key(|(_, m)| m.date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_2026_package_is_as_exposed_as_its_most_exposed_asset_part() {
+        let exposure = ActionExposure {
+            immobilisation: 0.1,
+            windfall_profits: 0.4,
+            profits_backed_loan: 0.3,
+            reparations_loan: 0.8,
+            confiscation: 1.0,
+        };
+        assert_eq!(exposure.get(Action::Package2026), 0.4);
+        let only_the_freeze = ActionExposure {
+            immobilisation: 0.6,
+            ..exposure.clone()
+        };
+        assert_eq!(only_the_freeze.get(Action::Package2026), 0.6);
+    }
+
+    #[test]
+    fn every_action_keeps_its_position_and_its_name() {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "immobilisation",
+                "windfall_profits",
+                "profits_backed_loan",
+                "reparations_loan",
+                "confiscation",
+                "package_2026"
+            ]
+        );
+        #[derive(Deserialize)]
+        struct Row {
+            action: Action,
+        }
+        for (i, a) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(a as usize, i, "{a:?}");
+            let row: Row = toml::from_str(&format!("action = \"{}\"", a.as_str()))
+                .expect("the dataset spells an action by its name");
+            assert_eq!(row.action, a);
+        }
     }
 }

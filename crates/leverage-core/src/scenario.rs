@@ -6,6 +6,7 @@
 //! it depends only on the as-of date, so a sweep derives it once and then fills each row
 //! with a few multiplications.
 
+use crate::amounts;
 use crate::codes::{Currency, Jurisdiction};
 use crate::date::Date;
 use crate::error::{DomainError, Violations};
@@ -32,11 +33,11 @@ const fn spec(name: &'static str, unit: &'static str, description: &'static str)
 
 /// Every input the host can supply, in row order. Names are a public contract: plugins
 /// declare the ones they read, and the host resolves them once at load.
-pub const INPUT_CATALOG: [InputSpec; 26] = [
+pub const INPUT_CATALOG: [InputSpec; 31] = [
     spec(
         "lever.use_mode",
-        "ordinal 0..4",
-        "0 immobilisation, 1 windfall profits, 2 profits-backed loan, 3 reparations loan, 4 confiscation",
+        "ordinal 0..5",
+        "0 immobilisation, 1 windfall profits, 2 profits-backed loan, 3 reparations loan, 4 confiscation, 5 the 2026 package (immobilisation kept + windfall to the ERA loans + an EU-borrowed loan)",
     ),
     spec(
         "lever.participation",
@@ -155,11 +156,41 @@ pub const INPUT_CATALOG: [InputSpec; 26] = [
         "fraction",
         "private frozen assets relative to the mobilised pool",
     ),
+    spec(
+        "legal.risk.package_2026",
+        "0..1",
+        "legal risk of the 2026 package, asset-weighted (its exposure to a doctrine is the largest of its asset-touching parts: immobilisation, windfall profits, profits-backed loan)",
+    ),
+    spec(
+        "russia.reserves_latest_eur_bn",
+        "EUR bn",
+        "Russia's international reserves: the latest figure of the dataset's dated reserves series (figures of category sovereign_reserves) on or before the date, at the date's exchange rate",
+    ),
+    spec(
+        "windfall.received_12m_eur_bn",
+        "EUR bn per year",
+        "windfall profits the EU received in the twelve months to the date: the tranches (allocations of instrument windfall-contribution) dated after the same day a year earlier and on or before the date",
+    ),
+    spec(
+        "funding.era_in_force_eur_bn",
+        "EUR bn",
+        "G7 ERA loans in force on the date: the lenders' loans (allocations of instrument era-loans) dated on or before it, once the instrument is agreed; 0 before",
+    ),
+    spec(
+        "funding.eu_loan_in_force_eur_bn",
+        "EUR bn",
+        "loan to Ukraine that the EU borrows on the markets (instrument eu-ukraine-loan-2026-27, EUR 90 bn): its size once adopted as of the date; 0 while only proposed or agreed",
+    ),
 ];
 
 /// The catalog's names, in row order.
 pub fn catalog_names() -> Vec<&'static str> {
     INPUT_CATALOG.iter().map(|s| s.name).collect()
+}
+
+/// The position of `name` in [`INPUT_CATALOG`].
+pub fn catalog_index(name: &str) -> Option<usize> {
+    INPUT_CATALOG.iter().position(|s| s.name == name)
 }
 
 /// Share of Euroclear's Russian balance held as cash: EUR 172–180 bn of cash (SOV-018)
@@ -360,8 +391,9 @@ impl ScenarioInput {
 #[derive(Clone, Debug)]
 pub struct Context {
     pub as_of: Date,
-    /// Located central-bank assets per jurisdiction, EUR bn, and legal risk per action.
-    pub jurisdictions: Vec<(Jurisdiction, f64, [f64; 5])>,
+    /// Located central-bank assets per jurisdiction, EUR bn, and legal risk per action (in
+    /// [`Action::ALL`] order).
+    pub jurisdictions: Vec<(Jurisdiction, f64, [f64; Action::ALL.len()])>,
     pub retaliation_eur_bn: f64,
     pub private_frozen_eur_bn: f64,
     pub safe_eur_bn: f64,
@@ -369,6 +401,17 @@ pub struct Context {
     pub ukraine_need_eur_bn: f64,
     pub russia_reserves_eur_bn: f64,
     pub russia_military_eur_bn: f64,
+    /// The latest figure of the reserves series on or before the date.
+    pub reserves_latest_eur_bn: f64,
+    /// Windfall tranches the EU received in the twelve months to the date.
+    pub windfall_received_12m_eur_bn: f64,
+    /// The G7 ERA loans in force on the date.
+    pub era_in_force_eur_bn: f64,
+    /// The EU-borrowed loan to Ukraine in force on the date.
+    pub eu_loan_in_force_eur_bn: f64,
+    /// For each catalog input derived from the dataset, in catalog order, the records it came
+    /// from, in words; empty for the levers (see [`Context::source`]).
+    pub sources: Vec<String>,
 }
 
 fn figure_eur_bn(
@@ -396,7 +439,42 @@ fn figure_eur_bn(
     Ok(fx::convert(&snap.dataset().rates, value * scale, currency, eur, as_of)?.0)
 }
 
+/// How a figure is named in a source: "figure EC-009 (2025-12-31)".
+fn figure_label(snap: &Snapshot, id: &str) -> String {
+    let date = snap
+        .dataset()
+        .figures
+        .iter()
+        .find(|f| f.id == id)
+        .and_then(|f| f.as_of);
+    match date {
+        Some(date) => format!("figure {id} ({date})"),
+        None => format!("figure {id}"),
+    }
+}
+
+/// How observations in force are named in a source: "observations EC-008 (2025-12-31), …".
+fn observations_label<'a>(
+    what: &str,
+    observations: impl Iterator<Item = &'a crate::model::Observation>,
+) -> String {
+    let labels: Vec<String> = observations
+        .map(|o| format!("{} ({})", o.id, o.as_of))
+        .collect();
+    if labels.is_empty() {
+        format!("no observation of {what} in force")
+    } else {
+        format!("observations {} of {what}", labels.join(", "))
+    }
+}
+
 impl Context {
+    /// The records the input at catalog position `index` came from, in words; empty for a
+    /// lever or an index outside the catalog.
+    pub fn source(&self, index: usize) -> &str {
+        self.sources.get(index).map_or("", String::as_str)
+    }
+
     pub fn derive(snap: &Snapshot, as_of: Date) -> Result<Self, DomainError> {
         let eur =
             Currency::parse("EUR").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
@@ -435,6 +513,104 @@ impl Context {
         };
         let usd =
             Currency::parse("USD").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
+        let reserves_latest = amounts::reserves_latest(snap, as_of)?;
+        let windfall_received = amounts::windfall_received_12m(snap, as_of)?;
+        let era_in_force = amounts::era_in_force(snap, as_of)?;
+        let eu_loan_in_force = amounts::eu_loan_in_force(snap, as_of)?;
+        let (russia_reserves_eur_bn, reserves_rates) = fx::convert(
+            &snap.dataset().rates,
+            RUSSIA_RESERVES_USD_BN,
+            usd,
+            eur,
+            as_of,
+        )?;
+
+        let mut sources = vec![String::new(); INPUT_CATALOG.len()];
+        let mut trace = |name: &str, text: String| {
+            if let Some(i) = catalog_index(name) {
+                sources[i] = text;
+            }
+        };
+        let located_central_bank = observations_label(
+            "the located central-bank holdings",
+            snap.holdings_as_of(as_of, |h| {
+                h.kind == HoldingKind::Located && h.owner_kind == OwnerKind::CentralBank
+            })
+            .filter_map(|(_, o)| o),
+        );
+        let located_private = observations_label(
+            "the located private holdings",
+            snap.holdings_as_of(as_of, |h| {
+                h.kind == HoldingKind::Located && h.owner_kind != OwnerKind::CentralBank
+            })
+            .filter_map(|(_, o)| o),
+        );
+        for name in [
+            "lever.participation",
+            "pool.eur_bn",
+            "pool.immobilised_eur_bn",
+        ] {
+            trace(name, located_central_bank.clone());
+        }
+        trace(
+            "windfall.annual_eur_bn",
+            format!(
+                "the pool ({located_central_bank}) at the scenario's interest rate on its cash share \
+                 (SOV-018), less Belgian tax (WF-004) and the depository's buffer (WF-014)"
+            ),
+        );
+        let legal_source = format!(
+            "{} on the dataset's doctrines and the positions dated on or before {as_of}, weighted \
+             by the mobilised central-bank assets ({located_central_bank})",
+            legal::MODEL_VERSION
+        );
+        for action in Action::ALL {
+            trace(
+                &format!("legal.risk.{}", action.as_str()),
+                legal_source.clone(),
+            );
+        }
+        trace(
+            "legal.risk.selected",
+            format!("{legal_source}, for the scenario's use mode"),
+        );
+        trace("exposure.retaliation_eur_bn", figure_label(snap, "EC-009"));
+        trace("private.frozen_eur_bn", located_private.clone());
+        trace(
+            "private.frozen_share_of_pool",
+            format!("{located_private}, against the pool ({located_central_bank})"),
+        );
+        let size_label = |id: &str| {
+            snap.instrument(id)
+                .and_then(|i| i.size.as_ref())
+                .map_or(String::new(), |size| {
+                    format!("size {} ({}) of instrument {id}", size.id, size.as_of)
+                })
+        };
+        trace("funding.safe_eur_bn", size_label("safe"));
+        trace("funding.era_eur_bn", size_label("era-loans"));
+        trace("funding.ukraine_need_eur_bn", figure_label(snap, "RL-004"));
+        trace(
+            "russia.reserves_eur_bn",
+            format!(
+                "USD {RUSSIA_RESERVES_USD_BN} bn, the pre-war reserves in the note of observation \
+                 SOV-001, at rate {}",
+                reserves_rates
+                    .iter()
+                    .map(|r| r.rate_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        );
+        trace(
+            "russia.military_spending_eur_bn",
+            figure_label(snap, "DEF-013"),
+        );
+        trace("russia.reserves_latest_eur_bn", reserves_latest.source);
+        trace("windfall.received_12m_eur_bn", windfall_received.source);
+        trace("funding.era_in_force_eur_bn", era_in_force.source);
+        trace("funding.eu_loan_in_force_eur_bn", eu_loan_in_force.source);
+
         Ok(Self {
             as_of,
             jurisdictions,
@@ -443,15 +619,13 @@ impl Context {
             safe_eur_bn: instrument_eur_bn("safe")?,
             era_eur_bn: instrument_eur_bn("era-loans")?,
             ukraine_need_eur_bn: figure_eur_bn(snap, "RL-004", as_of, eur)?,
-            russia_reserves_eur_bn: fx::convert(
-                &snap.dataset().rates,
-                RUSSIA_RESERVES_USD_BN,
-                usd,
-                eur,
-                as_of,
-            )?
-            .0,
+            russia_reserves_eur_bn,
             russia_military_eur_bn: figure_eur_bn(snap, "DEF-013", as_of, eur)?,
+            reserves_latest_eur_bn: reserves_latest.eur_bn,
+            windfall_received_12m_eur_bn: windfall_received.eur_bn,
+            era_in_force_eur_bn: era_in_force.eur_bn,
+            eu_loan_in_force_eur_bn: eu_loan_in_force.eur_bn,
+            sources,
         })
     }
 
@@ -478,7 +652,7 @@ impl Context {
         // Weights relative to the largest: the same shares whatever the scale, without the
         // underflow that a vanishing participation (1e-300) would cause in absolute terms.
         let largest = mobilised.iter().copied().fold(0.0, f64::max);
-        let mut risk = [0.0; 5];
+        let mut risk = [0.0; Action::ALL.len()];
         if largest > 0.0 {
             let mut total = 0.0;
             for (m, (_, _, risks)) in mobilised.iter().zip(&self.jurisdictions) {
@@ -501,7 +675,9 @@ impl Context {
         let windfall = pool * CASH_SHARE * s.interest_rate_pct / 100.0
             * (1.0 - WINDFALL_TAX)
             * (1.0 - WINDFALL_BUFFER);
-        let values = [
+        // Typed by the catalog's length: an input added to the catalog without its value here
+        // does not compile.
+        let values: [f64; INPUT_CATALOG.len()] = [
             mode as f64,
             if all > 0.0 { pool / all } else { 0.0 },
             s.interest_rate_pct,
@@ -533,8 +709,13 @@ impl Context {
             } else {
                 0.0
             },
+            risk[Action::Package2026 as usize],
+            self.reserves_latest_eur_bn,
+            self.windfall_received_12m_eur_bn,
+            self.era_in_force_eur_bn,
+            self.eu_loan_in_force_eur_bn,
         ];
-        row[..values.len()].copy_from_slice(&values);
+        row[..INPUT_CATALOG.len()].copy_from_slice(&values);
     }
 }
 
@@ -594,6 +775,89 @@ mod tests {
         assert_eq!(get("legal.risk.selected"), get("legal.risk.confiscation"));
         assert!(get("legal.risk.confiscation") > get("legal.risk.windfall_profits"));
         assert!(row.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn the_2026_package_is_use_mode_5_and_selects_its_own_legal_risk() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let as_of: Date = "2026-06-30".parse().unwrap();
+        let ctx = Context::derive(&snap, as_of).unwrap();
+        let s = ScenarioInput {
+            use_mode: Some(Action::Package2026),
+            ..Default::default()
+        }
+        .validate("scenario", as_of)
+        .unwrap();
+        let mut row = vec![0.0; INPUT_CATALOG.len()];
+        ctx.fill_row(&s, &mut row);
+        let get = |name: &str| row[catalog_names().iter().position(|n| *n == name).unwrap()];
+        assert_eq!(get("lever.use_mode"), 5.0);
+        let package = get("legal.risk.package_2026");
+        assert!(package > 0.0 && package < 1.0, "{package}");
+        assert_eq!(get("legal.risk.selected"), package);
+    }
+
+    #[test]
+    fn the_2026_amounts_come_from_the_dataset_as_of_the_date_with_their_records() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let row_and_context = |day: &str| {
+            let as_of: Date = day.parse().unwrap();
+            let ctx = Context::derive(&snap, as_of).unwrap();
+            let s = ScenarioInput {
+                use_mode: Some(Action::Package2026),
+                ..Default::default()
+            }
+            .validate("scenario", as_of)
+            .unwrap();
+            let mut row = vec![0.0; INPUT_CATALOG.len()];
+            ctx.fill_row(&s, &mut row);
+            (row, ctx)
+        };
+        let at = |name: &str| catalog_index(name).unwrap();
+        let (before, before_ctx) = row_and_context("2026-03-30");
+        let (after, after_ctx) = row_and_context("2026-06-30");
+        // The EU loan was adopted on 2026-04-23; the fourth windfall tranche came on 2026-03-31.
+        assert_eq!(before[at("funding.eu_loan_in_force_eur_bn")], 0.0);
+        assert_eq!(after[at("funding.eu_loan_in_force_eur_bn")], 90.0);
+        assert!(
+            after_ctx
+                .source(at("windfall.received_12m_eur_bn"))
+                .contains("WF-013 (2026-03-31)")
+        );
+        assert!(
+            !before_ctx
+                .source(at("windfall.received_12m_eur_bn"))
+                .contains("WF-013")
+        );
+        assert!(
+            after_ctx
+                .source(at("russia.reserves_latest_eur_bn"))
+                .starts_with("figure SOV-025 (2026-03-01)")
+        );
+        assert!(after[at("funding.era_in_force_eur_bn")] > 40.0);
+        // The pre-war constant keeps its meaning; the latest figure is another input.
+        assert_ne!(
+            after[at("russia.reserves_eur_bn")],
+            after[at("russia.reserves_latest_eur_bn")]
+        );
+    }
+
+    #[test]
+    fn every_input_derived_from_the_dataset_names_its_records_and_no_lever_does() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let ctx = Context::derive(&snap, "2026-06-30".parse().unwrap()).unwrap();
+        for (i, input) in INPUT_CATALOG.iter().enumerate() {
+            let source = ctx.source(i);
+            if input.name.starts_with("lever.") && input.name != "lever.participation" {
+                assert_eq!(source, "", "{} is set by the scenario", input.name);
+            } else {
+                assert!(!source.is_empty(), "{} names no record", input.name);
+            }
+        }
+        assert!(
+            ctx.source(catalog_index("exposure.retaliation_eur_bn").unwrap())
+                .starts_with("figure EC-009")
+        );
     }
 
     #[test]

@@ -431,13 +431,7 @@ fn out_of_range(lever: Lever, value: f64) -> bool {
     !value.is_finite() || value < lo || value > hi
 }
 
-const ACTIONS: [Action; 5] = [
-    Action::Immobilisation,
-    Action::WindfallProfits,
-    Action::ProfitsBackedLoan,
-    Action::ReparationsLoan,
-    Action::Confiscation,
-];
+const ACTIONS: [Action; Action::ALL.len()] = Action::ALL;
 
 /// A random scenario and the fields validation must name, in the order it names them.
 fn random_scenario(

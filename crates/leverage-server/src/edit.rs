@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use leverage_core::model::{
-    AccessEvent, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate, Figure,
-    FundingInstrument, InstrumentStatus, Milestone, Participant, Position, PublishedAssessment,
-    Role, Scale, Source, Stance, Term, ThirdCountryStep,
+    AccessEvent, Action, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate,
+    Figure, FundingInstrument, InstrumentStatus, Milestone, Participant, Position,
+    PublishedAssessment, Role, Scale, Source, Stance, Term, ThirdCountryStep,
 };
 use leverage_core::names::is_valid_id;
 use leverage_core::record::{Record, RecordKey, RecordKind};
@@ -866,6 +866,22 @@ fn stance_in(field: &str, value: i32, v: &mut Violations) -> Option<Stance> {
     })
 }
 
+/// A list of actions, each set and listed once; a bad element is named by its index.
+fn actions_in(field: &str, values: &[i32], v: &mut Violations) -> Vec<Action> {
+    let mut actions = Vec::with_capacity(values.len());
+    for (i, a) in values.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        if let Some(a) = legal::action_in(&field, *a, v) {
+            if actions.contains(&a) {
+                v.add(field, "is listed twice");
+            } else {
+                actions.push(a);
+            }
+        }
+    }
+    actions
+}
+
 pub fn position_in(
     prefix: &str,
     id: &str,
@@ -887,17 +903,7 @@ pub fn position_in(
             "is required: the actions the position is about",
         );
     }
-    let mut actions = Vec::with_capacity(p.actions.len());
-    for (i, a) in p.actions.iter().enumerate() {
-        let field = f(&format!("actions[{i}]"));
-        if let Some(a) = legal::action_in(&field, *a, v) {
-            if actions.contains(&a) {
-                v.add(field, "is listed twice");
-            } else {
-                actions.push(a);
-            }
-        }
-    }
+    let actions = actions_in(&f("actions"), &p.actions, v);
     let stance = stance_in(&f("stance"), p.stance, v);
     for (i, d) in p.doctrine_ids.iter().enumerate() {
         if p.doctrine_ids[..i].contains(d) {
@@ -1027,6 +1033,8 @@ pub fn assessment_in(
     );
     let source = sourced(&f("source"), p.source.as_ref(), v);
     let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let actions = actions_in(&f("actions"), &p.actions, v);
+    let risk_level = legal::level_in(&f("risk_level"), p.risk_level, v);
     Some(PublishedAssessment {
         id: id.to_owned(),
         author: p.author.clone(),
@@ -1037,6 +1045,8 @@ pub fn assessment_in(
         source,
         confidence,
         verified: p.verified,
+        actions,
+        risk_level,
     })
 }
 
@@ -1054,6 +1064,8 @@ impl Reference for PublishedAssessment {
         "source",
         "confidence",
         "verified",
+        "actions",
+        "risk_level",
     ];
 
     fn id(&self) -> &str {
@@ -1081,6 +1093,8 @@ impl Reference for PublishedAssessment {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actions" => to.actions.clone_from(&from.actions),
+            "risk_level" => to.risk_level = from.risk_level,
             _ => {}
         }
     }
@@ -1094,6 +1108,8 @@ impl Reference for PublishedAssessment {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actions" => to.actions.clone_from(&from.actions),
+            "risk_level" => to.risk_level = from.risk_level,
             _ => {}
         }
     }

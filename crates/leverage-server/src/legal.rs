@@ -28,6 +28,7 @@ pub fn action(a: Action) -> i32 {
         Action::ProfitsBackedLoan => pb::AssetAction::ProfitsBackedLoan,
         Action::ReparationsLoan => pb::AssetAction::ReparationsLoan,
         Action::Confiscation => pb::AssetAction::Confiscation,
+        Action::Package2026 => pb::AssetAction::Package2026,
     }) as i32
 }
 
@@ -39,6 +40,7 @@ pub fn action_in(field: &str, value: i32, v: &mut Violations) -> Option<Action> 
         Ok(pb::AssetAction::ProfitsBackedLoan) => Action::ProfitsBackedLoan,
         Ok(pb::AssetAction::ReparationsLoan) => Action::ReparationsLoan,
         Ok(pb::AssetAction::Confiscation) => Action::Confiscation,
+        Ok(pb::AssetAction::Package2026) => Action::Package2026,
         _ => {
             v.add(field, "must be set to an AssetAction value");
             return None;
@@ -55,7 +57,7 @@ fn stance(s: Stance) -> i32 {
     }) as i32
 }
 
-fn level(l: RiskLevel) -> i32 {
+pub fn level(l: RiskLevel) -> i32 {
     (match l {
         RiskLevel::Low => pb::RiskLevel::Low,
         RiskLevel::Moderate => pb::RiskLevel::Moderate,
@@ -117,6 +119,25 @@ pub fn assessment(a: &PublishedAssessment) -> pb::PublishedAssessment {
         source: Some(convert::source(&a.source)),
         confidence: convert::confidence(a.confidence),
         verified: a.verified,
+        actions: a.actions.iter().map(|x| action(*x)).collect(),
+        risk_level: a
+            .risk_level
+            .map_or(pb::RiskLevel::Unspecified as i32, level),
+    }
+}
+
+/// The risk level of a request; UNSPECIFIED means none, unknown values are named.
+pub fn level_in(field: &str, value: i32, v: &mut Violations) -> Option<RiskLevel> {
+    match pb::RiskLevel::try_from(value) {
+        Ok(pb::RiskLevel::Unspecified) => None,
+        Ok(pb::RiskLevel::Low) => Some(RiskLevel::Low),
+        Ok(pb::RiskLevel::Moderate) => Some(RiskLevel::Moderate),
+        Ok(pb::RiskLevel::High) => Some(RiskLevel::High),
+        Ok(pb::RiskLevel::Severe) => Some(RiskLevel::Severe),
+        Err(_) => {
+            v.add(field, "must be a RiskLevel value");
+            None
+        }
     }
 }
 

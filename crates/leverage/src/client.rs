@@ -127,7 +127,8 @@ pub enum AssetsCommand {
 pub enum LegalCommand {
     /// Assess the legal risk of an action, per jurisdiction, with its main drivers.
     Assess {
-        /// immobilisation, windfall_profits, profits_backed_loan, reparations_loan, confiscation.
+        /// immobilisation, windfall_profits, profits_backed_loan, reparations_loan, confiscation,
+        /// package_2026.
         action: String,
         /// Jurisdictions (ISO codes); all that hold assets by default.
         #[arg(long, value_delimiter = ',')]
@@ -185,7 +186,7 @@ fn action(name: &str) -> anyhow::Result<pb::AssetAction> {
     pb::AssetAction::from_str_name(&format!("ASSET_ACTION_{}", name.to_ascii_uppercase()))
         .filter(|a| *a != pb::AssetAction::Unspecified)
         .with_context(|| {
-            format!("{name:?} is not an action: immobilisation, windfall_profits, profits_backed_loan, reparations_loan, confiscation")
+            format!("{name:?} is not an action: immobilisation, windfall_profits, profits_backed_loan, reparations_loan, confiscation, package_2026")
         })
 }
 
@@ -317,14 +318,14 @@ pub async fn connect(
 
 /// A connection to `--server`, at `--dataset-version` when it is given.
 pub async fn channel(c: &Connection) -> anyhow::Result<Conn> {
+    channel_at(c, c.dataset_version).await
+}
+
+/// A connection to `--server` whose every call reads dataset `version` (the one in force when
+/// `None`): a command that makes several calls pins them to one version this way.
+pub async fn channel_at(c: &Connection, version: Option<u64>) -> anyhow::Result<Conn> {
     let endpoint = endpoint(&c.server).context("--server")?;
-    connect(
-        endpoint,
-        &c.server,
-        c.headers(c.dataset_version)?,
-        c.read_your_writes,
-    )
-    .await
+    connect(endpoint, &c.server, c.headers(version)?, c.read_your_writes).await
 }
 
 fn money(m: &Option<pb::Money>) -> String {
@@ -715,6 +716,22 @@ pub async fn funding(c: &Connection, command: FundingCommand) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_action_is_parsed_by_its_snake_name() {
+        for (name, expected) in [
+            ("immobilisation", pb::AssetAction::Immobilisation),
+            ("windfall_profits", pb::AssetAction::WindfallProfits),
+            ("profits_backed_loan", pb::AssetAction::ProfitsBackedLoan),
+            ("reparations_loan", pb::AssetAction::ReparationsLoan),
+            ("confiscation", pb::AssetAction::Confiscation),
+            ("package_2026", pb::AssetAction::Package2026),
+        ] {
+            assert_eq!(action(name).expect(name), expected);
+        }
+        let err = action("package_2027").expect_err("no such action");
+        assert!(format!("{err:#}").contains("package_2026"), "{err:#}");
+    }
 
     #[test]
     fn scenario_files_name_their_mistakes() {

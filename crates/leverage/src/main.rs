@@ -3,6 +3,7 @@
 
 mod client;
 mod data;
+mod report;
 mod sweep;
 
 // The server's replies are trees of small strings and vectors built and dropped per call;
@@ -79,6 +80,10 @@ enum Command {
     /// Sweep one lever of a scenario (or an input the plugin declares), with progress and an
     /// optional SVG chart, on one server or split over several (client of running servers).
     Sweep(sweep::SweepArgs),
+    /// A model's published reports: sensitivity (a tornado chart), the ranking of the policy
+    /// options and the comparison with published assessments (client of a running server).
+    #[command(subcommand)]
+    Model(report::ModelCommand),
     /// Internal: serve one sandboxed plugin over stdin/stdout for the server that spawned it.
     #[command(hide = true)]
     PluginWorker {
@@ -699,6 +704,7 @@ fn run(command: Command, connection: &client::Connection) -> anyhow::Result<()> 
             client_runtime()?.block_on(client::scoring::describe(&connection, &plugin))
         }
         Command::Sweep(args) => client_runtime()?.block_on(sweep::sweep(&connection, args)),
+        Command::Model(c) => client_runtime()?.block_on(report::model(&connection, c)),
         Command::Serve(args) => {
             // Blocking threads run the writes, which the repository serialises: past a few,
             // more threads only wait on its lock, and each keeps an allocator heap of its own.

@@ -60,7 +60,8 @@ def enum_value(enum, prefix: str, value: Union[str, int]) -> int:
 
 
 def action(value: Union[str, int]) -> int:
-    """An `AssetAction` from its name: "confiscation", "REPARATIONS_LOAN", or the full name."""
+    """An `AssetAction` from its name: "confiscation", "REPARATIONS_LOAN", "package_2026", or the
+    full name."""
     return enum_value(legal_pb2.AssetAction, "ASSET_ACTION_", value)
 
 

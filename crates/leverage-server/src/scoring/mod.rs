@@ -200,22 +200,26 @@ impl ScoringApi {
     }
 
     /// Rows for valid scenarios: the catalog's inputs, then the plugin's own (`own`, as many per
-    /// scenario as the plugin declares).
+    /// scenario as the plugin declares); and the context each row was filled from, whose
+    /// sources the result cites.
     fn rows(
         &self,
         snap: &Arc<Snapshot>,
         scenarios: &[(&Scenario, Vec<f64>)],
         own: usize,
-    ) -> Result<Vec<f64>, Status> {
+    ) -> Result<(Vec<f64>, Vec<Arc<Context>>), Status> {
         let catalog = INPUT_CATALOG.len();
         let width = catalog + own;
         let mut rows = vec![0.0; scenarios.len() * width];
+        let mut contexts = Vec::with_capacity(scenarios.len());
         for ((s, values), row) in scenarios.iter().zip(rows.chunks_exact_mut(width)) {
             let (levers, own) = row.split_at_mut(catalog);
-            self.context(snap, s.as_of)?.fill_row(s, levers);
+            let ctx = self.context(snap, s.as_of)?;
+            ctx.fill_row(s, levers);
             own.copy_from_slice(values);
+            contexts.push(ctx);
         }
-        Ok(rows)
+        Ok((rows, contexts))
     }
 
     /// The choices of a call with one plugin: its parameter values (checked against the
@@ -241,6 +245,7 @@ impl ScoringApi {
                     name,
                     value,
                     unit: declared.unit.clone(),
+                    source: String::new(),
                 })
                 .collect(),
             // The call goes to the build whose metadata built its rows, even if a reload
@@ -278,7 +283,7 @@ impl ScoringApi {
             .iter()
             .filter_map(|c| c.as_ref().ok().cloned())
             .collect();
-        let rows = self.rows(snap, &valid, meta.own_inputs.len())?;
+        let (rows, contexts) = self.rows(snap, &valid, meta.own_inputs.len())?;
         let cancel = Arc::new(AtomicBool::new(false));
         let scored = if valid.is_empty() {
             leverage_plugin_host::Scored::default()
@@ -312,17 +317,18 @@ impl ScoringApi {
         let version = snap.revision().to_string();
         let mut scored = scored
             .iter()
-            .zip(valid.iter())
+            .zip(valid.iter().zip(&contexts))
             .zip(rows.chunks_exact(width));
         let mut out = Vec::with_capacity(inputs.len());
         for input in checked {
             out.push(match input {
                 Err(e) => Err(error::domain(e)),
                 Ok(_) => match scored.next() {
-                    Some(((Ok(score), (s, _)), row)) => Ok(replies::score_result(
+                    Some(((Ok(score), ((s, _), ctx)), row)) => Ok(replies::score_result(
                         meta,
                         &version,
                         s,
+                        ctx,
                         row,
                         score,
                         &call.parameters,

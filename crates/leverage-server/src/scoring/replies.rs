@@ -3,17 +3,21 @@
 
 use std::collections::HashMap;
 
-use leverage_core::scenario::{INPUT_CATALOG, Scenario};
+use leverage_core::scenario::{Context, INPUT_CATALOG, Scenario};
 use leverage_plugin_host::{PluginMetadata, PluginState, RefuseReason};
 use leverage_proto::leverage::v1 as pb;
 use tonic::Status;
 
 use crate::convert::{date_out, rfc3339_utc};
 
+/// One score with its components, and its inputs with the records each came from (`ctx`, the
+/// context the row was filled from).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn score_result(
     meta: &PluginMetadata,
     dataset_version: &str,
     s: &Scenario,
+    ctx: &Context,
     row: &[f64],
     score: leverage_plugin_host::RowView<'_>,
     parameters: &[pb::NamedValue],
@@ -47,6 +51,7 @@ pub(super) fn score_result(
                     name: i.name.clone(),
                     value: row[at],
                     unit: INPUT_CATALOG[at].unit.to_owned(),
+                    source: ctx.source(at).to_owned(),
                 })
             })
             .chain(
@@ -57,6 +62,7 @@ pub(super) fn score_result(
                         name: i.name.clone(),
                         value: *value,
                         unit: i.unit.clone(),
+                        source: String::new(),
                     }),
             )
             .collect(),

@@ -318,10 +318,17 @@ pub fn named_values(values: &[pb::NamedValue]) -> String {
         .join(", ")
 }
 
+/// Named values as JSON objects; an input derived from the dataset also names its `source`.
 fn named_json(values: &[pb::NamedValue]) -> Vec<serde_json::Value> {
     values
         .iter()
-        .map(|x| json!({"name": x.name, "value": x.value, "unit": x.unit}))
+        .map(|x| {
+            let mut value = json!({"name": x.name, "value": x.value, "unit": x.unit});
+            if !x.source.is_empty() {
+                value["source"] = json!(x.source);
+            }
+            value
+        })
         .collect()
 }
 
@@ -364,7 +371,7 @@ pub async fn score(
             "plugin": r.plugin, "version": r.plugin_version, "build": r.build_id,
             "plugin_build": r.plugin_build, "dataset": r.dataset_version,
             "score": r.score, "unit": r.score_unit,
-            "components": named_json(&r.components.iter().map(|x| pb::NamedValue { name: x.name.clone(), value: x.value, unit: x.unit.clone() }).collect::<Vec<_>>()),
+            "components": named_json(&r.components.iter().map(|x| pb::NamedValue { name: x.name.clone(), value: x.value, unit: x.unit.clone(), source: String::new() }).collect::<Vec<_>>()),
             "inputs": named_json(&r.inputs),
             "parameters": named_json(&r.parameters),
         });
