@@ -6,6 +6,7 @@ use crate::codes::{Currency, Jurisdiction};
 use crate::date::Date;
 use crate::error::DomainError;
 use crate::fx;
+pub use crate::model::RiskLevel;
 use crate::model::{Action, Doctrine, HoldingKind, OwnerKind, Position, Source, Stance};
 use crate::snapshot::Snapshot;
 
@@ -37,29 +38,18 @@ fn stance_effect(stance: Stance) -> f64 {
 const STANCE_FLOOR: f64 = -0.15;
 const STANCE_CEILING: f64 = 0.30;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RiskLevel {
-    Low,
-    Moderate,
-    High,
-    Severe,
-}
-
-impl RiskLevel {
-    pub fn of(risk: f64) -> Self {
-        match risk {
-            r if r < 0.25 => RiskLevel::Low,
-            r if r < 0.5 => RiskLevel::Moderate,
-            r if r < 0.75 => RiskLevel::High,
-            _ => RiskLevel::Severe,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum DriverRef {
     Doctrine(String),
     Position(String),
+    /// A coefficient of `legal-risk/2` (a figure of category `model_coefficient`).
+    Coefficient(String),
+    /// A claim or award of damages (a figure), with its forum and where it can be enforced.
+    Claim {
+        id: String,
+        forum: String,
+        enforceable_in: Vec<Jurisdiction>,
+    },
 }
 
 /// Why a risk is what it is: one doctrine or one position, with its share of the risk.
@@ -72,6 +62,9 @@ pub struct Driver {
     pub explanation: String,
     pub sources: Vec<Source>,
     pub date: Option<Date>,
+    /// `legal-risk/2`: a coefficient's value, a position's weight (authority x recency), a
+    /// claim's amount in the assessment's currency. None in `legal-risk/1`.
+    pub value: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -194,6 +187,7 @@ pub fn jurisdiction_risk(
                 ),
                 sources: d.sources.clone(),
                 date: None,
+                value: None,
             });
         }
         let raw: f64 = positions.iter().map(|p| stance_effect(p.stance)).sum();
@@ -210,6 +204,7 @@ pub fn jurisdiction_risk(
                 explanation: p.summary.clone(),
                 sources: vec![p.source.clone()],
                 date: Some(p.date),
+                value: None,
             });
         }
     }

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use leverage_core::model::{
-    AccessEvent, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate, Figure,
-    FundingInstrument, InstrumentStatus, Milestone, Participant, Position, PublishedAssessment,
-    Role, Scale, Source, Stance, Term, ThirdCountryStep,
+    AccessEvent, Action, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate,
+    Figure, FundingInstrument, InstrumentStatus, Milestone, Participant, Position,
+    PublishedAssessment, Role, Scale, Source, Stance, Term, ThirdCountryStep,
 };
 use leverage_core::names::is_valid_id;
 use leverage_core::record::{Record, RecordKey, RecordKind};
@@ -484,6 +484,9 @@ pub fn figure_in(prefix: &str, id: &str, p: &pb::Figure, v: &mut Violations) -> 
         confidence,
         verified: p.verified,
         note: optional_text(&p.note),
+        // Not in the API's Figure: set in the dataset file, kept by updates (see `update`).
+        custodian_jurisdictions: Vec::new(),
+        claim: None,
     })
 }
 
@@ -754,6 +757,7 @@ pub fn doctrine_in(
         weight: p.weight,
         sources,
         confidence,
+        channel: legal::channel_in(&f("channel"), p.channel, v),
     })
 }
 
@@ -771,6 +775,7 @@ impl Reference for Doctrine {
         "weight",
         "sources",
         "confidence",
+        "channel",
     ];
 
     fn id(&self) -> &str {
@@ -829,6 +834,7 @@ impl Reference for Doctrine {
             "weight" => to.weight = from.weight,
             "sources" => to.sources.clone_from(&from.sources),
             "confidence" => to.confidence = from.confidence,
+            "channel" => to.channel = from.channel,
             _ => {}
         }
     }
@@ -842,6 +848,7 @@ impl Reference for Doctrine {
             "weight" => to.weight = from.weight,
             "sources" => to.sources.clone_from(&from.sources),
             "confidence" => to.confidence = from.confidence,
+            "channel" => to.channel = from.channel,
             _ => {}
         }
     }
@@ -866,6 +873,22 @@ fn stance_in(field: &str, value: i32, v: &mut Violations) -> Option<Stance> {
     })
 }
 
+/// A list of actions, each set and listed once; a bad element is named by its index.
+fn actions_in(field: &str, values: &[i32], v: &mut Violations) -> Vec<Action> {
+    let mut actions = Vec::with_capacity(values.len());
+    for (i, a) in values.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        if let Some(a) = legal::action_in(&field, *a, v) {
+            if actions.contains(&a) {
+                v.add(field, "is listed twice");
+            } else {
+                actions.push(a);
+            }
+        }
+    }
+    actions
+}
+
 pub fn position_in(
     prefix: &str,
     id: &str,
@@ -887,17 +910,7 @@ pub fn position_in(
             "is required: the actions the position is about",
         );
     }
-    let mut actions = Vec::with_capacity(p.actions.len());
-    for (i, a) in p.actions.iter().enumerate() {
-        let field = f(&format!("actions[{i}]"));
-        if let Some(a) = legal::action_in(&field, *a, v) {
-            if actions.contains(&a) {
-                v.add(field, "is listed twice");
-            } else {
-                actions.push(a);
-            }
-        }
-    }
+    let actions = actions_in(&f("actions"), &p.actions, v);
     let stance = stance_in(&f("stance"), p.stance, v);
     for (i, d) in p.doctrine_ids.iter().enumerate() {
         if p.doctrine_ids[..i].contains(d) {
@@ -908,6 +921,17 @@ pub fn position_in(
     let date = required_date(&f("date"), p.date.as_ref(), false, v);
     let source = sourced(&f("source"), p.source.as_ref(), v);
     let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let actor_kind = legal::actor_kind_in(&f("actor_kind"), p.actor_kind, v);
+    let actor_id_valid = p.actor_id.len() <= 63
+        && p.actor_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !actor_id_valid {
+        v.add(
+            f("actor_id"),
+            "must be 1-63 lower-case letters, digits or '-'",
+        );
+    }
     Some(Position {
         id: id.to_owned(),
         jurisdictions,
@@ -921,6 +945,8 @@ pub fn position_in(
         source,
         confidence,
         verified: p.verified,
+        actor_kind,
+        actor_id: optional_text(&p.actor_id),
     })
 }
 
@@ -941,6 +967,8 @@ impl Reference for Position {
         "source",
         "confidence",
         "verified",
+        "actor_kind",
+        "actor_id",
     ];
 
     fn id(&self) -> &str {
@@ -982,6 +1010,8 @@ impl Reference for Position {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actor_kind" => to.actor_kind = from.actor_kind,
+            "actor_id" => to.actor_id.clone_from(&from.actor_id),
             _ => {}
         }
     }
@@ -998,6 +1028,8 @@ impl Reference for Position {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actor_kind" => to.actor_kind = from.actor_kind,
+            "actor_id" => to.actor_id.clone_from(&from.actor_id),
             _ => {}
         }
     }
@@ -1027,6 +1059,8 @@ pub fn assessment_in(
     );
     let source = sourced(&f("source"), p.source.as_ref(), v);
     let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let actions = actions_in(&f("actions"), &p.actions, v);
+    let risk_level = legal::level_in(&f("risk_level"), p.risk_level, v);
     Some(PublishedAssessment {
         id: id.to_owned(),
         author: p.author.clone(),
@@ -1037,6 +1071,8 @@ pub fn assessment_in(
         source,
         confidence,
         verified: p.verified,
+        actions,
+        risk_level,
     })
 }
 
@@ -1054,6 +1090,8 @@ impl Reference for PublishedAssessment {
         "source",
         "confidence",
         "verified",
+        "actions",
+        "risk_level",
     ];
 
     fn id(&self) -> &str {
@@ -1081,6 +1119,8 @@ impl Reference for PublishedAssessment {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actions" => to.actions.clone_from(&from.actions),
+            "risk_level" => to.risk_level = from.risk_level,
             _ => {}
         }
     }
@@ -1094,6 +1134,8 @@ impl Reference for PublishedAssessment {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actions" => to.actions.clone_from(&from.actions),
+            "risk_level" => to.risk_level = from.risk_level,
             _ => {}
         }
     }
