@@ -27,7 +27,7 @@ use leverage_plugin_api::abi::{
 use leverage_plugin_api::{Config, Output, ScoringPlugin};
 use leverage_plugin_host::PluginHost;
 use leverage_plugin_pressure_index::PressureIndex;
-use leverage_pressure_model::{INPUTS, PARAMETERS, REFERENCE_ROW};
+use leverage_pressure_model::v2::{INPUTS, PARAMETERS, REFERENCE_ROW, UseMode};
 use serde::Serialize;
 
 use crate::stats::{calibrate, median_ns_per_unit};
@@ -86,7 +86,7 @@ fn scenarios(n: usize, catalog: &[&str]) -> anyhow::Result<(Vec<f64>, Vec<f64>)>
     let mut wide = Vec::with_capacity(n * catalog.len());
     for i in 0..n {
         let mut row = REFERENCE_ROW;
-        row[0] = (i % 5) as f64;
+        row[0] = (i % UseMode::ALL.len()) as f64;
         row[1] = (i % 11) as f64 / 10.0;
         row[4] = 1.0 + (i % 30) as f64;
         model.extend_from_slice(&row);

@@ -160,4 +160,51 @@ mod tests {
         assert!(!d.holdings.is_empty());
         assert!(!d.rates.is_empty());
     }
+
+    #[test]
+    fn every_embedded_record_carries_what_legal_risk_2_reads() {
+        let d = Dataset::embedded().unwrap();
+        for p in d.positions.iter() {
+            assert!(
+                p.actor_kind.is_some(),
+                "position {} has no actor kind",
+                p.id
+            );
+            assert!(p.actor_id.is_some(), "position {} has no actor id", p.id);
+        }
+        for doctrine in d.doctrines.iter() {
+            assert!(
+                doctrine.channel.is_some(),
+                "doctrine {} has no channel",
+                doctrine.id
+            );
+        }
+        for a in d.assessments.iter() {
+            assert!(!a.actions.is_empty(), "assessment {} names no action", a.id);
+            assert!(
+                a.risk_level.is_some(),
+                "assessment {} has no risk level",
+                a.id
+            );
+        }
+        for f in d
+            .figures
+            .iter()
+            .filter(|f| f.category == crate::model::MODEL_COEFFICIENT)
+        {
+            assert!(
+                f.value.is_some_and(f64::is_finite),
+                "coefficient {} has no value",
+                f.id
+            );
+            let judgment = f.confidence == crate::model::Confidence::Low
+                && !f.verified
+                && f.note.as_deref().is_some_and(|n| n.starts_with("Judgment"));
+            assert!(
+                judgment,
+                "coefficient {} is not labelled as a judgment",
+                f.id
+            );
+        }
+    }
 }

@@ -42,6 +42,14 @@ const STANCE_CEILING: f64 = 0.30;
 pub enum DriverRef {
     Doctrine(String),
     Position(String),
+    /// A coefficient of `legal-risk/2` (a figure of category `model_coefficient`).
+    Coefficient(String),
+    /// A claim or award of damages (a figure), with its forum and where it can be enforced.
+    Claim {
+        id: String,
+        forum: String,
+        enforceable_in: Vec<Jurisdiction>,
+    },
 }
 
 /// Why a risk is what it is: one doctrine or one position, with its share of the risk.
@@ -54,6 +62,9 @@ pub struct Driver {
     pub explanation: String,
     pub sources: Vec<Source>,
     pub date: Option<Date>,
+    /// `legal-risk/2`: a coefficient's value, a position's weight (authority x recency), a
+    /// claim's amount in the assessment's currency. None in `legal-risk/1`.
+    pub value: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -176,6 +187,7 @@ pub fn jurisdiction_risk(
                 ),
                 sources: d.sources.clone(),
                 date: None,
+                value: None,
             });
         }
         let raw: f64 = positions.iter().map(|p| stance_effect(p.stance)).sum();
@@ -192,6 +204,7 @@ pub fn jurisdiction_risk(
                 explanation: p.summary.clone(),
                 sources: vec![p.source.clone()],
                 date: Some(p.date),
+                value: None,
             });
         }
     }

@@ -25,5 +25,6 @@ pub use error::{DomainError, FieldViolation, Violations};
 pub use snapshot::Snapshot;
 pub mod funding;
 pub mod legal;
+pub mod legal2;
 pub mod scenario;
 pub mod sweep;

@@ -390,6 +390,62 @@ pub struct Figure {
     pub verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a figure about the custodians of immobilised central-bank assets (a claim against
+    /// them, their assets that a Russian judgment can reach): the jurisdictions where those
+    /// custodians hold the assets, e.g. `BE` for Euroclear. Empty for other figures.
+    /// `legal-risk/2` reads it to attach the figure to a jurisdiction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custodian_jurisdictions: Vec<Jurisdiction>,
+    /// For a claim or an award of damages: its forum, stage and where it can be enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// The figure category of `legal-risk/2`'s coefficients: each is a figure of this category,
+/// sourced or labelled as the project's judgment, so that no coefficient hides in the code.
+pub const MODEL_COEFFICIENT: &str = "model_coefficient";
+/// The figure category of the custodians' assets in jurisdictions that would enforce a
+/// Russian judgment (Russia and jurisdictions friendly to it).
+pub const ENFORCEABLE_EXPOSURE: &str = "enforceable_exposure";
+
+/// Where a claim for damages is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forum {
+    /// A Russian court, e.g. the Moscow Arbitration Court.
+    RussianCourt,
+    /// An investment-treaty tribunal (UNCITRAL, SCC, HKIAC).
+    TreatyTribunal,
+    /// The General Court or the Court of Justice of the EU.
+    EuCourt,
+    /// A national court outside Russia.
+    NationalCourt,
+}
+
+/// How far a claim has gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStage {
+    /// Filed, not decided.
+    Claimed,
+    /// Decided for the claimant (enforceable or not: see `enforceable_in`).
+    Awarded,
+}
+
+/// A claim or an award of damages against the holders of immobilised assets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub forum: Forum,
+    /// The body, in words, e.g. "Moscow Arbitration Court".
+    pub forum_name: String,
+    pub stage: ClaimStage,
+    /// Where the claim or award can be enforced (e.g. RU and jurisdictions friendly to it).
+    #[serde(default)]
+    pub enforceable_in: Vec<Jurisdiction>,
+    /// The figure of the claim an award decides: once the award is in force, the claim is no
+    /// longer counted beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decides: Option<String>,
 }
 
 /// What may be done with the immobilised assets, in rising legal intensity.
@@ -504,6 +560,81 @@ pub struct Doctrine {
     pub weight: f64,
     pub sources: Vec<Source>,
     pub confidence: Confidence,
+    /// The channel of `legal-risk/2` the doctrine feeds: a ground that can undo a measure
+    /// (annulment), a ground for damages, or a consequence (retaliation). None (a doctrine
+    /// written before the channels existed) counts as an annulment ground.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<LegalChannel>,
+}
+
+/// The separate outcomes `legal-risk/2` scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalChannel {
+    /// A court (EU courts, national courts) undoes the measure.
+    Annulment,
+    /// A forum (treaty tribunals, Russian courts, the custodian's creditors) awards damages
+    /// against the holder or its state; the measure stands.
+    Damages,
+    /// Russia answers with counter-measures against EU assets in Russia and in jurisdictions
+    /// friendly to it.
+    Retaliation,
+}
+
+impl LegalChannel {
+    pub const ALL: [LegalChannel; 3] = [
+        LegalChannel::Annulment,
+        LegalChannel::Damages,
+        LegalChannel::Retaliation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalChannel::Annulment => "annulment",
+            LegalChannel::Damages => "damages",
+            LegalChannel::Retaliation => "retaliation",
+        }
+    }
+}
+
+/// Who took a position, by the authority its word carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Government,
+    Parliament,
+    Court,
+    CentralBank,
+    /// The Commission, the Council, the ECB and other bodies of the Union.
+    EuInstitution,
+    /// A company, e.g. a custodian.
+    Company,
+    /// A group of states speaking together (the G7).
+    Intergovernmental,
+}
+
+impl ActorKind {
+    pub const ALL: [ActorKind; 7] = [
+        ActorKind::Government,
+        ActorKind::Parliament,
+        ActorKind::Court,
+        ActorKind::CentralBank,
+        ActorKind::EuInstitution,
+        ActorKind::Company,
+        ActorKind::Intergovernmental,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Government => "government",
+            ActorKind::Parliament => "parliament",
+            ActorKind::Court => "court",
+            ActorKind::CentralBank => "central_bank",
+            ActorKind::EuInstitution => "eu_institution",
+            ActorKind::Company => "company",
+            ActorKind::Intergovernmental => "intergovernmental",
+        }
+    }
 }
 
 /// A government's (or institution's) stance on an action.
@@ -539,6 +670,25 @@ pub struct Position {
     pub source: Source,
     pub confidence: Confidence,
     pub verified: bool,
+    /// Who spoke, by kind: `legal-risk/2` weighs a position by it. None when not classified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_kind: Option<ActorKind>,
+    /// A stable identifier of the actor (an institution, not a person: `be-government`
+    /// whoever is prime minister), so that repeated statements of one actor count once in
+    /// `legal-risk/2`. None: the actor is identified by `actor` as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+}
+
+impl Position {
+    /// What identifies the actor: `actor_id`, or else the `actor` text, trimmed and in lower
+    /// case.
+    pub fn actor_key(&self) -> String {
+        match &self.actor_id {
+            Some(id) => id.clone(),
+            None => self.actor.trim().to_lowercase(),
+        }
+    }
 }
 
 /// A band of legal risk. The model's numbers fall in one by [`RiskLevel::of`]; a published

@@ -12,6 +12,7 @@ use crate::date::Date;
 use crate::error::{DomainError, Violations};
 use crate::fx;
 use crate::legal;
+use crate::legal2;
 use crate::model::{Action, HoldingKind, OwnerKind};
 use crate::snapshot::Snapshot;
 
@@ -33,7 +34,7 @@ const fn spec(name: &'static str, unit: &'static str, description: &'static str)
 
 /// Every input the host can supply, in row order. Names are a public contract: plugins
 /// declare the ones they read, and the host resolves them once at load.
-pub const INPUT_CATALOG: [InputSpec; 31] = [
+pub const INPUT_CATALOG: [InputSpec; 35] = [
     spec(
         "lever.use_mode",
         "ordinal 0..5",
@@ -180,6 +181,27 @@ pub const INPUT_CATALOG: [InputSpec; 31] = [
         "funding.eu_loan_in_force_eur_bn",
         "EUR bn",
         "loan to Ukraine that the EU borrows on the markets (instrument eu-ukraine-loan-2026-27, EUR 90 bn): its size once adopted as of the date; 0 while only proposed or agreed",
+    ),
+    // legal-risk/2 (issue 15): its channels apart, so that a model can count each risk once.
+    spec(
+        "legal.annulment.selected",
+        "0..1",
+        "legal-risk/2 annulment risk of the scenario's use mode (a court undoes the measure), asset-weighted",
+    ),
+    spec(
+        "legal.retaliation.selected",
+        "0..1",
+        "legal-risk/2 retaliation risk of the scenario's use mode (Russian counter-measures), asset-weighted",
+    ),
+    spec(
+        "legal.damages_eur_bn",
+        "EUR bn",
+        "damages awarded (or, until decided, claimed) against the custodians of the mobilised assets as of the date, each claim once",
+    ),
+    spec(
+        "exposure.enforceable_eur_bn",
+        "EUR bn",
+        "the custodians' assets in jurisdictions that would enforce a Russian judgment (Russia, friendly jurisdictions) as of the date",
     ),
 ];
 
@@ -412,6 +434,71 @@ pub struct Context {
     /// For each catalog input derived from the dataset, in catalog order, the records it came
     /// from, in words; empty for the levers (see [`Context::source`]).
     pub sources: Vec<String>,
+    /// `legal-risk/2` per jurisdiction, in the order of `jurisdictions`.
+    pub legal2: Vec<Legal2Row>,
+}
+
+/// What `legal-risk/2` says of one jurisdiction as of the context's date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Legal2Row {
+    /// Annulment risk per action, in the order of `Action::ALL`.
+    pub annulment: Vec<f64>,
+    /// Retaliation risk per action, in the order of `Action::ALL`.
+    pub retaliation: Vec<f64>,
+    /// The claims counted against the custodians there (figure id, EUR bn): an award replaces
+    /// the claim it decides.
+    pub claims_eur_bn: Vec<(String, f64)>,
+    /// The custodians' assets a Russian judgment can reach (figure id, EUR bn), if recorded.
+    pub enforceable_eur_bn: Option<(String, f64)>,
+}
+
+impl Legal2Row {
+    fn derive(
+        snap: &Snapshot,
+        coefficients: &legal2::Coefficients,
+        j: Jurisdiction,
+        as_of: Date,
+        eur: Currency,
+    ) -> Result<Self, DomainError> {
+        let (mut annulment, mut retaliation) = (Vec::new(), Vec::new());
+        let mut claims_eur_bn = Vec::new();
+        for (i, a) in Action::ALL.into_iter().enumerate() {
+            let r = legal2::jurisdiction_risk(snap, coefficients, a, j, as_of, eur, false)?;
+            for c in &r.channels {
+                match c.channel {
+                    crate::model::LegalChannel::Annulment => annulment.push(c.risk),
+                    crate::model::LegalChannel::Retaliation => retaliation.push(c.risk),
+                    // Claims do not depend on the action: read once.
+                    crate::model::LegalChannel::Damages if i == 0 => {
+                        claims_eur_bn = c
+                            .claims
+                            .iter()
+                            .map(|(id, _, amount)| (id.clone(), amount / 1e9))
+                            .collect();
+                    }
+                    crate::model::LegalChannel::Damages => {}
+                }
+            }
+        }
+        let enforceable_eur_bn = snap
+            .dataset()
+            .figures
+            .iter()
+            .filter(|f| {
+                f.category == crate::model::ENFORCEABLE_EXPOSURE
+                    && f.custodian_jurisdictions.contains(&j)
+                    && f.as_of.is_some_and(|d| d <= as_of)
+            })
+            .max_by(|a, b| (a.as_of, &a.id).cmp(&(b.as_of, &b.id)))
+            .map(|f| legal2::figure_amount(snap, f, eur, as_of).map(|v| (f.id.clone(), v / 1e9)))
+            .transpose()?;
+        Ok(Self {
+            annulment,
+            retaliation,
+            claims_eur_bn,
+            enforceable_eur_bn,
+        })
+    }
 }
 
 fn figure_eur_bn(
@@ -479,6 +566,12 @@ impl Context {
         let eur =
             Currency::parse("EUR").map_err(|e| DomainError::FailedPrecondition(e.to_string()))?;
         let stakes = legal::assets_at_stake(snap, as_of, eur)?;
+        let coefficients = legal2::Coefficients::of(snap);
+        let legal2 = stakes
+            .iter()
+            .map(|(j, _)| Legal2Row::derive(snap, &coefficients, *j, as_of, eur))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stakes_order: Vec<Jurisdiction> = stakes.iter().map(|(j, _)| *j).collect();
         let jurisdictions = stakes
             .into_iter()
             .map(|(j, amount)| {
@@ -610,6 +703,60 @@ impl Context {
         trace("windfall.received_12m_eur_bn", windfall_received.source);
         trace("funding.era_in_force_eur_bn", era_in_force.source);
         trace("funding.eu_loan_in_force_eur_bn", eu_loan_in_force.source);
+        let legal2_source = format!(
+            "{} on the dataset's doctrines, positions and coefficients as of {as_of}, weighted by \
+             the mobilised central-bank assets ({located_central_bank})",
+            legal2::MODEL_VERSION
+        );
+        trace(
+            "legal.annulment.selected",
+            format!("{legal2_source}: annulment channel, for the scenario's use mode"),
+        );
+        trace(
+            "legal.retaliation.selected",
+            format!("{legal2_source}: retaliation channel, for the scenario's use mode"),
+        );
+        // Which of these a row counts depends on the jurisdictions it mobilises; the source
+        // lists every candidate with its jurisdiction.
+        let per_jurisdiction = |pick: &dyn Fn(&Legal2Row) -> Vec<String>| -> Vec<String> {
+            stakes_order
+                .iter()
+                .zip(&legal2)
+                .flat_map(|(j, row)| pick(row).into_iter().map(move |id| format!("{id} [{j}]")))
+                .collect()
+        };
+        let claims =
+            per_jurisdiction(&|row| row.claims_eur_bn.iter().map(|(id, _)| id.clone()).collect());
+        trace(
+            "legal.damages_eur_bn",
+            if claims.is_empty() {
+                format!("no claim against the custodians recorded on or before {as_of}")
+            } else {
+                format!(
+                    "figures {} (claims or awards against the custodians, each once; counted for the jurisdictions mobilised)",
+                    claims.join(", ")
+                )
+            },
+        );
+        let reachable = per_jurisdiction(&|row| {
+            row.enforceable_eur_bn
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect()
+        });
+        trace(
+            "exposure.enforceable_eur_bn",
+            if reachable.is_empty() {
+                format!(
+                    "no figure of the custodians' assets within Russia's reach on or before {as_of}"
+                )
+            } else {
+                format!(
+                    "figures {} (custodians' assets where a Russian judgment is enforceable; counted for the jurisdictions mobilised)",
+                    reachable.join(", ")
+                )
+            },
+        );
 
         Ok(Self {
             as_of,
@@ -626,6 +773,7 @@ impl Context {
             era_in_force_eur_bn: era_in_force.eur_bn,
             eu_loan_in_force_eur_bn: eu_loan_in_force.eur_bn,
             sources,
+            legal2,
         })
     }
 
@@ -672,6 +820,8 @@ impl Context {
             }
         }
         let mode = s.use_mode as usize;
+        let (annulment, retaliation, damages, enforceable) =
+            self.legal2_inputs(s.use_mode, &mobilised, largest);
         let windfall = pool * CASH_SHARE * s.interest_rate_pct / 100.0
             * (1.0 - WINDFALL_TAX)
             * (1.0 - WINDFALL_BUFFER);
@@ -714,8 +864,61 @@ impl Context {
             self.windfall_received_12m_eur_bn,
             self.era_in_force_eur_bn,
             self.eu_loan_in_force_eur_bn,
+            annulment,
+            retaliation,
+            damages,
+            enforceable,
         ];
         row[..INPUT_CATALOG.len()].copy_from_slice(&values);
+    }
+}
+
+impl Context {
+    /// The `legal-risk/2` inputs of a row: the annulment and retaliation risks of `use_mode`
+    /// weighted by the mobilised amounts (as `legal.risk.selected`; the unweighted mean when
+    /// nothing is mobilised), and the claims and reachable assets of the custodians of the
+    /// jurisdictions that mobilise something, each figure once.
+    fn legal2_inputs(
+        &self,
+        use_mode: Action,
+        mobilised: &[f64],
+        largest: f64,
+    ) -> (f64, f64, f64, f64) {
+        let Some(at) = Action::ALL.iter().position(|a| *a == use_mode) else {
+            return (0.0, 0.0, 0.0, 0.0);
+        };
+        let (mut annulment, mut retaliation, mut total) = (0.0, 0.0, 0.0);
+        for (m, row) in mobilised.iter().zip(&self.legal2) {
+            // Relative to the largest, as for `legal.risk.*`; equal weights when none.
+            let w = if largest > 0.0 { m / largest } else { 1.0 };
+            total += w;
+            annulment += w * row.annulment[at];
+            retaliation += w * row.retaliation[at];
+        }
+        if total > 0.0 {
+            annulment /= total;
+            retaliation /= total;
+        }
+        let mut counted: Vec<&str> = Vec::new();
+        let (mut damages, mut enforceable) = (0.0, 0.0);
+        for (m, row) in mobilised.iter().zip(&self.legal2) {
+            if *m <= 0.0 {
+                continue;
+            }
+            for (id, amount) in &row.claims_eur_bn {
+                if !counted.contains(&id.as_str()) {
+                    counted.push(id);
+                    damages += amount;
+                }
+            }
+            if let Some((id, amount)) = &row.enforceable_eur_bn
+                && !counted.contains(&id.as_str())
+            {
+                counted.push(id);
+                enforceable += amount;
+            }
+        }
+        (annulment, retaliation, damages, enforceable)
     }
 }
 
@@ -858,6 +1061,61 @@ mod tests {
             ctx.source(catalog_index("exposure.retaliation_eur_bn").unwrap())
                 .starts_with("figure EC-009")
         );
+    }
+
+    #[test]
+    fn legal_risk_2_inputs_follow_the_moscow_judgment_and_the_custodians_mobilised() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let row_of = |as_of: &str, participation: Vec<(String, f64)>| {
+            let ctx = Context::derive(&snap, as_of.parse().unwrap()).unwrap();
+            let s = ScenarioInput {
+                use_mode: Some(Action::ReparationsLoan),
+                participation,
+                ..Default::default()
+            }
+            .validate("scenario", as_of.parse().unwrap())
+            .unwrap();
+            let mut row = vec![f64::NAN; INPUT_CATALOG.len()];
+            ctx.fill_row(&s, &mut row);
+            let names = catalog_names();
+            move |name: &str| row[names.iter().position(|n| *n == name).unwrap()]
+        };
+        // The block is the catalog's last four names, in this order.
+        let names = catalog_names();
+        assert_eq!(
+            names[names.len() - 4..],
+            [
+                "legal.annulment.selected",
+                "legal.retaliation.selected",
+                "legal.damages_eur_bn",
+                "exposure.enforceable_eur_bn"
+            ]
+        );
+        let after = row_of("2026-06-01", Vec::new());
+        let before = row_of("2026-05-25", Vec::new());
+        let early = row_of("2025-06-30", Vec::new());
+        // USD 252 bn awarded replaces RUB 18.2 tn claimed; nothing was claimed in mid-2025.
+        assert!(
+            after("legal.damages_eur_bn") > 200.0,
+            "{}",
+            after("legal.damages_eur_bn")
+        );
+        assert!(before("legal.damages_eur_bn") > 150.0);
+        assert_ne!(
+            after("legal.damages_eur_bn"),
+            before("legal.damages_eur_bn")
+        );
+        assert_eq!(early("legal.damages_eur_bn"), 0.0);
+        assert_eq!(after("exposure.enforceable_eur_bn"), 16.0);
+        for get in [&after, &before, &early] {
+            for name in ["legal.annulment.selected", "legal.retaliation.selected"] {
+                assert!((0.0..1.0).contains(&get(name)) && get(name) > 0.0, "{name}");
+            }
+        }
+        // Without Belgium's custodian mobilised, neither the award nor its reachable assets.
+        let without_belgium = row_of("2026-06-01", vec![("FR".into(), 1.0)]);
+        assert_eq!(without_belgium("legal.damages_eur_bn"), 0.0);
+        assert_eq!(without_belgium("exposure.enforceable_eur_bn"), 0.0);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use common::{CATALOG, ROWS, RUNS, build_release_plugin, median_ns, scenarios};
 use leverage_plugin_api::{Config, Output, ScoringPlugin};
 use leverage_plugin_host::PluginHost;
 use leverage_plugin_pressure_index::PressureIndex;
-use leverage_pressure_model::{INPUTS, PARAMETERS};
+use leverage_pressure_model::v2::{INPUTS, PARAMETERS};
 
 fn main() {
     let dir = build_release_plugin("bench");

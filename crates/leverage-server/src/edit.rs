@@ -484,6 +484,9 @@ pub fn figure_in(prefix: &str, id: &str, p: &pb::Figure, v: &mut Violations) -> 
         confidence,
         verified: p.verified,
         note: optional_text(&p.note),
+        // Not in the API's Figure: set in the dataset file, kept by updates (see `update`).
+        custodian_jurisdictions: Vec::new(),
+        claim: None,
     })
 }
 
@@ -754,6 +757,7 @@ pub fn doctrine_in(
         weight: p.weight,
         sources,
         confidence,
+        channel: legal::channel_in(&f("channel"), p.channel, v),
     })
 }
 
@@ -771,6 +775,7 @@ impl Reference for Doctrine {
         "weight",
         "sources",
         "confidence",
+        "channel",
     ];
 
     fn id(&self) -> &str {
@@ -829,6 +834,7 @@ impl Reference for Doctrine {
             "weight" => to.weight = from.weight,
             "sources" => to.sources.clone_from(&from.sources),
             "confidence" => to.confidence = from.confidence,
+            "channel" => to.channel = from.channel,
             _ => {}
         }
     }
@@ -842,6 +848,7 @@ impl Reference for Doctrine {
             "weight" => to.weight = from.weight,
             "sources" => to.sources.clone_from(&from.sources),
             "confidence" => to.confidence = from.confidence,
+            "channel" => to.channel = from.channel,
             _ => {}
         }
     }
@@ -914,6 +921,17 @@ pub fn position_in(
     let date = required_date(&f("date"), p.date.as_ref(), false, v);
     let source = sourced(&f("source"), p.source.as_ref(), v);
     let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let actor_kind = legal::actor_kind_in(&f("actor_kind"), p.actor_kind, v);
+    let actor_id_valid = p.actor_id.len() <= 63
+        && p.actor_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !actor_id_valid {
+        v.add(
+            f("actor_id"),
+            "must be 1-63 lower-case letters, digits or '-'",
+        );
+    }
     Some(Position {
         id: id.to_owned(),
         jurisdictions,
@@ -927,6 +945,8 @@ pub fn position_in(
         source,
         confidence,
         verified: p.verified,
+        actor_kind,
+        actor_id: optional_text(&p.actor_id),
     })
 }
 
@@ -947,6 +967,8 @@ impl Reference for Position {
         "source",
         "confidence",
         "verified",
+        "actor_kind",
+        "actor_id",
     ];
 
     fn id(&self) -> &str {
@@ -988,6 +1010,8 @@ impl Reference for Position {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actor_kind" => to.actor_kind = from.actor_kind,
+            "actor_id" => to.actor_id.clone_from(&from.actor_id),
             _ => {}
         }
     }
@@ -1004,6 +1028,8 @@ impl Reference for Position {
             "source" => to.source.clone_from(&from.source),
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
+            "actor_kind" => to.actor_kind = from.actor_kind,
+            "actor_id" => to.actor_id.clone_from(&from.actor_id),
             _ => {}
         }
     }

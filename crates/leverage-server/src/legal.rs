@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use leverage_core::legal::{self, DriverRef, RiskLevel};
-use leverage_core::model::{Action, Doctrine, Position, PublishedAssessment, Stance};
+use leverage_core::legal::{self, Driver, DriverRef, RiskLevel};
+use leverage_core::legal2;
+use leverage_core::model::{
+    Action, ActorKind, Doctrine, LegalChannel, Position, PublishedAssessment, Stance,
+};
 use leverage_core::paging::paginate;
 use leverage_core::{Currency, Date, Violations};
 use leverage_proto::leverage::v1 as pb;
@@ -85,7 +88,62 @@ pub fn doctrine(d: &Doctrine) -> pb::Doctrine {
         weight: d.weight,
         sources: d.sources.iter().map(convert::source).collect(),
         confidence: convert::confidence(d.confidence),
+        channel: d
+            .channel
+            .map_or(pb::LegalChannel::Unspecified as i32, channel),
     }
+}
+
+pub fn channel(c: LegalChannel) -> i32 {
+    (match c {
+        LegalChannel::Annulment => pb::LegalChannel::Annulment,
+        LegalChannel::Damages => pb::LegalChannel::Damages,
+        LegalChannel::Retaliation => pb::LegalChannel::Retaliation,
+    }) as i32
+}
+
+/// The channel of a request; UNSPECIFIED means none, unknown values are named.
+pub fn channel_in(field: &str, value: i32, v: &mut Violations) -> Option<LegalChannel> {
+    match pb::LegalChannel::try_from(value) {
+        Ok(pb::LegalChannel::Unspecified) => None,
+        Ok(pb::LegalChannel::Annulment) => Some(LegalChannel::Annulment),
+        Ok(pb::LegalChannel::Damages) => Some(LegalChannel::Damages),
+        Ok(pb::LegalChannel::Retaliation) => Some(LegalChannel::Retaliation),
+        Err(_) => {
+            v.add(field, "must be a LegalChannel value");
+            None
+        }
+    }
+}
+
+pub fn actor_kind(k: ActorKind) -> i32 {
+    (match k {
+        ActorKind::Government => pb::ActorKind::Government,
+        ActorKind::Parliament => pb::ActorKind::Parliament,
+        ActorKind::Court => pb::ActorKind::Court,
+        ActorKind::CentralBank => pb::ActorKind::CentralBank,
+        ActorKind::EuInstitution => pb::ActorKind::EuInstitution,
+        ActorKind::Company => pb::ActorKind::Company,
+        ActorKind::Intergovernmental => pb::ActorKind::Intergovernmental,
+    }) as i32
+}
+
+/// The actor kind of a request; UNSPECIFIED means not classified, unknown values are named.
+pub fn actor_kind_in(field: &str, value: i32, v: &mut Violations) -> Option<ActorKind> {
+    Some(match pb::ActorKind::try_from(value) {
+        Ok(pb::ActorKind::Unspecified) => return None,
+        Ok(pb::ActorKind::Government) => ActorKind::Government,
+        Ok(pb::ActorKind::Parliament) => ActorKind::Parliament,
+        Ok(pb::ActorKind::Court) => ActorKind::Court,
+        Ok(pb::ActorKind::CentralBank) => ActorKind::CentralBank,
+        Ok(pb::ActorKind::EuInstitution) => ActorKind::EuInstitution,
+        Ok(pb::ActorKind::Company) => ActorKind::Company,
+        Ok(pb::ActorKind::Intergovernmental) => ActorKind::Intergovernmental,
+        Err(_) => {
+            v.add(field, "must be an ActorKind value");
+            return None;
+        }
+    })
 }
 
 /// A position as the API shows it.
@@ -104,6 +162,10 @@ pub fn position(p: &Position) -> pb::Position {
         source: Some(convert::source(&p.source)),
         confidence: convert::confidence(p.confidence),
         verified: p.verified,
+        actor_kind: p
+            .actor_kind
+            .map_or(pb::ActorKind::Unspecified as i32, actor_kind),
+        actor_id: p.actor_id.clone().unwrap_or_default(),
     }
 }
 
@@ -138,6 +200,105 @@ pub fn level_in(field: &str, value: i32, v: &mut Violations) -> Option<RiskLevel
             v.add(field, "must be a RiskLevel value");
             None
         }
+    }
+}
+
+/// A driver as the API shows it; money in `currency`.
+fn driver(d: Driver, currency: Currency) -> pb::RiskDriver {
+    let mut out = pb::RiskDriver {
+        title: d.title,
+        contribution: d.contribution,
+        explanation: d.explanation,
+        sources: d.sources.iter().map(convert::source).collect(),
+        date: d.date.map(date_out),
+        value: d.value.unwrap_or_default(),
+        ..Default::default()
+    };
+    let kind = match d.reference {
+        DriverRef::Doctrine(id) => {
+            out.ref_id = id;
+            pb::DriverKind::Doctrine
+        }
+        DriverRef::Position(id) => {
+            out.ref_id = id;
+            pb::DriverKind::Position
+        }
+        DriverRef::Coefficient(id) => {
+            out.ref_id = id;
+            pb::DriverKind::Coefficient
+        }
+        DriverRef::Claim {
+            id,
+            forum,
+            enforceable_in,
+        } => {
+            out.ref_id = id;
+            out.amount = d.value.map(|v| money(v, currency));
+            out.forum = forum;
+            out.enforceable_in = enforceable_in.iter().map(|j| j.to_string()).collect();
+            pb::DriverKind::Claim
+        }
+    };
+    out.kind = kind as i32;
+    out
+}
+
+fn channel_risk(c: legal2::ChannelRisk, currency: Currency) -> pb::ChannelRisk {
+    let damages = c.channel == LegalChannel::Damages;
+    pb::ChannelRisk {
+        channel: channel(c.channel),
+        risk: c.risk,
+        level: level(c.level),
+        drivers: c.drivers.into_iter().map(|d| driver(d, currency)).collect(),
+        claimed: damages.then(|| money(c.claimed, currency)),
+        awarded: damages.then(|| money(c.awarded, currency)),
+        enforceable_in: c.enforceable_in.iter().map(|j| j.to_string()).collect(),
+    }
+}
+
+/// A `legal-risk/2` answer as the API shows it.
+fn assessment_v2(a: legal2::Assessment) -> pb::AssessLegalRiskResponse {
+    let currency = a.currency;
+    pb::AssessLegalRiskResponse {
+        action: action(a.action),
+        as_of: Some(date_out(a.as_of)),
+        jurisdictions: a
+            .jurisdictions
+            .into_iter()
+            .map(|j| {
+                let binding = j.binding;
+                let drivers = j
+                    .channels
+                    .iter()
+                    .find(|c| c.channel == binding)
+                    .map(|c| c.drivers.clone())
+                    .unwrap_or_default();
+                pb::JurisdictionRisk {
+                    jurisdiction: j.jurisdiction.to_string(),
+                    risk: j.risk,
+                    level: level(j.level),
+                    assets_at_stake: Some(money(j.at_stake, currency)),
+                    drivers: drivers.into_iter().map(|d| driver(d, currency)).collect(),
+                    channels: j
+                        .channels
+                        .into_iter()
+                        .map(|c| channel_risk(c, currency))
+                        .collect(),
+                    binding_channel: channel(binding),
+                }
+            })
+            .collect(),
+        overall_risk: a.overall_risk,
+        overall_level: level(a.overall_level),
+        total_at_stake: Some(money(a.total_at_stake, currency)),
+        model_version: legal2::MODEL_VERSION.to_owned(),
+        method: legal2::METHOD.to_owned(),
+        channels: a
+            .channels
+            .into_iter()
+            .map(|c| channel_risk(c, currency))
+            .collect(),
+        combination: legal2::COMBINATION.to_owned(),
     }
 }
 
@@ -246,10 +407,30 @@ impl LegalRiskService for LegalApi {
             r.currency_code.as_str()
         };
         let currency = v.check("currency_code", Currency::parse(code));
+        let model = if r.model.is_empty() {
+            legal2::MODEL_VERSION
+        } else if let Some(known) = legal2::MODELS.iter().find(|m| **m == r.model) {
+            known
+        } else {
+            v.add(
+                "model",
+                format!(
+                    "{:?} is not a known model; known: {}",
+                    r.model,
+                    legal2::MODELS.join(", ")
+                ),
+            );
+            ""
+        };
         v.into_result().map_err(error::domain)?;
         let (Some(act), Some(currency)) = (act, currency) else {
             return Err(error::invalid("action", "is required"));
         };
+        if model == legal2::MODEL_VERSION {
+            let a = legal2::assess(&snap, act, &jurisdictions, as_of, currency)
+                .map_err(error::domain)?;
+            return Ok(Response::new(assessment_v2(a)));
+        }
         let a =
             legal::assess(&snap, act, &jurisdictions, as_of, currency).map_err(error::domain)?;
         Ok(Response::new(pb::AssessLegalRiskResponse {
@@ -264,25 +445,9 @@ impl LegalRiskService for LegalApi {
                     level: level(j.level),
                     assets_at_stake: Some(money(j.at_stake, currency)),
                     // Moved, not cloned: the assessment is built for this reply alone.
-                    drivers: j
-                        .drivers
-                        .into_iter()
-                        .map(|d| {
-                            let (kind, ref_id) = match d.reference {
-                                DriverRef::Doctrine(id) => (pb::DriverKind::Doctrine, id),
-                                DriverRef::Position(id) => (pb::DriverKind::Position, id),
-                            };
-                            pb::RiskDriver {
-                                kind: kind as i32,
-                                ref_id,
-                                title: d.title,
-                                contribution: d.contribution,
-                                explanation: d.explanation,
-                                sources: d.sources.iter().map(convert::source).collect(),
-                                date: d.date.map(date_out),
-                            }
-                        })
-                        .collect(),
+                    drivers: j.drivers.into_iter().map(|d| driver(d, currency)).collect(),
+                    channels: Vec::new(),
+                    binding_channel: pb::LegalChannel::Unspecified as i32,
                 })
                 .collect(),
             overall_risk: a.overall_risk,
@@ -290,6 +455,8 @@ impl LegalRiskService for LegalApi {
             total_at_stake: Some(money(a.total_at_stake, currency)),
             model_version: legal::MODEL_VERSION.to_owned(),
             method: legal::METHOD.to_owned(),
+            channels: Vec::new(),
+            combination: String::new(),
         }))
     }
 

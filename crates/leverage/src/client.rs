@@ -618,6 +618,8 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
             jurisdictions,
             as_of: date(&as_of)?,
             currency_code: String::new(),
+            // The server's latest model; the answer names it.
+            model: String::new(),
         })
         .await
         .map_err(explain)?

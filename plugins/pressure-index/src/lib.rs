@@ -1,11 +1,13 @@
-//! Pressure index: how hard a scenario presses on Russia, 0..100 index points, with its five
-//! components shown (money denied, money to Ukraine, speed, sanctions breadth, defence capacity).
+//! Pressure index: how hard a scenario presses on Russia, 0..100 index points, from four
+//! components (money denied, money to Ukraine, speed, sanctions breadth), with European defence
+//! capacity reported beside it.
 //!
-//! The formulas live in `leverage-pressure-model`; this crate is the plugin around them.
-//! Documentation with formulas and sources: `docs/models/pressure-index.md`.
+//! Version 2.0 (formulas in `leverage_pressure_model::v2`); the 1.0 formulas stay in the crate
+//! root of `leverage-pressure-model` for reproducibility. Documentation with formulas and
+//! sources: `docs/models/pressure-index.md`.
 
 use leverage_plugin_api::{Component, Config, Metadata, Output, ScoringPlugin};
-use leverage_pressure_model::{COMPONENTS, INPUTS, PARAMETERS, Params, Scenario, pressure};
+use leverage_pressure_model::v2::{COMPONENTS, INPUTS, PARAMETERS, Params, Scenario, pressure};
 
 /// The pressure-index model.
 #[derive(Debug)]
@@ -16,10 +18,11 @@ pub struct PressureIndex {
 const METADATA: Metadata = Metadata {
     id: "pressure-index",
     name: "Pressure on Russia index",
-    version: "1.0.0",
+    version: "2.0.0",
     description: "Weighted index (0..100) of the pressure a scenario puts on Russia: reserves \
-                  denied, money to Ukraine, speed of money, sanctions breadth, European defence \
-                  capacity.",
+                  denied (against the latest reserves), money to Ukraine (for the 2026 package, \
+                  the loans in force in the dataset), speed of money, sanctions breadth. \
+                  European defence capacity is reported beside the index, not in it.",
     build_id: concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")),
     inputs: &INPUTS,
     components: &COMPONENTS,
@@ -28,7 +31,7 @@ const METADATA: Metadata = Metadata {
         "index points",
         0.0,
         100.0,
-        "weighted mean of the components",
+        "weighted mean of money_denied, money_to_ukraine, speed and sanctions_breadth",
     ),
     parameters: &PARAMETERS,
 };
@@ -62,7 +65,7 @@ leverage_plugin_api::export_scoring_plugin!(PressureIndex);
 mod tests {
     use super::*;
     use leverage_plugin_api::testing::Harness;
-    use leverage_pressure_model::REFERENCE_ROW;
+    use leverage_pressure_model::v2::{REFERENCE_ROW, component};
 
     #[test]
     fn scores_the_reference_scenario_through_the_shims() {
@@ -70,25 +73,38 @@ mod tests {
         let out = harness.score(&REFERENCE_ROW).expect("scores");
         assert_eq!(out.len(), 6);
         assert!(out[0] > 0.0 && out[0] < 100.0, "{out:?}");
+        let native = pressure(
+            &Scenario::from_inputs(&REFERENCE_ROW).expect("valid"),
+            &Params::defaults(),
+        );
+        assert_eq!(out[0].to_bits(), native.index.to_bits());
     }
 
     #[test]
     fn weights_are_overridable_by_configuration() {
         let mut only_speed = Harness::new::<PressureIndex>(
             "weight.money_denied = 0\nweight.money_to_ukraine = 0\nweight.sanctions_breadth = 0\n\
-             weight.defence_capacity = 0\nweight.speed = 1",
+             weight.speed = 1",
         )
         .expect("loads");
         let out = only_speed.score(&REFERENCE_ROW).expect("scores");
-        assert_eq!(out[0], out[1 + leverage_pressure_model::component::SPEED]);
+        assert_eq!(out[0], out[1 + component::SPEED]);
     }
 
     #[test]
     fn all_weights_zero_is_refused() {
         let config = "weight.money_denied = 0\nweight.money_to_ukraine = 0\nweight.speed = 0\n\
-                      weight.sanctions_breadth = 0\nweight.defence_capacity = 0";
+                      weight.sanctions_breadth = 0";
         let err = Harness::new::<PressureIndex>(config).expect_err("no weight");
         assert!(err.contains("at least one weight"), "{err}");
+    }
+
+    #[test]
+    fn the_keys_that_2_0_dropped_are_refused_by_name() {
+        for key in ["weight.defence_capacity = 0.2", "era.pledged_eur_bn = 45"] {
+            let err = Harness::new::<PressureIndex>(key).expect_err("unknown key");
+            assert!(err.contains(key.split(' ').next().unwrap_or(key)), "{err}");
+        }
     }
 
     #[test]
@@ -120,5 +136,16 @@ mod tests {
             assert!(score > previous, "mode {mode}: {score} <= {previous}");
             previous = score;
         }
+    }
+
+    #[test]
+    fn the_2026_package_presses_harder_than_the_windfall_alone() {
+        let mut harness = Harness::new::<PressureIndex>("").expect("loads");
+        let mut row = REFERENCE_ROW;
+        row[0] = 1.0;
+        let windfall = harness.score(&row).expect("scores")[0];
+        row[0] = 5.0;
+        let package = harness.score(&row).expect("scores")[0];
+        assert!(package > windfall, "{package} <= {windfall}");
     }
 }

@@ -5,8 +5,16 @@
 //! `docs/models/pressure-index.md`. Everything here is a pure function of its arguments: plain
 //! IEEE arithmetic (`+ - × ÷`, `min`, `max`), no clock, no randomness, no I/O, no transcendental
 //! functions, so results are bit-identical across compilers and machines.
+//!
+//! Versions: the crate root holds the pressure index 1.0 and [`prudent_v1`] prudent pressure
+//! 1.0, kept unchanged so that a 1.0 score can be reproduced (`tests/golden.rs` pins them to the
+//! bit); [`v2`] and [`prudent_v2`] are the 2.0 models the plugins serve.
 
 use leverage_plugin_api::{Component, Config, Input, Parameter};
+
+pub mod prudent_v1;
+pub mod prudent_v2;
+pub mod v2;
 
 /// How the immobilised assets are used, ordered by legal intensity (`lever.use_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,8 @@ fn assess(action: pb::AssetAction, jurisdictions: &[&str]) -> pb::AssessLegalRis
         jurisdictions: jurisdictions.iter().map(|j| (*j).to_owned()).collect(),
         as_of: date(2026, 3, 1),
         currency_code: String::new(),
+        // These tests hold legal-risk/1 to its properties; legal-risk/2 has tests of its own.
+        model: "legal-risk/1".into(),
     }
 }
 

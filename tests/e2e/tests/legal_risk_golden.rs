@@ -129,6 +129,7 @@ fn requests() -> Vec<pb::AssessLegalRiskRequest> {
                     jurisdictions: set.iter().map(|j| (*j).to_owned()).collect(),
                     as_of: date(y, m, d),
                     currency_code: "EUR".into(),
+                    model: "legal-risk/1".into(),
                 });
             }
         }
@@ -140,6 +141,7 @@ fn requests() -> Vec<pb::AssessLegalRiskRequest> {
             jurisdictions: Vec::new(),
             as_of: date(2025, 12, 31),
             currency_code: "USD".into(),
+            model: "legal-risk/1".into(),
         });
     }
     out

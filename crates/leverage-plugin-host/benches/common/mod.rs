@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use leverage_pressure_model::{INPUTS, REFERENCE_ROW};
+use leverage_pressure_model::v2::{INPUTS, REFERENCE_ROW, UseMode};
 
 pub const ROWS: usize = 1000;
 pub const RUNS: usize = 9;
 
-/// The catalog, as the server supplies it (the model reads 10 of these 24 columns).
+/// The catalog, as the server supplies it (the model reads 13 of these 35 columns).
 pub const CATALOG: &[&str] = &[
     "lever.use_mode",
     "lever.participation",
@@ -38,6 +38,17 @@ pub const CATALOG: &[&str] = &[
     "funding.ukraine_need_eur_bn",
     "russia.reserves_eur_bn",
     "russia.military_spending_eur_bn",
+    "funding.era_eur_bn",
+    "private.frozen_share_of_pool",
+    "legal.risk.package_2026",
+    "russia.reserves_latest_eur_bn",
+    "windfall.received_12m_eur_bn",
+    "funding.era_in_force_eur_bn",
+    "funding.eu_loan_in_force_eur_bn",
+    "legal.annulment.selected",
+    "legal.retaliation.selected",
+    "legal.damages_eur_bn",
+    "exposure.enforceable_eur_bn",
 ];
 
 pub fn build_release_plugin(label: &str) -> PathBuf {
@@ -70,7 +81,7 @@ pub fn scenarios() -> (Vec<f64>, Vec<f64>) {
     let mut catalog_rows = Vec::with_capacity(ROWS * CATALOG.len());
     for i in 0..ROWS {
         let mut row = REFERENCE_ROW;
-        row[0] = (i % 5) as f64;
+        row[0] = (i % UseMode::ALL.len()) as f64;
         row[1] = (i % 11) as f64 / 10.0;
         row[4] = 1.0 + (i % 30) as f64;
         model_rows.extend(row);

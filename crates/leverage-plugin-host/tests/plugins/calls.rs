@@ -346,15 +346,14 @@ fn the_two_real_models_give_different_answers_on_the_same_scenario() {
             "money_to_ukraine",
             "speed",
             "sanctions_breadth",
-            "defence_capacity"
+            "european_defence_capacity"
         ]
     );
 }
 
 #[test]
 fn configured_weights_change_the_index() {
-    let only_denied = "weight.money_to_ukraine = 0\nweight.speed = 0\nweight.sanctions_breadth = 0\n\
-                       weight.defence_capacity = 0\nweight.money_denied = 1";
+    let only_denied = "weight.money_to_ukraine = 0\nweight.speed = 0\nweight.sanctions_breadth = 0\nweight.money_denied = 1";
     let host = host(
         "configured",
         &[real("pressure_index")],

@@ -35,6 +35,17 @@ pub const CATALOG: &[&str] = &[
     "funding.ukraine_need_eur_bn",
     "russia.reserves_eur_bn",
     "russia.military_spending_eur_bn",
+    "funding.era_eur_bn",
+    "private.frozen_share_of_pool",
+    "legal.risk.package_2026",
+    "russia.reserves_latest_eur_bn",
+    "windfall.received_12m_eur_bn",
+    "funding.era_in_force_eur_bn",
+    "funding.eu_loan_in_force_eur_bn",
+    "legal.annulment.selected",
+    "legal.retaliation.selected",
+    "legal.damages_eur_bn",
+    "exposure.enforceable_eur_bn",
 ];
 
 /// A scenario near the situation of early 2026, in catalog order.
@@ -63,6 +74,17 @@ const REFERENCE: &[(&str, f64)] = &[
     ("funding.ukraine_need_eur_bn", 135.0),
     ("russia.reserves_eur_bn", 580.0),
     ("russia.military_spending_eur_bn", 120.0),
+    ("funding.era_eur_bn", 45.0),
+    ("private.frozen_share_of_pool", 0.29),
+    ("legal.risk.package_2026", 0.25),
+    ("russia.reserves_latest_eur_bn", 700.0),
+    ("windfall.received_12m_eur_bn", 3.0),
+    ("funding.era_in_force_eur_bn", 45.0),
+    ("funding.eu_loan_in_force_eur_bn", 90.0),
+    ("legal.annulment.selected", 0.15),
+    ("legal.retaliation.selected", 0.5),
+    ("legal.damages_eur_bn", 200.0),
+    ("exposure.enforceable_eur_bn", 10.0),
 ];
 
 /// One catalog row: the reference scenario with `changes` applied.
@@ -80,14 +102,15 @@ pub fn scenario(changes: &[(&str, f64)]) -> Vec<f64> {
         .collect()
 }
 
-/// Rows for every use mode, with and without a ceasefire, at two horizons: 20 scenarios.
+/// Rows for every use mode (the 2026 package included), with and without a ceasefire, at two
+/// horizons: 24 scenarios.
 pub fn sample_rows() -> (Vec<f64>, usize) {
     let mut rows = Vec::new();
     let mut n = 0;
-    for mode in 0..5 {
+    for mode in 0..6 {
         for ceasefire in [0.0, 1.0] {
             for horizon in [2.0, 10.0] {
-                let risk = [0.2, 0.25, 0.35, 0.55, 0.85][mode];
+                let risk = [0.2, 0.25, 0.35, 0.55, 0.85, 0.25][mode];
                 rows.extend(scenario(&[
                     ("lever.use_mode", mode as f64),
                     ("lever.ceasefire", ceasefire),
