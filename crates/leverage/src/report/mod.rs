@@ -34,6 +34,9 @@ use crate::client::{self, Conn, Connection, explain};
 /// committed report stays true until the data or the model changes.
 pub const REPORT_AS_OF: &str = "2026-12-01";
 
+/// The legal-risk model the report asks for by name (the newest; `legal-risk/1` stays callable).
+pub const LEGAL_MODEL: &str = "legal-risk/2";
+
 /// The models shipped with leverage, whose rankings every report shows side by side.
 pub const BUNDLED: [&str; 2] = ["pressure-index", "prudent-pressure"];
 
@@ -628,6 +631,9 @@ pub async fn gather(
                 jurisdictions: Vec::new(),
                 as_of: Some(as_of_pb),
                 currency_code: "EUR".to_owned(),
+                // Named, not left to the server's default, so that a later model does not
+                // silently change a committed report.
+                model: LEGAL_MODEL.to_owned(),
             })
             .await
             .map(tonic::Response::into_inner)
