@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use leverage_core::model::{ExchangeRate, Figure};
+use leverage_core::model::{Claim, ClaimStage, ExchangeRate, Figure, Forum};
 use leverage_core::paging::{paginate, parse_filter};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::dataset_service_server::DatasetService;
@@ -37,7 +37,40 @@ pub fn figure(f: &Figure) -> pb::Figure {
         confidence: convert::confidence(f.confidence),
         verified: f.verified,
         note: f.note.clone().unwrap_or_default(),
+        custodian_jurisdictions: f
+            .custodian_jurisdictions
+            .iter()
+            .map(|j| j.to_string())
+            .collect(),
+        claim: f.claim.as_ref().map(claim),
     }
+}
+
+/// A figure's claim or award of damages as the API shows it.
+pub fn claim(c: &Claim) -> pb::Claim {
+    pb::Claim {
+        forum: forum(c.forum),
+        forum_name: c.forum_name.clone(),
+        stage: claim_stage(c.stage),
+        enforceable_in: c.enforceable_in.iter().map(|j| j.to_string()).collect(),
+        decides: c.decides.clone().unwrap_or_default(),
+    }
+}
+
+pub fn forum(f: Forum) -> i32 {
+    (match f {
+        Forum::RussianCourt => pb::Forum::RussianCourt,
+        Forum::TreatyTribunal => pb::Forum::TreatyTribunal,
+        Forum::EuCourt => pb::Forum::EuCourt,
+        Forum::NationalCourt => pb::Forum::NationalCourt,
+    }) as i32
+}
+
+pub fn claim_stage(s: ClaimStage) -> i32 {
+    (match s {
+        ClaimStage::Claimed => pb::ClaimStage::Claimed,
+        ClaimStage::Awarded => pb::ClaimStage::Awarded,
+    }) as i32
 }
 
 /// An exchange rate as the API shows it.

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use leverage_core::model::{
-    AccessEvent, Action, ActionExposure, Allocation, Doctrine, EligibilityRules, ExchangeRate,
-    Figure, FundingInstrument, InstrumentStatus, Milestone, Participant, Position,
-    PublishedAssessment, Role, Scale, Source, Stance, Term, ThirdCountryStep,
+    AccessEvent, Action, ActionExposure, Allocation, Claim, ClaimStage, Doctrine, EligibilityRules,
+    ExchangeRate, Figure, Forum, FundingInstrument, InstrumentStatus, Milestone, Participant,
+    Position, PublishedAssessment, Role, Scale, Source, Stance, Term, ThirdCountryStep,
 };
 use leverage_core::names::is_valid_id;
 use leverage_core::record::{Record, RecordKey, RecordKind};
@@ -468,6 +468,39 @@ pub fn figure_in(prefix: &str, id: &str, p: &pb::Figure, v: &mut Violations) -> 
     );
     let source = sourced(&f("source"), p.source.as_ref(), v);
     let confidence = convert::confidence_in(&f("confidence"), p.confidence, v);
+    let custodian_jurisdictions =
+        jurisdictions_in(&f("custodian_jurisdictions"), &p.custodian_jurisdictions, v);
+    let claim = p.claim.as_ref().map(|c| claim_in(&f("claim"), id, c, v));
+    if claim.is_some() {
+        // legal-risk/2 counts a claim's amount, from its date on, against the custodians in
+        // these jurisdictions: without any of them the claim would fail the model or be
+        // silently left out.
+        let unset_day = p
+            .as_of
+            .is_none_or(|d| (d.year, d.month, d.day) == (0, 0, 0));
+        for (name, missing, why) in [
+            ("value", p.value.is_none(), "legal-risk/2 counts its amount"),
+            (
+                "currency_code",
+                p.currency_code.is_empty(),
+                "the currency of its amount",
+            ),
+            (
+                "as_of",
+                unset_day,
+                "legal-risk/2 counts it from that day on",
+            ),
+            (
+                "custodian_jurisdictions",
+                p.custodian_jurisdictions.is_empty(),
+                "legal-risk/2 counts it against the custodians in these jurisdictions",
+            ),
+        ] {
+            if missing {
+                v.add(f(name), format!("is required for a claim: {why}"));
+            }
+        }
+    }
     Some(Figure {
         id: id.to_owned(),
         category: p.category.clone(),
@@ -484,10 +517,83 @@ pub fn figure_in(prefix: &str, id: &str, p: &pb::Figure, v: &mut Violations) -> 
         confidence,
         verified: p.verified,
         note: optional_text(&p.note),
-        // Not in the API's Figure: set in the dataset file, kept by updates (see `update`).
-        custodian_jurisdictions: Vec::new(),
-        claim: None,
+        custodian_jurisdictions,
+        // A claim that was sent but could not be read keeps the figure from being read.
+        claim: match claim {
+            Some(read) => Some(read?),
+            None => None,
+        },
     })
+}
+
+/// The claim of figure `id`. Whether `decides` names a live figure is checked against the
+/// dataset (`Reference::check`).
+fn claim_in(prefix: &str, id: &str, c: &pb::Claim, v: &mut Violations) -> Option<Claim> {
+    let f = |n: &str| format!("{prefix}.{n}");
+    let forum = forum_in(&f("forum"), c.forum, v);
+    required_text(
+        v,
+        f("forum_name"),
+        &c.forum_name,
+        "the body that decides the claim, e.g. Moscow Arbitration Court",
+    );
+    let stage = claim_stage_in(&f("stage"), c.stage, v);
+    let enforceable_in = jurisdictions_in(&f("enforceable_in"), &c.enforceable_in, v);
+    let decides = optional_text(&c.decides);
+    if let Some(decided) = &decides {
+        if stage == Some(ClaimStage::Claimed) {
+            v.add(
+                f("decides"),
+                "is for an award only (stage AWARDED): a pending claim decides nothing",
+            );
+        } else if decided == id {
+            v.add(
+                f("decides"),
+                "must name another figure: an award decides an earlier claim, not itself",
+            );
+        }
+    }
+    Some(Claim {
+        forum: forum?,
+        forum_name: c.forum_name.clone(),
+        stage: stage?,
+        enforceable_in,
+        decides,
+    })
+}
+
+fn forum_in(field: &str, value: i32, v: &mut Violations) -> Option<Forum> {
+    Some(match pb::Forum::try_from(value) {
+        Ok(pb::Forum::RussianCourt) => Forum::RussianCourt,
+        Ok(pb::Forum::TreatyTribunal) => Forum::TreatyTribunal,
+        Ok(pb::Forum::EuCourt) => Forum::EuCourt,
+        Ok(pb::Forum::NationalCourt) => Forum::NationalCourt,
+        Ok(pb::Forum::Unspecified) | Err(_) => {
+            v.add(field, "must be set to a Forum value");
+            return None;
+        }
+    })
+}
+
+fn claim_stage_in(field: &str, value: i32, v: &mut Violations) -> Option<ClaimStage> {
+    Some(match pb::ClaimStage::try_from(value) {
+        Ok(pb::ClaimStage::Claimed) => ClaimStage::Claimed,
+        Ok(pb::ClaimStage::Awarded) => ClaimStage::Awarded,
+        Ok(pb::ClaimStage::Unspecified) | Err(_) => {
+            v.add(field, "must be set to a ClaimStage value");
+            return None;
+        }
+    })
+}
+
+/// The awards (figures) whose claim decides figure `id`.
+fn awards_deciding<'a>(snap: &'a Snapshot, id: &str) -> Vec<&'a str> {
+    snap.dataset()
+        .figures
+        .iter()
+        .filter(|f| f.claim.as_ref().and_then(|c| c.decides.as_deref()) == Some(id))
+        .map(|f| f.id.as_str())
+        .collect()
 }
 
 impl Reference for Figure {
@@ -510,6 +616,8 @@ impl Reference for Figure {
         "confidence",
         "verified",
         "note",
+        "custodian_jurisdictions",
+        "claim",
     ];
 
     fn id(&self) -> &str {
@@ -527,6 +635,28 @@ impl Reference for Figure {
     fn read(id: &str, p: &pb::Figure, v: &mut Violations) -> Option<Self> {
         figure_in(Self::FIELD, id, p, v)
     }
+    fn check(p: &pb::Figure, snap: &Snapshot, v: &mut Violations) {
+        let Some(decided) = p.claim.as_ref().map(|c| &c.decides) else {
+            return;
+        };
+        if !decided.is_empty() && Self::live(snap, decided).is_none() {
+            v.add(
+                format!("{}.claim.decides", Self::FIELD),
+                format!("{decided:?} is the id of no live figure"),
+            );
+        }
+    }
+    /// A claim that an award decides stays while the award names it, so that the award keeps
+    /// reading as it was written.
+    fn deletion_problem(snap: &Snapshot, id: &str) -> Option<String> {
+        let awards = awards_deciding(snap, id);
+        (!awards.is_empty()).then(|| {
+            format!(
+                "{id} is the claim decided by awards {}: update or delete them first",
+                awards.join(", ")
+            )
+        })
+    }
     fn overlay(to: &mut pb::Figure, from: &pb::Figure, path: &str) {
         match path {
             "category" => to.category.clone_from(&from.category),
@@ -543,6 +673,10 @@ impl Reference for Figure {
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
             "note" => to.note.clone_from(&from.note),
+            "custodian_jurisdictions" => to
+                .custodian_jurisdictions
+                .clone_from(&from.custodian_jurisdictions),
+            "claim" => to.claim.clone_from(&from.claim),
             _ => {}
         }
     }
@@ -562,6 +696,10 @@ impl Reference for Figure {
             "confidence" => to.confidence = from.confidence,
             "verified" => to.verified = from.verified,
             "note" => to.note.clone_from(&from.note),
+            "custodian_jurisdictions" => to
+                .custodian_jurisdictions
+                .clone_from(&from.custodian_jurisdictions),
+            "claim" => to.claim.clone_from(&from.claim),
             _ => {}
         }
     }
@@ -1770,6 +1908,111 @@ mod tests {
                 assert_eq!(back.as_ref().map(shown), Some(shown(a)));
             }
         }
+    }
+
+    /// The fields a check named, in order.
+    fn named(v: Violations) -> Vec<String> {
+        match v.into_result() {
+            Ok(()) => Vec::new(),
+            Err(DomainError::InvalidArgument(violations)) => {
+                violations.into_iter().map(|x| x.field).collect()
+            }
+            Err(other) => panic!("not a list of bad fields: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_shipped_award_keeps_its_claim_and_custodians_through_the_api() {
+        let d = Dataset::embedded().unwrap();
+        let award = d.figures.iter().find(|f| f.id == "EC-014").unwrap();
+        let shown = award.out();
+        assert_eq!(shown.custodian_jurisdictions, ["BE"]);
+        let claim = shown.claim.as_ref().unwrap();
+        assert_eq!(
+            (claim.forum, claim.stage, claim.decides.as_str()),
+            (
+                pb::Forum::RussianCourt as i32,
+                pb::ClaimStage::Awarded as i32,
+                "EC-012"
+            )
+        );
+        assert_eq!(claim.enforceable_in, ["RU", "CN", "KZ", "AE"]);
+    }
+
+    #[test]
+    fn a_bad_claim_and_bad_custodian_jurisdictions_are_named_field_by_field() {
+        let d = Dataset::embedded().unwrap();
+        let mut p = d.figures.iter().find(|f| f.id == "EC-014").unwrap().out();
+        p.value = None;
+        p.as_of = None;
+        p.custodian_jurisdictions = vec!["BE".into(), "UK".into(), "BE".into()];
+        p.claim = Some(pb::Claim {
+            forum: pb::Forum::Unspecified as i32,
+            forum_name: " ".into(),
+            stage: 99,
+            enforceable_in: vec!["RU".into(), "ZZ".into()],
+            decides: "EC-014".into(),
+        });
+        let mut v = Violations::new();
+        assert_eq!(Figure::read("EC-014", &p, &mut v), None);
+        assert_eq!(
+            named(v),
+            [
+                "figure.custodian_jurisdictions[1]",
+                "figure.custodian_jurisdictions[2]",
+                "figure.claim.forum",
+                "figure.claim.forum_name",
+                "figure.claim.stage",
+                "figure.claim.enforceable_in[1]",
+                "figure.claim.decides",
+                "figure.value",
+                "figure.as_of",
+            ]
+        );
+        // A pending claim decides nothing; a claim needs custodians to be counted against.
+        p.custodian_jurisdictions.clear();
+        p.claim = Some(pb::Claim {
+            forum: pb::Forum::TreatyTribunal as i32,
+            forum_name: "Arbitration Institute of the Stockholm Chamber of Commerce".into(),
+            stage: pb::ClaimStage::Claimed as i32,
+            enforceable_in: Vec::new(),
+            decides: "EC-012".into(),
+        });
+        let mut v = Violations::new();
+        Figure::read("EC-014", &p, &mut v);
+        assert_eq!(
+            named(v),
+            [
+                "figure.claim.decides",
+                "figure.value",
+                "figure.as_of",
+                "figure.custodian_jurisdictions"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_award_must_decide_a_live_figure_and_the_claim_it_decides_cannot_be_deleted() {
+        let snap = Snapshot::new(Dataset::embedded().unwrap());
+        let mut award = snap
+            .dataset()
+            .figures
+            .iter()
+            .find(|f| f.id == "EC-014")
+            .unwrap()
+            .out();
+        let mut v = Violations::new();
+        Figure::check(&award, &snap, &mut v);
+        assert!(v.is_empty(), "EC-012 is live");
+        if let Some(c) = award.claim.as_mut() {
+            c.decides = "EC-999".into();
+        }
+        let mut v = Violations::new();
+        Figure::check(&award, &snap, &mut v);
+        assert_eq!(named(v), ["figure.claim.decides"]);
+        let refused = Figure::deletion_problem(&snap, "EC-012").unwrap();
+        assert!(refused.contains("EC-014"), "{refused}");
+        assert_eq!(Figure::deletion_problem(&snap, "EC-014"), None);
     }
 
     #[test]

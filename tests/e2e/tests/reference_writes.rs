@@ -398,6 +398,225 @@ async fn a_reference_write_is_recorded_with_its_author() {
     assert_eq!(newest[0].summary, "create figures/WF-903");
 }
 
+// --- Figures: claims against the custodians (read by legal-risk/2) ----------------------------
+
+/// A synthetic pending claim against the custodians in Luxembourg, for the tests only.
+fn claim_figure() -> pb::Figure {
+    pb::Figure {
+        category: "counter_exposure".into(),
+        metric: "Damages claimed from a Luxembourg custodian before a treaty tribunal (test)"
+            .into(),
+        area: "Luxembourg".into(),
+        value: Some(10.0),
+        unit: "billion".into(),
+        currency_code: "EUR".into(),
+        bound: pb::Bound::Exact as i32,
+        as_of: date(2025, 12, 31),
+        source: source("Test desk (synthetic claim)"),
+        confidence: pb::Confidence::Low as i32,
+        custodian_jurisdictions: vec!["LU".into()],
+        claim: Some(pb::Claim {
+            forum: pb::Forum::TreatyTribunal as i32,
+            forum_name: "Arbitration Institute of the Stockholm Chamber of Commerce".into(),
+            stage: pb::ClaimStage::Claimed as i32,
+            enforceable_in: vec!["RU".into(), "KZ".into()],
+            decides: String::new(),
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_figure_with_a_claim_and_custodian_jurisdictions_reads_back_as_given_and_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let created = DatasetServiceClient::new(server.channel().await)
+        .create_figure(authorized(pb::CreateFigureRequest {
+            figure_id: "EC-900".into(),
+            figure: Some(claim_figure()),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Figure {
+        id: "EC-900".into(),
+        ..claim_figure()
+    };
+    assert_eq!(created, expected);
+    let listed = figures(server.channel().await, None).await;
+    assert_eq!(listed.iter().find(|f| f.id == "EC-900"), Some(&expected));
+
+    // legal-risk/2 reads what the API wrote: the claim is a driver of Luxembourg's damages.
+    let reply = LegalRiskServiceClient::new(server.channel().await)
+        .assess_legal_risk(pb::AssessLegalRiskRequest {
+            action: pb::AssetAction::Immobilisation as i32,
+            jurisdictions: vec!["LU".into()],
+            as_of: date(2026, 1, 31),
+            currency_code: "EUR".into(),
+            model: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let damages = reply.jurisdictions[0]
+        .channels
+        .iter()
+        .find(|c| c.channel == pb::LegalChannel::Damages as i32)
+        .unwrap();
+    let driver = damages
+        .drivers
+        .iter()
+        .find(|d| d.ref_id == "EC-900")
+        .expect("the created claim is a driver");
+    assert_eq!(driver.kind, pb::DriverKind::Claim as i32);
+    assert_eq!(
+        driver.forum,
+        "Arbitration Institute of the Stockholm Chamber of Commerce"
+    );
+    assert_eq!(driver.enforceable_in, ["RU", "KZ"]);
+}
+
+#[tokio::test]
+async fn a_claim_and_custodian_jurisdictions_are_updated_through_the_mask_and_kept_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let before = figures(server.channel().await, None).await;
+    let award = before.iter().find(|f| f.id == "EC-014").unwrap().clone();
+    assert_eq!(award.custodian_jurisdictions, ["BE"]);
+    assert!(award.claim.is_some(), "the shipped award carries its claim");
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    // A mask that does not name them keeps them.
+    let noted = c
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-014".into(),
+                note: "Corrected note.".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["note"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        noted,
+        pb::Figure {
+            note: "Corrected note.".into(),
+            ..award.clone()
+        }
+    );
+    // A mask that names them replaces them whole.
+    let narrower = pb::Claim {
+        enforceable_in: vec!["RU".into()],
+        ..award.claim.clone().unwrap()
+    };
+    let updated = c
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-014".into(),
+                custodian_jurisdictions: vec!["BE".into(), "LU".into()],
+                claim: Some(narrower.clone()),
+                ..Default::default()
+            }),
+            update_mask: mask(&["custodian_jurisdictions", "claim"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = pb::Figure {
+        custodian_jurisdictions: vec!["BE".into(), "LU".into()],
+        claim: Some(narrower),
+        ..noted
+    };
+    assert_eq!(updated, expected);
+    let after = figures(server.channel().await, None).await;
+    assert_eq!(after.iter().find(|f| f.id == "EC-014"), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_figure_with_a_bad_claim_is_refused_naming_each_field_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let version = current_version(server.channel().await).await;
+    let before = figures(server.channel().await, None).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    let err = c
+        .create_figure(authorized(pb::CreateFigureRequest {
+            figure_id: "EC-901".into(),
+            figure: Some(pb::Figure {
+                value: None,
+                custodian_jurisdictions: vec!["LU".into(), "UK".into()],
+                claim: Some(pb::Claim {
+                    forum: pb::Forum::Unspecified as i32,
+                    forum_name: String::new(),
+                    stage: pb::ClaimStage::Unspecified as i32,
+                    enforceable_in: vec!["RU".into(), "RU".into()],
+                    decides: "EC-999".into(),
+                }),
+                ..claim_figure()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        [
+            "figure.custodian_jurisdictions[1]",
+            "figure.claim.forum",
+            "figure.claim.forum_name",
+            "figure.claim.stage",
+            "figure.claim.enforceable_in[1]",
+            "figure.value",
+            "figure.claim.decides",
+        ]
+    );
+    // On update, a pending claim that claims to decide another is named too.
+    let award = before.iter().find(|f| f.id == "EC-014").unwrap();
+    let err = c
+        .update_figure(authorized(pb::UpdateFigureRequest {
+            figure: Some(pb::Figure {
+                id: "EC-014".into(),
+                claim: Some(pb::Claim {
+                    stage: pb::ClaimStage::Claimed as i32,
+                    ..award.claim.clone().unwrap()
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["claim"]),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&err), ["figure.claim.decides"]);
+    assert_eq!(figures(server.channel().await, None).await, before);
+    assert_eq!(current_version(server.channel().await).await, version);
+}
+
+#[tokio::test]
+async fn the_claim_an_award_decides_is_deleted_only_after_the_award() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = DatasetServiceClient::new(server.channel().await);
+    let delete = |name: &str| {
+        authorized(pb::DeleteFigureRequest {
+            name: name.to_owned(),
+        })
+    };
+    let refused = c.delete_figure(delete("figures/EC-012")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&refused), ["name"]);
+    assert!(
+        refused.message().contains("EC-014"),
+        "{}",
+        refused.message()
+    );
+    c.delete_figure(delete("figures/EC-014")).await.unwrap();
+    c.delete_figure(delete("figures/EC-012")).await.unwrap();
+    let listed = figures(server.channel().await, None).await;
+    assert!(listed.iter().all(|f| f.id != "EC-012" && f.id != "EC-014"));
+}
+
 // --- Exchange rates ----------------------------------------------------------------------------
 
 fn rate() -> pb::ExchangeRate {
