@@ -70,6 +70,13 @@ def test_pip_install_generates_the_stubs(server, tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (target / "leverage_client" / "v1" / "scoring_pb2_grpc.py").is_file()
+    # pandas is an extra, not a dependency: `pip install 'leverage-client[pandas]'`.
+    (metadata,) = target.glob("leverage_client-*.dist-info/METADATA")
+    lines = metadata.read_text().splitlines()
+    assert "Provides-Extra: pandas" in lines
+    assert [l for l in lines if l.startswith("Requires-Dist: pandas")] == [
+        'Requires-Dist: pandas>=2.0; extra == "pandas"'
+    ]
     code = (
         "import leverage_client, sys\n"
         "assert leverage_client.__file__.startswith(sys.argv[1]), leverage_client.__file__\n"

@@ -21,6 +21,8 @@ const MODULES: &[&str] = &[
     "google.rpc.error_details_pb2",
     "pytest",
     "setuptools",
+    // The client's optional pandas extra, whose to_frame() the suite tests (test_frames.py).
+    "pandas",
 ];
 
 /// pyproject.toml's license field needs setuptools 77 to build the package.

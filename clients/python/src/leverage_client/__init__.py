@@ -5,11 +5,13 @@ with the server's rich error details decoded; `values` converts dates, money, en
 scenarios; `scenarios` builds scenarios checked against a plugin's schema (`ScenarioBuilder`,
 from `Client.scenario_for`) and refuses, before any call, what the server would refuse;
 `consistency` makes reads see the client's own writes on any replica of the server;
+`frames` turns replies, lists and sweeps into pandas DataFrames (`to_frame`, with the optional
+pandas extra);
 `leverage_client.v1` holds the protobuf messages and gRPC stubs generated from the
 repository's proto/ (by generate.py, at install time).
 """
 
-from . import consistency, scenarios, values
+from . import consistency, frames, scenarios, values
 from .client import DEFAULT_TARGET, Client, SweepPoints
 from .errors import (
     AlreadyExists,
@@ -25,6 +27,7 @@ from .errors import (
     Unavailable,
     from_rpc_error,
 )
+from .frames import to_frame
 from .scenarios import ScenarioBuilder, SchemaViolation
 
 __all__ = [
@@ -45,7 +48,9 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "consistency",
+    "frames",
     "scenarios",
     "from_rpc_error",
+    "to_frame",
     "values",
 ]

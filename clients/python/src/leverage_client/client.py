@@ -12,7 +12,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, 
 
 import grpc
 
-from . import values
+from . import frames, values
 from .consistency import DATASET_VERSION_HEADER, ReadYourWrites
 from ._stubs import (
     assets_pb2,
@@ -535,25 +535,31 @@ class Client:
         chunk. With a `ScenarioBuilder` as `plugin` (or `base`), the base scenario, the axes
         and `parameters` are checked against the plugin's schema before the call. Once the
         first point has arrived, the returned iterator's `parameters` and `plugin_build` say
-        what scored them."""
+        what scored them; `to_frame()` reads them all into a pandas DataFrame."""
+        axes = list(axes)
         chunks = self.sweep_chunks(
             plugin, axes, base=base, parameters=parameters, chunk_size=chunk_size,
             timeout=timeout,
         )
-        return SweepPoints(chunks, on_progress)
+        return SweepPoints(chunks, on_progress, axis_names=[frames.axis_name(a) for a in axes])
 
 
 class SweepPoints:
     """The points of a sweep, in index order (an iterator). After the first chunk has arrived:
     `component_names`, `parameters` ({name: value} of every parameter the sweep used) and
     `plugin_build` (the build that scored). `close()` (or leaving a `with` block) ends the call
-    on the server too."""
+    on the server too. `to_frame()` reads every point into a pandas DataFrame; `axis_names`
+    name its lever columns (`Client.sweep` sets them from the axes)."""
 
     def __init__(
         self,
         chunks: Iterator[scoring_pb2.SweepScenarioResponse],
         on_progress: Optional[ProgressCallback] = None,
+        *,
+        axis_names: Sequence[str] = (),
     ) -> None:
+        self.axis_names: List[str] = list(axis_names)
+        self._yielded = 0
         self._chunks = chunks
         self._on_progress = on_progress
         self._points: Iterator[scoring_pb2.SweepPoint] = iter(())
@@ -570,6 +576,7 @@ class SweepPoints:
         while True:
             point = next(self._points, None)
             if point is not None:
+                self._yielded += 1
                 return point
             # The chunk's points are all out: report its progress, then read the next chunk.
             if self._progress is not None and self._on_progress is not None:
@@ -583,6 +590,24 @@ class SweepPoints:
                 self.plugin_build = chunk.plugin_build
             self._points = iter(chunk.points)
             self._progress = chunk.progress
+
+    def to_frame(self):
+        """Every point of the sweep as a pandas DataFrame, one row per point in index order:
+        `index`, one column per axis (the lever's short name, e.g. "interest_rate_pct", or the
+        plugin's own input, e.g. "escrow.share"), `score`, one column per component, and
+        `error.reason`/`error.message` for a point that failed (see `frames.sweep_frame`).
+        Reads the whole stream, so call it before iterating: points already read are not
+        read again, and a frame without them would be silently short, which is refused."""
+        if self._yielded:
+            raise RuntimeError(
+                f"to_frame() after {self._yielded} points were read: the frame would miss "
+                "them; call it on a fresh sweep"
+            )
+        frames._pandas()  # a missing pandas is reported before the stream is read
+        points = list(self)
+        return frames.sweep_frame(
+            points, axis_names=self.axis_names, component_names=self.component_names
+        )
 
     def close(self) -> None:
         """Stops reading; the call is cancelled on the server."""
