@@ -285,6 +285,31 @@ async fn the_exposition_keeps_the_series_names_types_and_labels_dashboards_use()
         "series dashboards use changed:\n{}\nexposition:\n{text}",
         broken.join("\n")
     );
+    // New since issue 16: the process metrics of the Prometheus conventions.
+    for (name, kind) in [
+        ("process_cpu_seconds_total", "counter"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_virtual_memory_bytes", "gauge"),
+        ("process_open_fds", "gauge"),
+        ("process_max_fds", "gauge"),
+        ("process_start_time_seconds", "gauge"),
+    ] {
+        assert_eq!(
+            exposed.get(name),
+            Some(&(kind.to_owned(), Vec::new())),
+            "{name} in\n{text}"
+        );
+        let value: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(value > 0.0, "{name} is {value}");
+    }
+    if std::env::var_os("LEVERAGE_SHOW_METRICS").is_some() {
+        println!("{text}");
+    }
 }
 
 /// The comparison catches what would break a dashboard: a renamed label, a renamed series, a
