@@ -5,9 +5,10 @@
 //! labels are those of the hand-written exposition this replaced (issue 16), which
 //! `tests/e2e/golden/metrics-exposition.txt` keeps so that dashboards keep working.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use leverage_store::Repository;
@@ -71,6 +72,17 @@ struct DatasetLabels {
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
+/// The series of one method, found by its path without allocating. The library's families are
+/// looked up by an owned label set, two allocations and two hashes of the path per call; this
+/// keeps handles on the same series (a handle is a shared reference to what the family shows).
+#[derive(Debug)]
+struct MethodSeries {
+    duration: Histogram,
+    /// Indexed by the numeric gRPC code (0 to 16), each made at the first call with its code:
+    /// a series only for the codes seen, as before.
+    calls: [OnceLock<Counter>; 17],
+}
+
 /// What a scrape sets just before it renders: the dataset version shown (a reload can change
 /// it, and the old version's series must go) and the uptime.
 #[derive(Debug)]
@@ -88,6 +100,7 @@ pub struct Metrics {
     plugin_scenarios: Family<PluginLabels, Counter>,
     plugin_failures: Family<FailureLabels, Counter>,
     plugin_duration: HistogramFamily<PluginLabels>,
+    methods: Arc<RwLock<HashMap<Box<str>, MethodSeries>>>,
     dataset_info: Family<DatasetLabels, Gauge>,
     uptime: Gauge<f64, AtomicU64>,
     started: Instant,
@@ -158,6 +171,7 @@ impl Default for Metrics {
             plugin_scenarios,
             plugin_failures,
             plugin_duration,
+            methods: Arc::default(),
             dataset_info,
             uptime,
             started: Instant::now(),
@@ -171,18 +185,37 @@ impl Default for Metrics {
 impl Metrics {
     /// One finished call.
     pub fn record_call(&self, method: &str, code: tonic::Code, seconds: f64) {
-        let method = method.to_owned();
-        self.call_duration
-            .get_or_create(&MethodLabels {
-                method: method.clone(),
-            })
-            .observe(seconds);
-        self.calls
-            .get_or_create(&CallLabels {
-                method,
-                code: GrpcCode(code),
-            })
-            .inc();
+        {
+            let methods = self.methods.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = methods.get(method) {
+                self.record_in(series, method, code, seconds);
+                return;
+            }
+        }
+        let mut methods = self.methods.write().unwrap_or_else(PoisonError::into_inner);
+        let series = methods
+            .entry(method.into())
+            .or_insert_with(|| MethodSeries {
+                duration: self.call_duration.get_or_create_owned(&MethodLabels {
+                    method: method.to_owned(),
+                }),
+                calls: Default::default(),
+            });
+        self.record_in(series, method, code, seconds);
+    }
+
+    fn record_in(&self, series: &MethodSeries, method: &str, code: tonic::Code, seconds: f64) {
+        series.duration.observe(seconds);
+        if let Some(calls) = series.calls.get(code as usize) {
+            calls
+                .get_or_init(|| {
+                    self.calls.get_or_create_owned(&CallLabels {
+                        method: method.to_owned(),
+                        code: GrpcCode(code),
+                    })
+                })
+                .inc();
+        }
     }
 
     /// One call into a plugin of `scenarios` rows; `failure` names the kind of failure, if any.
