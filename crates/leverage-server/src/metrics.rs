@@ -1,111 +1,221 @@
 //! Prometheus metrics on a port of their own: calls by method and status, latency histograms
-//! per method, plugin calls, failures and latency per plugin, and the dataset version. Counters
-//! are plain atomics and maps behind short locks, rendered in the text exposition format.
+//! per method, plugin calls, failures and latency per plugin, the dataset version, and the
+//! process (CPU, memory, file descriptors, start time). Recorded and rendered with the
+//! `prometheus-client` library in the Prometheus text format 0.0.4; the series names, types and
+//! labels are those of the hand-written exposition this replaced (issue 16), which
+//! `tests/e2e/golden/metrics-exposition.txt` keeps so that dashboards keep working.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use leverage_store::Repository;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+
+mod process;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
 ];
 
-#[derive(Clone, Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bound, count) in BUCKETS.iter().zip(&mut self.counts) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
+/// A gRPC status code as a label value: its name as tonic spells it (`Ok`, `InvalidArgument`),
+/// which is what the hand-written exposition wrote and dashboards match on.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct GrpcCode(tonic::Code);
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+impl EncodeLabelValue for GrpcCode {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        write!(encoder, "{:?}", self.0)
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct PluginStats {
-    calls: u64,
-    scenarios: u64,
-    failures: BTreeMap<String, u64>,
-    latency: Histogram,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    method: String,
+    code: GrpcCode,
 }
 
-/// Calls of one method: counts by gRPC code and the latency histogram.
-#[derive(Clone, Debug, Default)]
-struct MethodStats {
-    /// Indexed by the numeric gRPC code (0 to 16).
-    codes: [u64; 17],
-    latency: Histogram,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: String,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    methods: BTreeMap<String, MethodStats>,
-    plugins: BTreeMap<String, PluginStats>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    plugin: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DatasetLabels {
+    version: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The series of one method, found by its path without allocating. The library's families are
+/// looked up by an owned label set, two allocations and two hashes of the path per call; this
+/// keeps handles on the same series (a handle is a shared reference to what the family shows).
+#[derive(Debug)]
+struct MethodSeries {
+    duration: Histogram,
+    /// Indexed by the numeric gRPC code (0 to 16), each made at the first call with its code:
+    /// a series only for the codes seen, as before.
+    calls: [OnceLock<Counter>; 17],
+}
+
+/// What a scrape sets just before it renders: the dataset version shown (a reload can change
+/// it, and the old version's series must go) and the uptime.
+#[derive(Debug)]
+struct Scrape {
+    shown_version: Option<String>,
 }
 
 /// The server's metrics; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Metrics {
-    inner: Arc<Mutex<Inner>>,
+    registry: Arc<Registry>,
+    calls: Family<CallLabels, Counter>,
+    call_duration: HistogramFamily<MethodLabels>,
+    plugin_calls: Family<PluginLabels, Counter>,
+    plugin_scenarios: Family<PluginLabels, Counter>,
+    plugin_failures: Family<FailureLabels, Counter>,
+    plugin_duration: HistogramFamily<PluginLabels>,
+    methods: Arc<RwLock<HashMap<Box<str>, MethodSeries>>>,
+    dataset_info: Family<DatasetLabels, Gauge>,
+    uptime: Gauge<f64, AtomicU64>,
     started: Instant,
+    /// Held through a whole scrape, so that two scrapes during a reload do not interleave
+    /// their dataset versions.
+    scrape: Arc<Mutex<Scrape>>,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        let calls = Family::default();
+        let call_duration = HistogramFamily::new_with_constructor(latency_histogram as fn() -> _);
+        let plugin_calls = Family::default();
+        let plugin_scenarios = Family::default();
+        let plugin_failures = Family::default();
+        let plugin_duration = HistogramFamily::new_with_constructor(latency_histogram as fn() -> _);
+        let dataset_info = Family::default();
+        let uptime = Gauge::default();
+        // Names and help texts as the hand-written exposition had them; the library adds the
+        // `_total` of counters and the final full stop of help texts.
+        let mut registry = Registry::default();
+        registry.register(
+            "leverage_calls",
+            "gRPC calls by method and status",
+            calls.clone(),
+        );
+        registry.register(
+            "leverage_call_duration_seconds",
+            "Time to the response headers, by method",
+            call_duration.clone(),
+        );
+        registry.register(
+            "leverage_plugin_calls",
+            "Calls into each plugin",
+            plugin_calls.clone(),
+        );
+        registry.register(
+            "leverage_plugin_scenarios",
+            "Scenarios scored by each plugin",
+            plugin_scenarios.clone(),
+        );
+        registry.register(
+            "leverage_plugin_failures",
+            "Failed plugin calls by kind",
+            plugin_failures.clone(),
+        );
+        registry.register(
+            "leverage_plugin_call_duration_seconds",
+            "Duration of plugin calls",
+            plugin_duration.clone(),
+        );
+        registry.register(
+            "leverage_dataset_info",
+            "The dataset in use",
+            dataset_info.clone(),
+        );
+        registry.register(
+            "leverage_uptime_seconds",
+            "Seconds since the server started",
+            uptime.clone(),
+        );
+        registry.register_collector(Box::new(process::ProcessCollector));
         Self {
-            inner: Arc::new(Mutex::new(Inner::default())),
+            registry: Arc::new(registry),
+            calls,
+            call_duration,
+            plugin_calls,
+            plugin_scenarios,
+            plugin_failures,
+            plugin_duration,
+            methods: Arc::default(),
+            dataset_info,
+            uptime,
             started: Instant::now(),
+            scrape: Arc::new(Mutex::new(Scrape {
+                shown_version: None,
+            })),
         }
     }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// One finished call.
     pub fn record_call(&self, method: &str, code: tonic::Code, seconds: f64) {
-        let mut inner = self.lock();
-        // Looked up by reference: nothing is allocated per call once a method has been seen.
-        let stats = match inner.methods.get_mut(method) {
-            Some(stats) => stats,
-            None => inner.methods.entry(method.to_owned()).or_default(),
-        };
-        if let Some(count) = stats.codes.get_mut(code as usize) {
-            *count += 1;
+        {
+            let methods = self.methods.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = methods.get(method) {
+                self.record_in(series, method, code, seconds);
+                return;
+            }
         }
-        stats.latency.observe(seconds);
+        let mut methods = self.methods.write().unwrap_or_else(PoisonError::into_inner);
+        let series = methods
+            .entry(method.into())
+            .or_insert_with(|| MethodSeries {
+                duration: self.call_duration.get_or_create_owned(&MethodLabels {
+                    method: method.to_owned(),
+                }),
+                calls: Default::default(),
+            });
+        self.record_in(series, method, code, seconds);
+    }
+
+    fn record_in(&self, series: &MethodSeries, method: &str, code: tonic::Code, seconds: f64) {
+        series.duration.observe(seconds);
+        if let Some(calls) = series.calls.get(code as usize) {
+            calls
+                .get_or_init(|| {
+                    self.calls.get_or_create_owned(&CallLabels {
+                        method: method.to_owned(),
+                        code: GrpcCode(code),
+                    })
+                })
+                .inc();
+        }
     }
 
     /// One call into a plugin of `scenarios` rows; `failure` names the kind of failure, if any.
@@ -116,101 +226,45 @@ impl Metrics {
         failure: Option<&str>,
         seconds: f64,
     ) {
-        let mut inner = self.lock();
-        let stats = match inner.plugins.get_mut(plugin) {
-            Some(stats) => stats,
-            None => inner.plugins.entry(plugin.to_owned()).or_default(),
+        let labels = PluginLabels {
+            plugin: plugin.to_owned(),
         };
-        stats.calls += 1;
-        stats.scenarios += scenarios as u64;
+        self.plugin_calls.get_or_create(&labels).inc();
+        self.plugin_scenarios
+            .get_or_create(&labels)
+            .inc_by(scenarios as u64);
         if let Some(kind) = failure {
-            *stats.failures.entry(kind.to_owned()).or_default() += 1;
+            self.plugin_failures
+                .get_or_create(&FailureLabels {
+                    plugin: plugin.to_owned(),
+                    kind: kind.to_owned(),
+                })
+                .inc();
         }
-        stats.latency.observe(seconds);
+        self.plugin_duration.get_or_create(&labels).observe(seconds);
     }
 
-    /// The text exposition.
+    /// The text exposition (Prometheus text format 0.0.4).
     pub fn render(&self, dataset_version: &str) -> String {
-        let inner = self.lock();
+        let mut scrape = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        if scrape.shown_version.as_deref() != Some(dataset_version) {
+            self.dataset_info.clear();
+            self.dataset_info
+                .get_or_create(&DatasetLabels {
+                    version: dataset_version.to_owned(),
+                })
+                .set(1);
+            scrape.shown_version = Some(dataset_version.to_owned());
+        }
+        self.uptime.set(self.started.elapsed().as_secs_f64());
         let mut out = String::new();
-        out.push_str("# HELP leverage_calls_total gRPC calls by method and status.\n");
-        out.push_str("# TYPE leverage_calls_total counter\n");
-        for (method, stats) in &inner.methods {
-            for (code, n) in stats.codes.iter().enumerate().filter(|(_, n)| **n > 0) {
-                let code = tonic::Code::from_i32(code as i32);
-                let _ = writeln!(
-                    out,
-                    "leverage_calls_total{{method=\"{}\",code=\"{code:?}\"}} {n}",
-                    escape(method)
-                );
-            }
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+        {
+            // Writing to a String fails only if an encoder does; say so rather than serve half.
+            tracing::error!(error = %e, "encoding the metrics failed");
+            out.clear();
         }
-        out.push_str(
-            "# HELP leverage_call_duration_seconds Time to the response headers, by method.\n",
-        );
-        out.push_str("# TYPE leverage_call_duration_seconds histogram\n");
-        for (method, stats) in &inner.methods {
-            stats.latency.render(
-                &mut out,
-                "leverage_call_duration_seconds",
-                &format!("method=\"{}\"", escape(method)),
-            );
-        }
-        out.push_str("# HELP leverage_plugin_calls_total Calls into each plugin.\n");
-        out.push_str("# TYPE leverage_plugin_calls_total counter\n");
-        for (plugin, s) in &inner.plugins {
-            let _ = writeln!(
-                out,
-                "leverage_plugin_calls_total{{plugin=\"{}\"}} {}",
-                escape(plugin),
-                s.calls
-            );
-        }
-        out.push_str("# HELP leverage_plugin_scenarios_total Scenarios scored by each plugin.\n");
-        out.push_str("# TYPE leverage_plugin_scenarios_total counter\n");
-        for (plugin, s) in &inner.plugins {
-            let _ = writeln!(
-                out,
-                "leverage_plugin_scenarios_total{{plugin=\"{}\"}} {}",
-                escape(plugin),
-                s.scenarios
-            );
-        }
-        out.push_str("# HELP leverage_plugin_failures_total Failed plugin calls by kind.\n");
-        out.push_str("# TYPE leverage_plugin_failures_total counter\n");
-        for (plugin, s) in &inner.plugins {
-            for (kind, n) in &s.failures {
-                let _ = writeln!(
-                    out,
-                    "leverage_plugin_failures_total{{plugin=\"{}\",kind=\"{}\"}} {n}",
-                    escape(plugin),
-                    escape(kind)
-                );
-            }
-        }
-        out.push_str("# HELP leverage_plugin_call_duration_seconds Duration of plugin calls.\n");
-        out.push_str("# TYPE leverage_plugin_call_duration_seconds histogram\n");
-        for (plugin, s) in &inner.plugins {
-            s.latency.render(
-                &mut out,
-                "leverage_plugin_call_duration_seconds",
-                &format!("plugin=\"{}\"", escape(plugin)),
-            );
-        }
-        out.push_str("# HELP leverage_dataset_info The dataset in use.\n");
-        out.push_str("# TYPE leverage_dataset_info gauge\n");
-        let _ = writeln!(
-            out,
-            "leverage_dataset_info{{version=\"{}\"}} 1",
-            escape(dataset_version)
-        );
-        out.push_str("# HELP leverage_uptime_seconds Seconds since the server started.\n");
-        out.push_str("# TYPE leverage_uptime_seconds gauge\n");
-        let _ = writeln!(
-            out,
-            "leverage_uptime_seconds {}",
-            self.started.elapsed().as_secs_f64()
-        );
         out
     }
 }
@@ -229,7 +283,10 @@ pub async fn serve_metrics(
             async move {
                 let version = repo.snapshot().dataset().meta.version.clone();
                 (
-                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    [(
+                        http::header::CONTENT_TYPE,
+                        prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+                    )],
                     metrics.render(&version),
                 )
             }
@@ -264,12 +321,38 @@ mod tests {
         assert!(text.contains(
             "leverage_calls_total{method=\"/leverage.v1.AssetService/ListHoldings\",code=\"Ok\"} 1"
         ));
-        assert!(text.contains("le=\"0.0005\"} 1"));
+        assert!(text.contains("le=\"0.0005\"} 1"), "{text}");
         assert!(text.contains("leverage_call_duration_seconds_count{method=\"/leverage.v1.AssetService/ListHoldings\"} 2"));
         assert!(text.contains("leverage_plugin_scenarios_total{plugin=\"pressure-index\"} 11"));
         assert!(text.contains(
             "leverage_plugin_failures_total{plugin=\"pressure-index\",kind=\"panicked\"} 1"
         ));
         assert!(text.contains("leverage_dataset_info{version=\"2026.03.1\"} 1"));
+        assert!(
+            text.contains("# HELP leverage_calls_total gRPC calls by method and status.\n"),
+            "{text}"
+        );
+    }
+
+    /// A reload changes the dataset version: the scrape after it shows the new one only.
+    #[test]
+    fn shows_only_the_current_dataset_version() {
+        let m = Metrics::default();
+        assert!(m.render("2026.03.1").contains("version=\"2026.03.1\"} 1"));
+        let text = m.render("2026.12.1");
+        assert!(text.contains("leverage_dataset_info{version=\"2026.12.1\"} 1"));
+        assert!(!text.contains("2026.03.1"), "{text}");
+    }
+
+    /// Label values are escaped as the text format requires.
+    #[test]
+    fn escapes_label_values() {
+        let m = Metrics::default();
+        m.record_call("/odd\"path\\\n", tonic::Code::NotFound, 0.1);
+        let text = m.render("v");
+        assert!(
+            text.contains(r#"leverage_calls_total{method="/odd\"path\\\n",code="NotFound"} 1"#),
+            "{text}"
+        );
     }
 }
