@@ -135,6 +135,10 @@ pub enum LegalCommand {
         jurisdictions: Vec<String>,
         #[arg(long)]
         as_of: Option<String>,
+        /// The legal-risk model by name, e.g. `legal-risk/1` to reproduce an earlier answer;
+        /// the server's latest by default.
+        #[arg(long, default_value = "")]
+        model: String,
     },
 }
 
@@ -610,6 +614,7 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
         action: name,
         jurisdictions,
         as_of,
+        model,
     } = command;
     let mut client = LegalRiskServiceClient::new(channel(c).await?);
     let a = client
@@ -618,8 +623,8 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
             jurisdictions,
             as_of: date(&as_of)?,
             currency_code: String::new(),
-            // The server's latest model; the answer names it.
-            model: String::new(),
+            // Empty asks for the server's latest model; the answer names it either way.
+            model,
         })
         .await
         .map_err(explain)?
@@ -629,11 +634,28 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
             .map(|l| l.as_str_name().trim_start_matches("RISK_LEVEL_").to_owned())
             .unwrap_or_default()
     };
+    let channel_name = |c: i32| {
+        pb::LegalChannel::try_from(c)
+            .map(|c| {
+                c.as_str_name()
+                    .trim_start_matches("LEGAL_CHANNEL_")
+                    .to_lowercase()
+            })
+            .unwrap_or_default()
+    };
+    // legal-risk/2 answers per channel; legal-risk/1 has none, and its table keeps its shape.
+    let channelled = a.jurisdictions.iter().any(|j| !j.channels.is_empty());
     if c.json {
         let value = json!({
-            "overall_risk": a.overall_risk, "overall_level": level(a.overall_level), "method": a.method,
+            "model": a.model_version, "overall_risk": a.overall_risk, "overall_level": level(a.overall_level),
+            "method": a.method, "combination": a.combination,
             "jurisdictions": a.jurisdictions.iter().map(|j| json!({
                 "jurisdiction": j.jurisdiction, "risk": j.risk, "level": level(j.level), "at_stake": money(&j.assets_at_stake),
+                "binding_channel": channel_name(j.binding_channel),
+                "channels": j.channels.iter().map(|ch| json!({
+                    "channel": channel_name(ch.channel), "risk": ch.risk, "level": level(ch.level),
+                    "claimed": money(&ch.claimed), "awarded": money(&ch.awarded), "enforceable_in": ch.enforceable_in,
+                })).collect::<Vec<_>>(),
                 "drivers": j.drivers.iter().map(|d| json!({"id": d.ref_id, "title": d.title, "contribution": d.contribution})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
@@ -650,19 +672,39 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
                 .take(2)
                 .map(|d| format!("{} ({:.0}%)", d.ref_id, d.contribution * 100.0))
                 .collect::<Vec<_>>();
-            vec![
+            let mut row = vec![
                 j.jurisdiction.clone(),
                 format!("{:.2}", j.risk),
                 level(j.level),
-                money(&j.assets_at_stake),
-                top.join(", "),
-            ]
+            ];
+            if channelled {
+                for wanted in [
+                    pb::LegalChannel::Annulment,
+                    pb::LegalChannel::Damages,
+                    pb::LegalChannel::Retaliation,
+                ] {
+                    row.push(
+                        j.channels
+                            .iter()
+                            .find(|ch| ch.channel == wanted as i32)
+                            .map_or_else(String::new, |ch| format!("{:.2}", ch.risk)),
+                    );
+                }
+                row.push(channel_name(j.binding_channel));
+            }
+            row.extend([money(&j.assets_at_stake), top.join(", ")]);
+            row
         })
         .collect();
-    table(
-        &["jurisdiction", "risk", "level", "at stake", "main drivers"],
-        &body,
-    );
+    let mut headers = vec!["jurisdiction", "risk", "level"];
+    if channelled {
+        headers.extend(["annulment", "damages", "retaliation", "binding"]);
+    }
+    headers.extend(["at stake", "main drivers"]);
+    table(&headers, &body);
+    if channelled && !a.combination.is_empty() {
+        println!("{}", a.combination);
+    }
     println!(
         "overall {:.2} ({}), weighted by assets at stake; model {}",
         a.overall_risk,

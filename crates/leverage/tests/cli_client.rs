@@ -158,6 +158,48 @@ fn the_client_verbs_answer_in_tables_and_json() {
     ));
     let value: serde_json::Value = serde_json::from_str(&legal).unwrap();
     assert_eq!(value["jurisdictions"].as_array().unwrap().len(), 2);
+    // The latest model answers by default, with its three channels; the old one by name,
+    // without channels.
+    assert_eq!(value["model"], "legal-risk/2");
+    let be = &value["jurisdictions"][0];
+    let channels: Vec<&str> = be["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["annulment", "damages", "retaliation"], "{be}");
+    assert!(!be["binding_channel"].as_str().unwrap().is_empty(), "{be}");
+    let old = stdout(&run(
+        &server,
+        &[
+            "legal",
+            "assess",
+            "confiscation",
+            "--jurisdictions",
+            "BE,FR",
+            "--model",
+            "legal-risk/1",
+            "--json",
+        ],
+    ));
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap();
+    assert_eq!(old["model"], "legal-risk/1");
+    assert!(
+        old["jurisdictions"][0]["channels"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_ne!(old["overall_risk"], value["overall_risk"]);
+    let table = stdout(&run(
+        &server,
+        &["legal", "assess", "confiscation", "--jurisdictions", "BE"],
+    ));
+    assert!(
+        table.lines().next().unwrap().contains("annulment") && table.contains("legal-risk/2"),
+        "{table}"
+    );
 
     let uk = stdout(&run(
         &server,
