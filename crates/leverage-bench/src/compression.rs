@@ -5,7 +5,9 @@
 //!   connection (so compressed when the server compressed it), and the frame's compressed flag;
 //! - QPS: a closed loop of `connections` × `in_flight` callers that compress their calls and
 //!   accept compressed replies in the encoding measured (as `leverage --compression` and the
-//!   Python client's `compression=` do), for `duration` after `warmup`.
+//!   Python client's `compression=` do), for `duration` after `warmup`, with the CPU the server
+//!   and the load generator used meanwhile (the server's µs per call, the generator's cores):
+//!   compression costs both ends, and on loopback the bytes it saves cost nothing.
 //!
 //! Each of the `runs` rounds measures the three encodings in turn on the same server, so a
 //! round's ratio to none compares figures taken moments apart; the report gives the medians of
@@ -30,6 +32,7 @@ use tower::Service;
 use crate::load::date;
 use crate::server::{MAX_MESSAGE, connect};
 use crate::stats::median;
+use crate::sys::{CpuSample, CpuUse};
 
 /// An encoding measured: `None` is no compression.
 const ENCODINGS: [(&str, Option<CompressionEncoding>); 3] = [
@@ -135,6 +138,12 @@ pub struct EncodingResult {
     pub qps_ratio_runs: Vec<f64>,
     pub qps_ratio_median: f64,
     pub bytes_ratio: f64,
+    /// Server CPU per call (µs) and the generator's CPU (cores), medians over the rounds.
+    pub server_us_per_call_median: f64,
+    pub generator_cores_median: f64,
+    /// The most CPU other processes used in any round (cores): noise next door.
+    pub others_cores_max: f64,
+    pub cpu_runs: Vec<CpuUse>,
 }
 
 /// The reply of one raw call: (grpc-encoding, compressed flag, payload length).
@@ -192,12 +201,20 @@ async fn wire(
 /// Calls per second of `read` in `encoding` from a closed loop over `channels`.
 async fn qps(
     channels: &[Channel],
+    server_pid: u32,
     read: Read,
     encoding: Option<CompressionEncoding>,
     config: &CompressionConfig,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, CpuUse)> {
     let start = Instant::now() + config.warmup;
     let end = start + config.duration;
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let a = CpuSample::take(Some(server_pid));
+        tokio::time::sleep_until(end.into()).await;
+        let b = CpuSample::take(Some(server_pid));
+        a.until(&b)
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for channel in channels {
         for _ in 0..config.in_flight_per_connection {
@@ -233,12 +250,14 @@ async fn qps(
         "{failures} calls of {} failed or were implausible",
         read.name()
     );
-    Ok(calls as f64 / config.duration.as_secs_f64())
+    let cpu = sampler.await?;
+    Ok((calls as f64 / config.duration.as_secs_f64(), cpu))
 }
 
 /// The whole part against the server at `addr`.
 pub async fn run(
     addr: SocketAddr,
+    server_pid: u32,
     config: &CompressionConfig,
 ) -> anyhow::Result<Vec<EncodingResult>> {
     let mut probe = connect(addr).await?;
@@ -258,15 +277,20 @@ pub async fn run(
             );
         }
         let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); ENCODINGS.len()];
+        let mut cpu: Vec<Vec<CpuUse>> = vec![Vec::new(); ENCODINGS.len()];
         for round in 0..config.runs.max(1) {
             for (i, (name, encoding)) in ENCODINGS.into_iter().enumerate() {
-                let q = qps(&channels, read, encoding, config).await?;
+                let (q, used) = qps(&channels, server_pid, read, encoding, config).await?;
                 eprintln!(
-                    "  {} {name} round {}: {q:.0} calls/s",
+                    "  {} {name} round {}: {q:.0} calls/s, server {:.2} cores, generator {:.2}, others {:.2}",
                     read.name(),
-                    round + 1
+                    round + 1,
+                    used.server,
+                    used.client,
+                    used.others
                 );
                 per_round[i].push(q);
+                cpu[i].push(used);
             }
         }
         let plain_bytes = sizes[0].2 as f64;
@@ -288,6 +312,18 @@ pub async fn run(
                 qps_ratio_median: median(&ratios),
                 qps_ratio_runs: ratios,
                 bytes_ratio: bytes as f64 / plain_bytes,
+                server_us_per_call_median: median(
+                    &cpu[i]
+                        .iter()
+                        .zip(&per_round[i])
+                        .map(|(c, q)| c.server * 1e6 / q)
+                        .collect::<Vec<_>>(),
+                ),
+                generator_cores_median: median(
+                    &cpu[i].iter().map(|c| c.client).collect::<Vec<_>>(),
+                ),
+                others_cores_max: cpu[i].iter().map(|c| c.others).fold(0.0, f64::max),
+                cpu_runs: cpu[i].clone(),
             });
         }
     }

@@ -687,19 +687,27 @@ fn run_compression(o: &Options) -> anyhow::Result<()> {
             &logs.join("compression-server.log"),
         )?;
         wait_serving(&mut server, Duration::from_secs(300), false).await?;
-        compression::run(server.addr, &config).await
+        compression::run(server.addr, server.pid(), &config).await
     })?;
     let measured = serde_json::json!({ "config": format!("{config:?}"), "results": results });
     write_part_report(o, "compression", "measured", measured)?;
     println!(
-        "| reply | encoding | message bytes on the wire | vs none | QPS (median of {}) | QPS vs none (median of per-run ratios) |",
+        "| reply | encoding | message bytes on the wire | vs none | QPS (median of {}) | QPS vs none (median of per-run ratios) | server µs/call | generator cores | others, max |",
         config.runs
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {} | {} | {:.2} | {:.0} | {:.2} |",
-            r.read, r.encoding, r.wire_bytes, r.bytes_ratio, r.qps_median, r.qps_ratio_median
+            "| {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.2} | {:.2} |",
+            r.read,
+            r.encoding,
+            r.wire_bytes,
+            r.bytes_ratio,
+            r.qps_median,
+            r.qps_ratio_median,
+            r.server_us_per_call_median,
+            r.generator_cores_median,
+            r.others_cores_max
         );
     }
     Ok(())

@@ -4,7 +4,8 @@
 //! and read raw off the wire (the `grpc-encoding` header, the frame's compressed flag and its
 //! length against the plain frame's). A caller that accepts nothing gets plain frames even
 //! after a compressed reply to the same request was cached, and an encoding the server does not
-//! speak gets the standard UNIMPLEMENTED with the encodings it does.
+//! speak gets the standard UNIMPLEMENTED with the encodings it does. A small compressed request
+//! that inflates past the message limit is refused, not inflated.
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
@@ -12,10 +13,11 @@ use std::future::poll_fn;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use leverage_e2e::{TestServer, date};
+use leverage_e2e::{Options, TestServer, date};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_client::AssetServiceClient;
 use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceClient;
+use leverage_server::Limits;
 use prost::Message;
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
@@ -282,5 +284,52 @@ async fn an_encoding_the_server_does_not_speak_is_unimplemented() {
             "{encoding}: {accepted:?}"
         );
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_that_inflates_past_the_message_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = 1 << 20;
+    let server = TestServer::start_with(
+        dir.path(),
+        Options {
+            limits: Limits {
+                max_message_bytes: limit,
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    // Twice the limit of one repeated byte: a few kilobytes once compressed.
+    let request = pb::ListHoldingsRequest {
+        filter: "a".repeat(2 * limit),
+        ..Default::default()
+    };
+    for encoding in [CompressionEncoding::Gzip, CompressionEncoding::Zstd] {
+        let refused = AssetServiceClient::new(server.channel().await)
+            .send_compressed(encoding)
+            .max_encoding_message_size(4 * limit)
+            .list_holdings(request.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::ResourceExhausted,
+            "{encoding:?}: {refused:?}"
+        );
+    }
+    // A request under the limit, compressed the same way, is read as usual.
+    let small = pb::ListHoldingsRequest {
+        filter: format!("custodian = \"{}\"", "a".repeat(limit / 2)),
+        ..Default::default()
+    };
+    let answered = AssetServiceClient::new(server.channel().await)
+        .send_compressed(CompressionEncoding::Gzip)
+        .list_holdings(small)
+        .await
+        .unwrap();
+    assert!(answered.into_inner().holdings.is_empty());
     server.stop().await;
 }
