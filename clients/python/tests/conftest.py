@@ -86,7 +86,9 @@ def _start(binary: Path, plugin_dir: Path, data_dir: Path, log: Path) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEVERAGE_")}
     env.update(
         LEVERAGE_TOKENS=f"pytest:editor={WRITER_TOKEN},viewer:reader={READER_TOKEN}",
-        LEVERAGE_LOG="warn",
+        # The access log's line per call names the encoding of its reply, which
+        # tests/test_compression.py reads.
+        LEVERAGE_LOG="warn,leverage_server::access_log=debug",
     )
     with open(log, "ab") as out:
         process = subprocess.Popen(

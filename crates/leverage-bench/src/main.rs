@@ -4,6 +4,7 @@
 //! `bench/results/latest.json` and `latest.md`. See `bench/README.md` for the method.
 
 mod boundary;
+mod compression;
 mod hello;
 mod load;
 mod prepare;
@@ -83,6 +84,10 @@ enum Command {
     /// Issue 5's soak (not part of `all`): the mix's maximum QPS, then an open loop at 80 % of
     /// it for --soak-secs (10 min), with writes; errors, p99 drift, memory and fd growth.
     Soak,
+    /// Issue 16 (not part of `all`): the ~17 KB list and assessment replies with none, gzip
+    /// and zstd: bytes on the wire and QPS (--runs rounds of --connections × --in-flight
+    /// callers, each round all three encodings). Writes bench/results/compression.json.
+    Compression,
     /// The bare tonic hello-world server (started by the load part in its own process).
     HelloServer {
         #[arg(long)]
@@ -329,6 +334,7 @@ fn kind_name(kind: Command) -> &'static str {
         Command::Versions => "versions",
         Command::Replicas => "replicas",
         Command::Soak => "soak",
+        Command::Compression => "compression",
         Command::HelloServer { .. } => "hello-server",
     }
 }
@@ -656,6 +662,57 @@ fn run_versions(o: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Issue 16's compression part on its own, on the shipped dataset; results as JSON and a table.
+fn run_compression(o: &Options) -> anyhow::Result<()> {
+    refuse_debug_bench(Command::Compression, o)?;
+    let Standalone {
+        binaries,
+        options,
+        logs,
+        runtime,
+    } = standalone(o, "compression")?;
+    let data = tempfile::tempdir()?;
+    let config = compression::CompressionConfig {
+        runs: o.runs,
+        connections: o.connections,
+        in_flight_per_connection: o.in_flight,
+        warmup: Duration::from_millis(o.warmup_ms),
+        duration: Duration::from_millis(o.duration_ms),
+    };
+    let results = runtime.block_on(async {
+        let mut server = spawn_leverage(
+            &binaries.server,
+            data.path(),
+            &options,
+            &logs.join("compression-server.log"),
+        )?;
+        wait_serving(&mut server, Duration::from_secs(300), false).await?;
+        compression::run(server.addr, server.pid(), &config).await
+    })?;
+    let measured = serde_json::json!({ "config": format!("{config:?}"), "results": results });
+    write_part_report(o, "compression", "measured", measured)?;
+    println!(
+        "| reply | encoding | message bytes on the wire | vs none | QPS (median of {}) | QPS vs none (median of per-run ratios) | server µs/call | generator cores | others, max |",
+        config.runs
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.2} | {:.2} |",
+            r.read,
+            r.encoding,
+            r.wire_bytes,
+            r.bytes_ratio,
+            r.qps_median,
+            r.qps_ratio_median,
+            r.server_us_per_call_median,
+            r.generator_cores_median,
+            r.others_cores_max
+        );
+    }
+    Ok(())
+}
+
 fn run_replicas(o: &Options) -> anyhow::Result<()> {
     refuse_debug_bench(Command::Replicas, o)?;
     let Standalone {
@@ -734,6 +791,7 @@ fn main() -> ExitCode {
         Command::HelloServer { listen } => hello::serve(listen).map(|()| true),
         Command::Versions => run_versions(&cli.options).map(|()| true),
         Command::Replicas => run_replicas(&cli.options).map(|()| true),
+        Command::Compression => run_compression(&cli.options).map(|()| true),
         kind => run_suite(kind, &cli.options),
     };
     match outcome {

@@ -69,16 +69,23 @@ where
                         .and_then(|v| v.parse::<i32>().ok())
                         .unwrap_or(0);
                     let code = tonic::Code::from_i32(status);
+                    // The encoding the reply went out in: the caller's choice, per call.
+                    let encoding = r
+                        .headers()
+                        .get("grpc-encoding")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("identity")
+                        .to_owned();
                     metrics.record_call(&method, code, elapsed.as_secs_f64());
                     if matches!(
                         code,
                         tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::DataLoss
                     ) {
-                        tracing::warn!(%method, status = ?code, micros, "call");
+                        tracing::warn!(%method, status = ?code, %encoding, micros, "call");
                     } else if elapsed > SLOW_CALL {
-                        tracing::info!(%method, status = ?code, micros, "slow call");
+                        tracing::info!(%method, status = ?code, %encoding, micros, "slow call");
                     } else {
-                        tracing::debug!(%method, status = ?code, micros, "call");
+                        tracing::debug!(%method, status = ?code, %encoding, micros, "call");
                     }
                 }
                 Err(_) => tracing::warn!(%method, micros, "call failed in transport"),

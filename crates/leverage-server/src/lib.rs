@@ -32,6 +32,7 @@ use leverage_proto::leverage::v1::legal_risk_service_server::LegalRiskServiceSer
 use leverage_proto::leverage::v1::scoring_service_server::ScoringServiceServer;
 use leverage_store::Repository;
 use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
@@ -230,6 +231,19 @@ pub async fn serve(
                 .max_encoding_message_size(size)
         };
     }
+    // Every service, the standard ones included, takes gzip and zstd requests and answers
+    // compressed when the caller says it accepts one (`grpc-accept-encoding`, in the caller's
+    // order of preference); a caller that says nothing, as a browser over gRPC-Web, gets plain
+    // replies, and an encoding outside these two gets UNIMPLEMENTED from tonic.
+    macro_rules! compressed {
+        ($service:expr) => {
+            $service
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .send_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Zstd)
+        };
+    }
     let mut builder = Server::builder();
     if let Some(tls) = tls {
         let mut config =
@@ -254,24 +268,30 @@ pub async fn serve(
             min_version_wait: replication.min_version_wait,
         })
         .layer(reply_cache::ReplyCacheLayer::new(limits.reply_cache_bytes))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(sized!(AssetServiceServer::new(assets::Assets {
-            repo: Arc::clone(&repo),
-        })))
-        .add_service(sized!(DatasetServiceServer::new(dataset::DatasetApi {
-            repo: Arc::clone(&repo),
-        })))
-        .add_service(sized!(LegalRiskServiceServer::new(legal::LegalApi {
-            repo: Arc::clone(&repo),
-        })))
-        .add_service(sized!(DefenceFundingServiceServer::new(
+        .add_service(compressed!(health_service))
+        .add_service(compressed!(reflection_v1))
+        .add_service(compressed!(reflection_v1alpha))
+        .add_service(compressed!(sized!(AssetServiceServer::new(
+            assets::Assets {
+                repo: Arc::clone(&repo),
+            }
+        ))))
+        .add_service(compressed!(sized!(DatasetServiceServer::new(
+            dataset::DatasetApi {
+                repo: Arc::clone(&repo),
+            }
+        ))))
+        .add_service(compressed!(sized!(LegalRiskServiceServer::new(
+            legal::LegalApi {
+                repo: Arc::clone(&repo),
+            }
+        ))))
+        .add_service(compressed!(sized!(DefenceFundingServiceServer::new(
             funding::FundingApi {
                 repo: Arc::clone(&repo),
             }
-        )))
-        .add_service(sized!(ScoringServiceServer::new(scoring)))
+        ))))
+        .add_service(compressed!(sized!(ScoringServiceServer::new(scoring))))
         .serve_with_incoming_shutdown(incoming(listener), signal);
     let grace = limits.shutdown_grace;
     tokio::select! {

@@ -1,6 +1,7 @@
 //! Encoded replies of the data reads, kept per dataset version and request. A read's reply is a
-//! function of its request bytes, the snapshot it reads (pinned for it by the version layer) and,
-//! for reads that default their as-of date to today, the date: with those three as the key, a
+//! function of its request bytes, the snapshot it reads (pinned for it by the version layer),
+//! the compression the caller sent and accepts and, for reads that default their as-of date to
+//! today, the date: with those as the key, a
 //! repeated read is answered with the bytes the first one encoded, without decoding, querying or
 //! encoding again. A write makes a new version, so nothing cached is ever stale: older entries
 //! simply stop being asked for, and go first when the cache is full.
@@ -83,6 +84,10 @@ struct Key {
     method: &'static str,
     revision: u64,
     today: Date,
+    /// The request's `grpc-encoding` and `grpc-accept-encoding`: the reply's bytes depend on
+    /// the encoding the caller accepts (a gzip reply must not go to a caller that asked for
+    /// none), and the request's bytes mean what its encoding says.
+    encodings: (Option<http::HeaderValue>, Option<http::HeaderValue>),
     request: Bytes,
 }
 
@@ -224,6 +229,10 @@ where
                 method,
                 revision,
                 today: Date::today(),
+                encodings: (
+                    parts.headers.get("grpc-encoding").cloned(),
+                    parts.headers.get("grpc-accept-encoding").cloned(),
+                ),
                 request: request_bytes.clone(),
             });
             if let Some(reply) = key.as_ref().and_then(|k| cache.get(k)) {

@@ -8,8 +8,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_client::AssetServiceClient;
+use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
 use leverage_proto::leverage::v1::defence_funding_service_client::DefenceFundingServiceClient;
 use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceClient;
+use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde::Deserialize;
 use serde_json::json;
 use tonic::transport::{Channel, Endpoint};
@@ -55,13 +57,83 @@ pub struct Connection {
         action = clap::ArgAction::Set
     )]
     pub read_your_writes: bool,
+    /// Compress calls and accept compressed replies: `gzip`, `zstd` or `none`. Pays on a slow
+    /// link for the large list and assessment replies (BENCHMARKS.md, "Issue 16:
+    /// compression"); on a fast one it spends CPU for little, hence none by default.
+    #[arg(
+        long,
+        global = true,
+        env = "LEVERAGE_COMPRESSION",
+        value_enum,
+        default_value_t = Compression::None
+    )]
+    pub compression: Compression,
 }
+
+/// How calls and their replies are compressed (gRPC's `grpc-encoding`, negotiated per call:
+/// the server answers compressed only to a caller that says it accepts the encoding).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    fn encoding(self) -> Option<tonic::codec::CompressionEncoding> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some(tonic::codec::CompressionEncoding::Gzip),
+            Compression::Zstd => Some(tonic::codec::CompressionEncoding::Zstd),
+        }
+    }
+}
+
+/// A generated client that compresses its calls and accepts compressed replies as `--compression`
+/// says; the generated clients share no trait to set this through, hence the macro below.
+pub trait Compressed {
+    fn compressed(self, compression: Compression) -> Self;
+}
+
+macro_rules! compressed_clients {
+    ($($client:ident),* $(,)?) => {
+        $(
+            impl<T> Compressed for $client<T>
+            where
+                T: tonic::client::GrpcService<tonic::body::Body>,
+                T::Error: Into<tonic::codegen::StdError>,
+                T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+                <T::ResponseBody as tonic::codegen::Body>::Error:
+                    Into<tonic::codegen::StdError> + Send,
+            {
+                fn compressed(self, compression: Compression) -> Self {
+                    match compression.encoding() {
+                        Some(e) => self.send_compressed(e).accept_compressed(e),
+                        None => self,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+compressed_clients!(
+    AssetServiceClient,
+    DatasetServiceClient,
+    DefenceFundingServiceClient,
+    LegalRiskServiceClient,
+    ScoringServiceClient,
+);
 
 /// Adds the token and the pinned dataset version to every call.
 #[derive(Clone, Debug)]
 pub struct CallHeaders {
     token: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
     version: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    /// Not a header of its own (the client sets `grpc-encoding`), but carried with them to the
+    /// connections that are opened from headers alone, as a sharded sweep's.
+    pub compression: Compression,
 }
 
 impl tonic::service::Interceptor for CallHeaders {
@@ -290,7 +362,11 @@ impl Connection {
             Some(v) => Some(v.to_string().parse().context("--dataset-version")?),
             None => None,
         };
-        Ok(CallHeaders { token, version })
+        Ok(CallHeaders {
+            token,
+            version,
+            compression: self.compression,
+        })
     }
 }
 
@@ -383,7 +459,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 }
 
 pub async fn assets(c: &Connection, command: AssetsCommand) -> anyhow::Result<()> {
-    let mut client = AssetServiceClient::new(channel(c).await?);
+    let mut client = AssetServiceClient::new(channel(c).await?).compressed(c.compression);
     match command {
         AssetsCommand::List {
             filter,
@@ -616,7 +692,7 @@ pub async fn legal(c: &Connection, command: LegalCommand) -> anyhow::Result<()> 
         as_of,
         model,
     } = command;
-    let mut client = LegalRiskServiceClient::new(channel(c).await?);
+    let mut client = LegalRiskServiceClient::new(channel(c).await?).compressed(c.compression);
     let a = client
         .assess_legal_risk(pb::AssessLegalRiskRequest {
             action: action(&name)? as i32,
@@ -721,7 +797,7 @@ pub async fn funding(c: &Connection, command: FundingCommand) -> anyhow::Result<
         as_of,
         outside_share,
     } = command;
-    let mut client = DefenceFundingServiceClient::new(channel(c).await?);
+    let mut client = DefenceFundingServiceClient::new(channel(c).await?).compressed(c.compression);
     let r = client
         .check_eligibility(pb::CheckEligibilityRequest {
             instrument: format!("instruments/{instrument}"),

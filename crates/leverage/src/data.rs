@@ -11,7 +11,7 @@ use leverage_proto::leverage::v1::dataset_service_client::DatasetServiceClient;
 use serde_json::json;
 use tokio_stream::StreamExt;
 
-use crate::client::{Connection, channel, explain, table};
+use crate::client::{Compressed, Connection, channel, explain, table};
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
@@ -76,7 +76,7 @@ fn time(t: &Option<prost_types::Timestamp>) -> String {
 }
 
 pub async fn data(c: &Connection, command: DataCommand) -> anyhow::Result<()> {
-    let mut client = DatasetServiceClient::new(channel(c).await?);
+    let mut client = DatasetServiceClient::new(channel(c).await?).compressed(c.compression);
     match command {
         DataCommand::Import { file, dry_run } => {
             let content =

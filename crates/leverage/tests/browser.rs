@@ -356,6 +356,57 @@ fn grpc_web_over_http1_with_cors_and_the_page() {
     .expect("GetPlugin");
     assert_eq!(missing.status, 200);
     assert_eq!(grpc_status(&missing).as_deref(), Some("5"), "{missing:?}");
+
+    // The page asks for no compression, so its replies come plain: also the large list that a
+    // gRPC caller has just had gzip-compressed (the reply cache must keep the two apart).
+    let list = pb::ListHoldingsRequest {
+        page_size: 50,
+        as_of: Some(pb::Date {
+            year: 2025,
+            month: 12,
+            day: 31,
+        }),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let gzipped = runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .expect("server address")
+            .connect()
+            .await
+            .expect("connect over gRPC");
+        let gzip = tonic::codec::CompressionEncoding::Gzip;
+        let reply = pb::asset_service_client::AssetServiceClient::new(channel)
+            .accept_compressed(gzip)
+            .list_holdings(list.clone())
+            .await
+            .expect("ListHoldings over gRPC with gzip");
+        let encoding = reply.metadata().get("grpc-encoding").cloned();
+        assert_eq!(
+            encoding.as_ref().map(|e| e.to_str().unwrap_or("")),
+            Some("gzip")
+        );
+        reply.into_inner()
+    });
+    let listed = http1(
+        addr,
+        "POST",
+        "/leverage.v1.AssetService/ListHoldings",
+        GRPC_WEB,
+        &frame(&prost::Message::encode_to_vec(&list)),
+    )
+    .expect("ListHoldings over gRPC-Web");
+    assert_eq!(grpc_status(&listed).as_deref(), Some("0"), "{listed:?}");
+    assert_eq!(listed.header("grpc-encoding"), None, "{listed:?}");
+    let got = frames(&listed.body);
+    assert_eq!(
+        got.iter().map(|(flag, _)| *flag).collect::<Vec<_>>(),
+        [0, 0x80],
+        "one plain message, then the trailers"
+    );
+    let message: pb::ListHoldingsResponse =
+        prost::Message::decode(got[0].1.as_slice()).expect("a plain ListHoldingsResponse");
+    assert_eq!(message, gzipped);
 }
 
 #[test]

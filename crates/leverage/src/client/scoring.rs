@@ -13,7 +13,7 @@ use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde_json::json;
 
-use super::{Conn, Connection, ScenarioFile, channel, explain, table};
+use super::{Compressed, Conn, Connection, ScenarioFile, channel, explain, table};
 
 /// `NAME=VALUE`, as `--input` and `--param` take it.
 #[derive(Clone, Debug, PartialEq)]
@@ -344,7 +344,7 @@ pub async fn score(
     let mut scenario = file.to_proto()?;
     let given = values.own_inputs(&file, path)?;
     let name = plugin_name(plugin);
-    let mut client = ScoringServiceClient::new(channel(c).await?);
+    let mut client = ScoringServiceClient::new(channel(c).await?).compressed(c.compression);
     let schema = get_plugin(&mut client, &name).await?;
     refuse(&schema, problems(&schema, &given, &values.params, None))?;
     scenario.inputs = input_values(&given);
@@ -412,7 +412,7 @@ pub async fn score(
 
 /// `leverage plugin describe`: a plugin's schema and its model card, as GetPlugin gives them.
 pub async fn describe(c: &Connection, plugin: &str) -> anyhow::Result<()> {
-    let mut client = ScoringServiceClient::new(channel(c).await?);
+    let mut client = ScoringServiceClient::new(channel(c).await?).compressed(c.compression);
     let p = get_plugin(&mut client, &plugin_name(plugin)).await?;
     let state = pb::PluginState::try_from(p.state)
         .map(|s| {

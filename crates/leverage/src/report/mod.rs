@@ -27,7 +27,7 @@ use leverage_proto::leverage::v1::legal_risk_service_client::LegalRiskServiceCli
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 
 use crate::client::scoring::{get_plugin, plugin_name};
-use crate::client::{self, Conn, Connection, explain};
+use crate::client::{self, Compressed, Conn, Connection, explain};
 
 /// The data date of a report unless `--as-of` says otherwise: the first day of the month the
 /// shipped dataset was brought current (release 2026.12.1). A fixed day, not today, so that a
@@ -601,14 +601,15 @@ pub async fn gather(
     // The version in force (or the one asked for), then every call pinned to it, so that a
     // write landing meanwhile cannot mix two versions of the data in one report.
     let dataset = DatasetServiceClient::new(client::channel(c).await?)
+        .compressed(c.compression)
         .get_dataset_info(pb::GetDatasetInfoRequest {})
         .await
         .map_err(explain)
         .context("asking the server which dataset it serves")?
         .into_inner();
     let conn: Conn = client::channel_at(c, Some(dataset.dataset_version as u64)).await?;
-    let mut scoring = ScoringServiceClient::new(conn.clone());
-    let mut legal_client = LegalRiskServiceClient::new(conn.clone());
+    let mut scoring = ScoringServiceClient::new(conn.clone()).compressed(c.compression);
+    let mut legal_client = LegalRiskServiceClient::new(conn.clone()).compressed(c.compression);
 
     let schema = get_plugin(&mut scoring, &name).await?;
     if schema.state != pb::PluginState::Ready as i32

@@ -18,7 +18,7 @@ use crate::client::scoring::{
     CallValues, axis_problems, get_plugin, input_values, named_values, plugin_name, problems,
     refuse,
 };
-use crate::client::{self, Conn, Connection, ScenarioFile, table};
+use crate::client::{self, Compressed, Conn, Connection, ScenarioFile, table};
 use chart::svg_chart;
 use points::Points;
 
@@ -81,14 +81,15 @@ pub async fn sweep(c: &Connection, args: SweepArgs) -> anyhow::Result<()> {
     // must run the same build, which opening their shards checks).
     let schema = match args.servers.first() {
         Some(server) => {
-            let mut scoring = ScoringServiceClient::new(schema_connection(c, server).await?);
+            let mut scoring = ScoringServiceClient::new(schema_connection(c, server).await?)
+                .compressed(c.compression);
             get_plugin(&mut scoring, &name)
                 .await
                 .with_context(|| format!("{} (the first of --servers)", server.trim()))?
         }
         None => {
             get_plugin(
-                &mut ScoringServiceClient::new(client::channel(c).await?),
+                &mut ScoringServiceClient::new(client::channel(c).await?).compressed(c.compression),
                 &name,
             )
             .await?

@@ -15,7 +15,7 @@ use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use leverage_server::versions::DATASET_VERSION_HEADER;
 use tokio::task::JoinSet;
 
-use crate::client::{self, CallHeaders, Connection, explain};
+use crate::client::{self, CallHeaders, Compressed, Connection, explain};
 
 /// How many bytes of a later shard may wait unread while the shards before it are read.
 ///
@@ -80,7 +80,8 @@ impl Points {
         c: &Connection,
         request: pb::SweepScenarioRequest,
     ) -> anyhow::Result<Self> {
-        let mut scoring = ScoringServiceClient::new(client::channel(c).await?);
+        let mut scoring =
+            ScoringServiceClient::new(client::channel(c).await?).compressed(c.compression);
         let stream = scoring
             .sweep_scenario(request)
             .await
@@ -219,6 +220,7 @@ async fn dataset_version_of(c: &Connection, server: &str) -> anyhow::Result<u64>
     let endpoint = client::endpoint(server).context("--servers")?;
     let conn = client::connect(endpoint, server, c.headers(None)?, c.read_your_writes).await?;
     let reply = DatasetServiceClient::new(conn)
+        .compressed(c.compression)
         .get_dataset_info(pb::GetDatasetInfoRequest {})
         .await
         .map_err(explain)
@@ -251,8 +253,10 @@ async fn open_shard(
         .initial_stream_window_size(SHARD_READ_AHEAD_BYTES)
         .initial_connection_window_size(SHARD_READ_AHEAD_BYTES);
     // Pinned to one version: the shards ask for no minimum.
+    let compression = headers.compression;
     let mut scoring =
-        ScoringServiceClient::new(client::connect(endpoint, server, headers, false).await?);
+        ScoringServiceClient::new(client::connect(endpoint, server, headers, false).await?)
+            .compressed(compression);
     let plugin = scoring
         .get_plugin(pb::GetPluginRequest {
             name: part.plugin.clone(),
