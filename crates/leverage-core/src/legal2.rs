@@ -183,6 +183,13 @@ impl Sink {
         });
     }
 
+    /// Reads a coefficient the model cannot do without and shows it among the drivers.
+    fn required(&mut self, coefficients: &Coefficients, id: &str) -> Result<f64, DomainError> {
+        let (value, figure) = coefficients.required(id)?;
+        self.coefficient(id, value, figure);
+        Ok(value)
+    }
+
     fn take(self) -> Vec<Driver> {
         let mut drivers = self.drivers.unwrap_or_default();
         drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
@@ -314,8 +321,7 @@ fn annulment(
     let mut sink = Sink {
         drivers: explain.then(Vec::new),
     };
-    let (scale, scale_figure) = coefficients.required("LR2-ANNULMENT-PREVAIL")?;
-    sink.coefficient("LR2-ANNULMENT-PREVAIL", scale, scale_figure);
+    let scale = sink.required(coefficients, "LR2-ANNULMENT-PREVAIL")?;
     let (grounds, terms) = doctrinal(
         snap,
         coefficients,
@@ -329,15 +335,11 @@ fn annulment(
     let mut weighed = Vec::with_capacity(positions.len());
     let mut effect = 0.0;
     if !positions.is_empty() {
-        let (half_life, half_life_figure) = coefficients.required("LR2-RECENCY-HALF-LIFE-DAYS")?;
-        sink.coefficient("LR2-RECENCY-HALF-LIFE-DAYS", half_life, half_life_figure);
+        let half_life = sink.required(coefficients, "LR2-RECENCY-HALF-LIFE-DAYS")?;
         for p in &positions {
             let stance_id = format!("LR2-STANCE-{}", stance_tag(p.stance));
-            let (stance, stance_figure) = coefficients.required(&stance_id)?;
-            let authority_id = authority_id(p.actor_kind);
-            let (authority, authority_figure) = coefficients.required(&authority_id)?;
-            sink.coefficient(&stance_id, stance, stance_figure);
-            sink.coefficient(&authority_id, authority, authority_figure);
+            let stance = sink.required(coefficients, &stance_id)?;
+            let authority = sink.required(coefficients, &authority_id(p.actor_kind))?;
             let age = (as_of.days_since_epoch() - p.date.days_since_epoch()) as f64;
             let recency = if half_life > 0.0 {
                 0.5f64.powf(age / half_life)
@@ -449,8 +451,7 @@ fn damages(
     let mut sink = Sink {
         drivers: explain.then(Vec::new),
     };
-    let (scale, scale_figure) = coefficients.required("LR2-DAMAGES-PREVAIL")?;
-    sink.coefficient("LR2-DAMAGES-PREVAIL", scale, scale_figure);
+    let scale = sink.required(coefficients, "LR2-DAMAGES-PREVAIL")?;
     let (grounds, terms) = doctrinal(
         snap,
         coefficients,
@@ -472,8 +473,7 @@ fn damages(
             ClaimStage::Claimed => "LR2-DAMAGES-CLAIMED",
             ClaimStage::Awarded => "LR2-DAMAGES-AWARDED",
         };
-        let (term, figure) = coefficients.required(id)?;
-        sink.coefficient(id, term, figure);
+        let term = sink.required(coefficients, id)?;
         match claim.stage {
             ClaimStage::Claimed => claimed += amount,
             ClaimStage::Awarded => awarded += amount,
@@ -555,8 +555,7 @@ fn retaliation(
     let mut sink = Sink {
         drivers: explain.then(Vec::new),
     };
-    let (scale, scale_figure) = coefficients.required("LR2-RETALIATION-SCALE")?;
-    sink.coefficient("LR2-RETALIATION-SCALE", scale, scale_figure);
+    let scale = sink.required(coefficients, "LR2-RETALIATION-SCALE")?;
     let (risk, terms) = doctrinal(
         snap,
         coefficients,
