@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { Client, GrpcError, Lever, PluginState } from "../grpc-web.js";
+import { Client, GrpcError, Lever, PluginState } from "../src/grpc-web.js";
 
 const base = process.env.LEVERAGE_URL;
 if (!base) {

@@ -28,8 +28,10 @@ pub struct Asset {
     pub body: &'static str,
 }
 
-/// The page and its scripts, as built in `web/` (plain files; nothing to build).
-pub const ASSETS: [Asset; 4] = [
+/// The page, its style and its script: `web/dist/app.js` is the page's code bundled with the
+/// client generated from `proto/` (`npm run build` in `web/`; committed, so that building the
+/// server needs no Node).
+pub const ASSETS: [Asset; 3] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -43,12 +45,7 @@ pub const ASSETS: [Asset; 4] = [
     Asset {
         path: "/app.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../web/app.js"),
-    },
-    Asset {
-        path: "/grpc-web.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../web/grpc-web.js"),
+        body: include_str!("../../../web/dist/app.js"),
     },
 ];
 

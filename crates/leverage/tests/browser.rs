@@ -11,16 +11,11 @@
 //!   fixture-escrow's own, checks the charts, and compares every number with direct gRPC-Web
 //!   calls and with what this test got over plain gRPC (tonic) for the same requests.
 //!
-//! The Chromium test needs `node`, Chromium (`LEVERAGE_CHROMIUM`, else `/usr/bin/chromium`) and
-//! `web/node_modules` (`npm ci` in `web/`, as `.ci/run` does). Without them it fails when `CI`
-//! is set (CI must never skip silently) and otherwise says why it skips and passes.
-//! `LEVERAGE_SCREENSHOT=path.png` keeps a screenshot of the page after the sweep.
+//! How the page tests run, and what they need: `common/page.rs`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
@@ -28,67 +23,8 @@ use serde_json::{Value, json};
 use tonic_types::StatusExt;
 
 mod common;
-use common::{PLUGINS, free_port, skip_or_fail, workspace};
-
-/// How to install what a skipped test misses.
-const HELP: &str = "install Chromium (`apt-get install -y --no-install-recommends chromium`) and \
-                Node.js 20, then `npm ci` in web/ (as .ci/run does)";
-
-/// A server process of this test, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(web: bool) -> Server {
-    let plugins = tempfile::tempdir().expect("temp dir");
-    let built = leverage_e2e::plugin_libraries();
-    let escrow = [("libfixture_escrow_v1.so", "libfixture_escrow.so")];
-    for (from, to) in PLUGINS.iter().map(|n| (*n, *n)).chain(escrow) {
-        std::fs::copy(built.join(from), plugins.path().join(to))
-            .unwrap_or_else(|e| panic!("copy {from}: {e}"));
-    }
-    let data = tempfile::tempdir().expect("temp dir");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .expect("address");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_leverage"));
-    command
-        .args(["serve", "--listen", &addr.to_string(), "--drain-ms", "0"])
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--plugin-dir")
-        .arg(plugins.path())
-        .env_remove("LEVERAGE_WEB")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if web {
-        command.arg("--web");
-    }
-    let child = command.spawn().expect("start leverage serve");
-    let mut server = Server {
-        child,
-        addr,
-        _dirs: (plugins, data),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(addr).is_err() {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("the server exited before listening: {status}");
-        }
-        assert!(Instant::now() < deadline, "the server did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
+use common::page::{self, start_server};
+use common::workspace;
 
 /// An HTTP/1.1 response: status code, headers (lower-case names) and the de-chunked body.
 #[derive(Debug)]
@@ -231,7 +167,7 @@ fn grpc_status(r: &Http1) -> Option<String> {
 
 #[test]
 fn grpc_web_over_http1_with_cors_and_the_page() {
-    let server = start_server(true);
+    let server = start_server(true, &[]);
     let addr = server.addr;
 
     let page = http1(addr, "GET", "/", &[], b"").expect("GET /");
@@ -242,11 +178,7 @@ fn grpc_web_over_http1_with_cors_and_the_page() {
     );
     let html = String::from_utf8_lossy(&page.body);
     assert!(html.contains("<title>Leverage"), "{html}");
-    for (path, kind) in [
-        ("/app.js", "text/javascript"),
-        ("/grpc-web.js", "text/javascript"),
-        ("/style.css", "text/css"),
-    ] {
+    for (path, kind) in [("/app.js", "text/javascript"), ("/style.css", "text/css")] {
         let r = http1(addr, "GET", path, &[], b"").expect(path);
         assert_eq!(r.status, 200, "{path}");
         assert!(
@@ -411,7 +343,7 @@ fn grpc_web_over_http1_with_cors_and_the_page() {
 
 #[test]
 fn without_web_there_is_no_http1_and_no_page() {
-    let server = start_server(false);
+    let server = start_server(false, &[]);
     // The server speaks HTTP/2 only: an HTTP/1.1 request gets no HTTP/1.1 answer.
     match http1(server.addr, "GET", "/", &[], b"") {
         Ok(r) => panic!("an HTTP/1.1 answer without --web: {r:?}"),
@@ -553,99 +485,12 @@ fn escrow_expectations(addr: SocketAddr) -> Value {
     })
 }
 
-fn tool_version(program: &Path, arg: &str) -> Result<String, String> {
-    let out = Command::new(program)
-        .arg(arg)
-        .output()
-        .map_err(|e| format!("{} cannot be run ({e})", program.display()))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "{} {arg} failed ({})",
-            program.display(),
-            out.status
-        ))
-    }
-}
-
 #[test]
 fn the_page_in_headless_chromium_matches_the_api() {
-    const TEST: &str = "the_page_in_headless_chromium_matches_the_api";
-    let root = workspace();
-    let chromium = std::env::var_os("LEVERAGE_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    let node = PathBuf::from("node");
-    let versions = tool_version(&node, "--version").and_then(|n| {
-        if !chromium.exists() {
-            return Err(format!("no Chromium at {}", chromium.display()));
-        }
-        if !root.join("web/node_modules/playwright-core").is_dir() {
-            return Err("web/node_modules/playwright-core is missing".to_owned());
-        }
-        Ok(n)
-    });
-    let node_version = match versions {
-        Ok(v) => v,
-        Err(why) => {
-            skip_or_fail(TEST, &why, HELP);
-            return;
-        }
+    let Some(browser) = page::browser("the_page_in_headless_chromium_matches_the_api") else {
+        return;
     };
-
-    let server = start_server(true);
+    let server = start_server(true, &[]);
     let expected = escrow_expectations(server.addr);
-    let mut command = Command::new(&node);
-    command
-        .current_dir(root.join("web"))
-        .arg("test/page.test.mjs")
-        .env("LEVERAGE_URL", format!("http://{}", server.addr))
-        .env("LEVERAGE_EXPECTED", expected.to_string())
-        .env("CHROMIUM", &chromium)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(shot) = std::env::var_os("LEVERAGE_SCREENSHOT") {
-        command.env("SCREENSHOT", shot);
-    }
-    let mut child = command.spawn().expect("run node");
-    // Read both pipes on threads so that neither can fill up and stall the browser test.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    println!(
-        "node {node_version}, {}\n{stdout}{stderr}",
-        chromium.display()
-    );
-    let status =
-        status.unwrap_or_else(|| panic!("the page test ran past 180 s:\n{stdout}\n{stderr}"));
-    assert!(
-        status.success(),
-        "the page test failed ({status}):\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("page.test: ok"), "{stdout}");
-    drop(server);
+    page::run_script(&browser, "page.test.mjs", &server, &expected, "scoring.png");
 }

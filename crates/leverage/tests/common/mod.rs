@@ -2,6 +2,8 @@
 //! Each test crate uses a part of them.
 #![allow(dead_code)]
 
+pub mod page;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
