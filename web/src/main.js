@@ -19,6 +19,8 @@ const byId = new Map(VIEWS.map((v) => [v.id, v]));
 const mounted = new Set();
 
 const settings = { token: "", compression: "none" };
+/** Each view's last query string, so that coming back to a view finds it as it was left. */
+const lastQuery = new Map();
 let client = null;
 
 const app = {
@@ -31,16 +33,19 @@ const app = {
   params: () => new URLSearchParams(location.search),
   /**
    * Writes a view's state into the URL (replacing the entry: editing a form is not navigation).
-   * `values`: name -> string; an empty or null value removes the name.
+   * `values`: name -> string; an empty or null value removes the name. With `replace`, `values`
+   * is the whole state: names it does not give are removed.
    */
-  setParams(view, values) {
-    const q = new URLSearchParams(view === current() ? location.search : "");
+  setParams(view, values, { replace = false } = {}) {
+    const q = new URLSearchParams(view === current() && !replace ? location.search : "");
     q.set("view", view);
     for (const [k, v] of Object.entries(values)) {
       if (v === null || v === undefined || v === "") q.delete(k);
       else q.set(k, String(v));
     }
     history.replaceState(null, "", `?${q}`);
+    lastQuery.set(view, `?${q}`);
+    document.querySelector(`nav a[data-view="${view}"]`)?.setAttribute("href", `?${q}`);
   },
   /** Shows an error in the page's alert (null clears it). */
   error: (e) => showError($("error"), e),
@@ -85,7 +90,7 @@ function navigate(event) {
   if (!a || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();
   if (a.dataset.view === current() && location.search) return;
-  history.pushState(null, "", `?view=${a.dataset.view}`);
+  history.pushState(null, "", lastQuery.get(a.dataset.view) ?? `?view=${a.dataset.view}`);
   show().then(() => $(`view-${a.dataset.view}`).querySelector("h2")?.focus());
 }
 

@@ -183,24 +183,29 @@ function dateTicks(x0, x1) {
 
 /**
  * A horizontal SVG bar chart. `bars`: [{ label, value, tip }] in the order to draw; each bar
- * carries its value in `data-value` and a `<title>`.
+ * carries its value in `data-value` and a `<title>`. Bars start at zero, so negative values
+ * extend to the left of it.
  */
 export function barChart({ title, unit, bars }) {
-  const row = 22, left = 150, right = 70, top = 8;
+  const row = 22, left = 180, right = 70, top = 8;
   const W = 640, H = top * 2 + row * Math.max(bars.length, 1);
-  const max = Math.max(0, ...bars.map((b) => b.value)) || 1;
+  const lo = Math.min(0, ...bars.map((b) => b.value));
+  const hi = Math.max(0, ...bars.map((b) => b.value));
   const pw = W - left - right;
+  const X = (v) => left + ((v - lo) / (hi - lo || 1)) * pw;
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart bars" });
   root.append(svg("title", {}, title));
   bars.forEach((b, i) => {
     const y = top + i * row;
-    const w = Math.max(0, (b.value / max) * pw);
-    root.append(svg("text", { x: left - 8, y: y + row * 0.68, "text-anchor": "end" }, b.label));
-    const rect = svg("rect", { x: left, y: y + 3, width: w.toFixed(2), height: row - 6, class: "bar",
-      "data-label": b.label, "data-value": b.value, tabindex: 0 });
+    const [x0, x1] = [X(Math.min(0, b.value)), X(Math.max(0, b.value))];
+    const label = b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label;
+    root.append(svg("text", { x: left - 8, y: y + row * 0.68, "text-anchor": "end" }, label));
+    const rect = svg("rect", { x: x0.toFixed(2), y: y + 3, width: (x1 - x0).toFixed(2), height: row - 6,
+      class: "bar", "data-label": b.label, "data-value": b.value, tabindex: 0 });
     rect.append(svg("title", {}, b.tip ?? `${b.label}: ${formatNumber(b.value)} ${unit ?? ""}`.trim()));
     root.append(rect);
-    root.append(svg("text", { x: left + w + 6, y: y + row * 0.68 }, formatNumber(b.value)));
+    root.append(svg("text", { x: x1 + 6, y: y + row * 0.68 }, formatNumber(b.value)));
   });
+  if (lo < 0) root.append(svg("line", { x1: X(0), x2: X(0), y1: top, y2: H - top, class: "zero" }));
   return root;
 }

@@ -1,7 +1,7 @@
 // Drives the page in headless Chromium (playwright-core, Debian's /usr/bin/chromium) against a
 // running `leverage serve --web` with the two bundled plugins and the fixture fixture-escrow,
-// and checks what it shows against direct gRPC-Web calls made here with the same client module
-// (web/grpc-web.js).
+// and checks what it shows against direct gRPC-Web calls made here with the same generated client
+// (@leverage/client, web/client).
 //
 //   LEVERAGE_URL=http://127.0.0.1:50051 node test/page.test.mjs
 //
@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { Client, GrpcError, Lever, PluginState } from "../src/grpc-web.js";
+import { createLeverage, Lever, PluginState, refusalOf } from "@leverage/client";
 
 const base = process.env.LEVERAGE_URL;
 if (!base) {
@@ -28,12 +28,12 @@ const EXPECTED = process.env.LEVERAGE_EXPECTED ? JSON.parse(process.env.LEVERAGE
 // The scenario and sweeps the test enters in the form, as the API expects them.
 const AS_OF = "2026-01-15";
 const SCENARIO = {
-  use_mode: 4, // reparations loan
-  interest_rate_pct: 3,
-  horizon_years: 7,
+  useMode: 4, // reparations loan
+  interestRatePct: 3,
+  horizonYears: 7,
   participation: [],
   ceasefire: false,
-  as_of: { year: 2026, month: 1, day: 15 },
+  asOf: { year: 2026, month: 1, day: 15 },
 };
 const AXIS = { lever: Lever.PARTICIPATION, start: 0, stop: 1, steps: 11 };
 const ESCROW = "plugins/fixture-escrow";
@@ -63,9 +63,10 @@ async function violation(call, field) {
   try {
     await call();
   } catch (e) {
-    assert.ok(e instanceof GrpcError, String(e));
-    const v = e.fieldViolations.find((x) => x.field === field);
-    assert.ok(v, `the server names ${field}: ${JSON.stringify(e.fieldViolations)}`);
+    const refusal = refusalOf(e);
+    assert.ok(refusal, String(e));
+    const v = refusal.violations.find((x) => x.field === field);
+    assert.ok(v, `the server names ${field}: ${JSON.stringify(refusal.violations)}`);
     return v.description;
   }
   assert.fail(`the server accepted what it should refuse (${field})`);
@@ -105,14 +106,19 @@ async function press(page, id) {
 const pairs = (list) => list.map((v) => ({ name: v.name, value: v.value }));
 
 async function main() {
-  const api = new Client(base);
-  const plugins = await api.listPlugins();
+  const client = createLeverage(base);
+  const api = {
+    getPlugin: (name) => client.scoring.getPlugin({ name }),
+    scoreScenario: (plugin, scenario, parameters = []) => client.scoring.scoreScenario({ plugin, scenario, parameters }),
+    sweepScenario: (request) => client.scoring.sweepScenario(request),
+  };
+  const { plugins } = await client.scoring.listPlugins({});
   assert.deepEqual(plugins.map((p) => p.name),
     ["plugins/fixture-escrow", "plugins/pressure-index", "plugins/prudent-pressure"],
     "the two bundled plugins and fixture-escrow");
   assert.ok(plugins.every((p) => p.state === PluginState.READY), "every plugin is ready");
   const schema = await api.getPlugin(ESCROW);
-  const own = schema.inputs.filter((i) => i.plugin_declared);
+  const own = schema.inputs.filter((i) => i.pluginDeclared);
   assert.deepEqual(own.map((i) => i.name), ["escrow.share", "escrow.enforcement"]);
   assert.deepEqual(schema.parameters.map((p) => p.name), ["weight", "yield_pct"]);
 
@@ -148,12 +154,12 @@ async function main() {
     // browser, nothing from elsewhere).
     const response = await page.goto(`${base}/`);
     assert.equal(response.status(), 200, "GET / status");
-    await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+    await page.waitForSelector("#view-scoring[data-ready=true]", { timeout: 30_000 });
     const listed = await page.$$eval("#plugins .plugin", (rows) =>
       rows.map((r) => ({ name: r.dataset.plugin, text: r.textContent, checked: r.querySelector("input").checked })));
     assert.deepEqual(listed.map((p) => p.name), plugins.map((p) => p.name), "plugins listed");
     for (const [i, p] of plugins.entries()) {
-      assert.ok(listed[i].text.includes(p.display_name), `${p.name} shows its display name`);
+      assert.ok(listed[i].text.includes(p.displayName), `${p.name} shows its display name`);
       assert.ok(listed[i].checked, `${p.name} is ready and picked`);
     }
     assert.equal(calls.filter((c) => c === "GetPlugin").length, plugins.length, "one GetPlugin per picked plugin");
@@ -184,7 +190,7 @@ async function main() {
         assert.equal(f.value, "", `${decl.name} is empty`);
         assert.ok(f.required && f.label.includes("required"), `${decl.name} is marked required`);
       } else {
-        assert.equal(Number(f.value), decl.default_value, `${decl.name}: the default filled in`);
+        assert.equal(Number(f.value), decl.defaultValue, `${decl.name}: the default filled in`);
         assert.ok(!f.required);
       }
     }
@@ -192,7 +198,7 @@ async function main() {
       const s = await api.getPlugin(p.name);
       const shown = await page.$$eval(`fieldset[data-plugin="${p.name}"] input[data-parameter]`,
         (inputs) => inputs.map((e) => [e.dataset.parameter, Number(e.value)]));
-      assert.deepEqual(shown, s.parameters.map((q) => [q.name, q.default_value]), `${p.name}: its parameters, the server's values filled in`);
+      assert.deepEqual(shown, s.parameters.map((q) => [q.name, q.defaultValue]), `${p.name}: its parameters, the server's values filled in`);
       assert.equal(await page.$$eval(`fieldset[data-plugin="${p.name}"] input[data-input]`, (e) => e.length), 0);
     }
     const axes = await page.$$eval("#lever option", (os) => os.map((o) => o.value));
@@ -210,14 +216,14 @@ async function main() {
     // markdown's headings, lists and tables made with text nodes only. fixture-escrow's card
     // holds HTML, which must be shown as the text it is and never become elements.
     if (EXPECTED) {
-      assert.equal(schema.model_card, EXPECTED.model_card, "the card as gRPC-Web decodes it vs as tonic does");
+      assert.equal(schema.modelCard, EXPECTED.model_card, "the card as gRPC-Web decodes it vs as tonic does");
     }
     const ALLOWED = new Set(["h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
       "td", "code", "strong"]);
     const unmarked = (markdown) => markdown.replaceAll("`", "").replaceAll("**", "");
     for (const p of plugins) {
       const s = p.name === ESCROW ? schema : await api.getPlugin(p.name);
-      assert.ok(s.model_card.trim(), `${p.name} carries a model card`);
+      assert.ok(s.modelCard.trim(), `${p.name} carries a model card`);
       const card = await page.$eval(`fieldset[data-plugin="${p.name}"] details.model-card`, (d) => {
         d.open = true;
         const box = d.querySelector(".model-card-text");
@@ -234,7 +240,7 @@ async function main() {
       });
       assert.equal(card.summary, "Model card", `${p.name}: the card's summary`);
       assert.ok(card.visible, `${p.name}: the card opens`);
-      const lines = s.model_card.split("\n");
+      const lines = s.modelCard.split("\n");
       assert.deepEqual(card.headings, lines.filter((l) => /^#{1,6}\s/.test(l)).map((l) => unmarked(l.replace(/^#+\s+/, ""))),
         `${p.name}: the card's headings`);
       const items = [];
@@ -256,9 +262,9 @@ async function main() {
 
     // 3. escrow.share left empty: the page sends nothing and says why next to the field, in the
     // server's words, and the focus goes there; Tab goes on to the next input.
-    await page.selectOption("#use-mode", String(SCENARIO.use_mode));
-    await page.fill("#interest-rate", String(SCENARIO.interest_rate_pct));
-    await page.fill("#horizon", String(SCENARIO.horizon_years));
+    await page.selectOption("#use-mode", String(SCENARIO.useMode));
+    await page.fill("#interest-rate", String(SCENARIO.interestRatePct));
+    await page.fill("#horizon", String(SCENARIO.horizonYears));
     await page.fill("#as-of", AS_OF);
     const required = await violation(() => api.scoreScenario(ESCROW, SCENARIO), "scenario.inputs");
     if (EXPECTED) {
@@ -280,7 +286,7 @@ async function main() {
     log(`escrow.share empty: not sent, "${required}" shown next to it`);
 
     // The same, sent as it is: the server refuses it and the page shows its violation there.
-    await page.evaluate(() => { window.leverage.options.checkBeforeSending = false; });
+    await page.evaluate(() => { window.leverage.scoring.options.checkBeforeSending = false; });
     before = scoreCalls();
     await press(page, "score");
     assert.equal(scoreCalls(), before + plugins.length);
@@ -288,7 +294,7 @@ async function main() {
       { text: required, invalid: true, described: true }, "the server's violation next to escrow.share");
     const refused = (await readCards(page)).find((c) => c.plugin === ESCROW);
     assert.ok(refused.error.startsWith("INVALID_ARGUMENT") && refused.error.includes("escrow.share"), refused.error);
-    await page.evaluate(() => { window.leverage.options.checkBeforeSending = true; });
+    await page.evaluate(() => { window.leverage.scoring.options.checkBeforeSending = true; });
     log("sent anyway: the server's violation is shown next to escrow.share");
 
     // 4. Score with escrow.share set: every plugin's numbers as ScoreScenario gives them, the
@@ -312,7 +318,7 @@ async function main() {
           `${p.name}: the parameters used`);
         assert.deepEqual(card.parameters.filter((q) => q.set).map((q) => q.name), escrow ? escrowParameters.map((q) => q.name) : [],
           `${p.name}: the parameters set for the call are marked`);
-        assert.ok(!direct.plugin_build || card.provenance.includes(direct.plugin_build), `${p.name}: the build shown`);
+        assert.ok(!direct.pluginBuild || card.provenance.includes(direct.pluginBuild), `${p.name}: the build shown`);
         if (escrow) {
           assert.equal(card.inputs.find((i) => i.name === "escrow.share")?.value, 0.4, "escrow.share used");
           const want = EXPECTED?.[escrowParameters.length ? "score_weight" : "score"];
@@ -352,11 +358,11 @@ async function main() {
     await press(page, "score");
     assert.equal(scoreCalls(), before, "nothing is sent with a parameter out of range");
     assert.deepEqual(await problemOf(page, ownField("parameter", "weight")), { text: range, invalid: true, described: true });
-    await page.evaluate(() => { window.leverage.options.checkBeforeSending = false; });
+    await page.evaluate(() => { window.leverage.scoring.options.checkBeforeSending = false; });
     await press(page, "score");
     assert.deepEqual(await problemOf(page, ownField("parameter", "weight")), { text: range, invalid: true, described: true },
       "the server's violation of parameters[0].value next to weight");
-    await page.evaluate(() => { window.leverage.options.checkBeforeSending = true; });
+    await page.evaluate(() => { window.leverage.scoring.options.checkBeforeSending = true; });
     log(`weight 1.2: "${range}" shown next to it, by the page and by the server`);
 
     // 6. Changing plugins rebuilds the form: fixture-escrow's fields and axes go and come back,
@@ -405,7 +411,7 @@ async function main() {
       for (const f of figures.filter((x) => !expect.includes(x.plugin))) {
         assert.ok(f.skipped.includes(`does not read ${axis.input}`), `${f.plugin} is left out: ${f.skipped}`);
       }
-      const recorded = await page.evaluate(() => window.leverage.sweeps.series.map((s) => ({
+      const recorded = await page.evaluate(() => window.leverage.scoring.sweeps.series.map((s) => ({
         plugin: s.plugin, scores: s.points.map((p) => p.score), chunks: s.chunks,
       })));
       for (const name of expect) {
@@ -429,13 +435,13 @@ async function main() {
         c.points.forEach(([px, py], i) => {
           const x = xMin + ((px - left) / width) * (xMax - xMin);
           const y = yMin + ((top + height - py) / height) * (yMax - yMin);
-          assert.ok(Math.abs(x - direct[i].lever_values[0]) <= xTol,
-            `${name} point ${i}: x ${x} vs axis value ${direct[i].lever_values[0]}`);
+          assert.ok(Math.abs(x - direct[i].leverValues[0]) <= xTol,
+            `${name} point ${i}: x ${x} vs axis value ${direct[i].leverValues[0]}`);
           assert.ok(Math.abs(y - direct[i].score) <= yTol,
             `${name} point ${i}: drawn at ${y} vs SweepScenario score ${direct[i].score}`);
         });
         const f = figures.find((x) => x.plugin === name);
-        const rows = direct.map((q) => [q.lever_values[0], q.score, ...q.components]);
+        const rows = direct.map((q) => [q.leverValues[0], q.score, ...q.components]);
         assert.deepEqual(f.rows, rows, `${name}: the sweep's table vs SweepScenario`);
         assert.deepEqual(f.parameters, pairs(first.parameters), `${name}: the sweep's parameters`);
         const r = recorded.find((x) => x.plugin === name);

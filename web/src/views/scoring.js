@@ -1,86 +1,54 @@
-// The analyst's page: pick plugins, describe a scenario, score it with each plugin
+// The scoring view: pick plugins, describe a scenario, score it with each plugin
 // (ScoreScenario), sweep a lever or an input a plugin declares (SweepScenario, streamed) and
-// draw each plugin's sweep as an SVG line chart.
+// draw each plugin's sweep, and compare scenarios across the plugins (CompareScenarios) as a
+// table and a chart.
 //
 // The form is built from each picked plugin's schema (GetPlugin): beside the catalog levers, a
-// field for every input the plugin declares itself and for every parameter it has. The page
+// field for every input the plugin declares itself and for every parameter it has. The view
 // checks what it sends as the server does (same ranges, same messages) and sends nothing the
 // server would refuse for those reasons; when the server refuses a request anyway, each field
 // violation it names is shown next to the field it names.
 //
-// What the page shows is also kept in `window.leverage` (schemas, and scores and sweeps with
-// the requests that gave them), and every displayed number carries its exact value in a
-// `data-value` attribute, so that a test can compare the page with the API.
+// The form, the comparison's scenarios and what was run are kept in the URL, so that a shared
+// URL shows the same scores, sweep and comparison. What the view shows is also kept in
+// `window.leverage.scoring` (schemas, and scores, sweeps and comparisons with the requests that gave
+// them), and every displayed number carries its exact value in `data-value`, so that a test
+// can compare the page with the API.
 
-import { Client, GrpcError, PluginState } from "../grpc-web.js";
-
-const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
+import { PluginState, refusalOf } from "@leverage/client";
+import { $, barChart, busy, dateOf, dateText, el, errorText, formatNumber, lineChart, num } from "../ui.js";
 
 const state = {
   plugins: [], // Plugin messages, as listed
   schemas: {}, // plugin name -> Plugin (GetPlugin), for the picked plugins: the form's source
   scores: null, // { scenario, rows: [{ plugin, request, result | error }] }
   sweeps: null, // { base, axis, lever, series: [{ plugin, request, points, componentNames, ... }] }
+  comparison: null, // { request, scenarios: [{ label, scenario }], rows: ComparisonRow[] }
   // `checkBeforeSending: false` sends the form as it is, to see what the server says of it.
   options: { checkBeforeSending: true },
 };
-window.leverage = state;
+window.leverage ??= {};
+window.leverage.scoring = state;
 
-const client = () => new Client("", { token: $("token").value.trim() });
+/** The shell (main.js): the client, the URL, the alert. Set by mount(). */
+let app = null;
+const api = () => app.api();
 
-// ---------------------------------------------------------------- helpers
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-
-function svg(tag, attrs = {}) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
-
-/** A number for people: up to 4 significant digits, no exponent for everyday sizes. */
-export function formatNumber(v) {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
-  return Number(v.toPrecision(4)).toLocaleString("en-GB", { maximumFractionDigits: 4 });
-}
-
-/** A number carrying its exact value for tests and copy-paste. */
-function num(v, unit) {
-  return el("span", { class: "num", "data-value": v, title: `${v}${unit ? ` ${unit}` : ""}` },
-    formatNumber(v));
-}
-
-function showError(e) {
-  const box = $("error");
-  if (!e) {
-    box.hidden = true;
-    box.textContent = "";
-    return;
-  }
-  box.hidden = false;
-  box.textContent = e instanceof GrpcError ? `The server refused: ${e.message}` : String(e.message ?? e);
-}
-
-function busy(button, on) {
-  button.disabled = on;
-  button.setAttribute("aria-busy", on ? "true" : "false");
+/** Every plugin, through every page of ListPlugins. */
+async function listPlugins() {
+  const out = [];
+  let pageToken = "";
+  do {
+    const page = await api().scoring.listPlugins({ pageToken });
+    out.push(...page.plugins);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return out;
 }
 
 function displayName(plugin) {
   const p = state.schemas[plugin] ?? state.plugins.find((q) => q.name === plugin);
-  return p?.display_name || plugin;
+  return p?.displayName || plugin;
 }
 
 // ---------------------------------------------------------------- problems next to fields
@@ -197,8 +165,7 @@ function controlsNamed(violation, plugin, sent) {
 
 /** Shows the field violations of a refused call next to the fields they name. */
 function showViolations(error, plugin, sent) {
-  if (!(error instanceof GrpcError)) return;
-  for (const v of error.fieldViolations) {
+  for (const v of refusalOf(error)?.violations ?? []) {
     const text = /^(scenario|base)\.participation\[/.test(v.field)
       ? `${v.field.replace(/^\w+\./, "")}: ${v.description}`
       : v.description;
@@ -210,8 +177,8 @@ function showViolations(error, plugin, sent) {
 
 /** The catalog levers the form sets, with the ranges the server checks (scoring.proto). */
 const LEVERS = [
-  { id: "interest-rate", field: "interest_rate_pct", min: 0, max: 20 },
-  { id: "horizon", field: "horizon_years", min: 1, max: 30, integer: true },
+  { id: "interest-rate", field: "interestRatePct", min: 0, max: 20 },
+  { id: "horizon", field: "horizonYears", min: 1, max: 30, integer: true },
 ];
 
 /** The number a field holds: null when it is empty, NaN when it holds something else. */
@@ -246,7 +213,7 @@ function parseParticipation(text, problems, control) {
  */
 export function scenarioFromForm(problems = []) {
   const scenario = {
-    use_mode: Number($("use-mode").value),
+    useMode: Number($("use-mode").value),
     participation: parseParticipation($("participation").value, problems, $("participation")),
     ceasefire: $("ceasefire").checked,
   };
@@ -267,7 +234,7 @@ export function scenarioFromForm(problems = []) {
   const asOf = $("as-of").value;
   if (asOf) {
     const [year, month, day] = asOf.split("-").map(Number);
-    scenario.as_of = { year, month, day };
+    scenario.asOf = { year, month, day };
   }
   return scenario;
 }
@@ -276,7 +243,7 @@ function selectedPlugins() {
   return [...document.querySelectorAll("#plugins input[type=checkbox]:checked")].map((c) => c.value);
 }
 
-const ownInputs = (schema) => schema?.inputs.filter((i) => i.plugin_declared) ?? [];
+const ownInputs = (schema) => schema?.inputs.filter((i) => i.pluginDeclared) ?? [];
 
 /**
  * What one plugin's fields give for a call: the values of its own inputs that are filled in,
@@ -316,7 +283,7 @@ function pluginValues(plugin, { swept = null, problems = [] } = {}) {
   for (const control of box.querySelectorAll("input[data-parameter]")) {
     const parameter = schema.parameters.find((p) => p.name === control.dataset.parameter);
     const v = numberIn(control);
-    if (!parameter || v === null || v === parameter.default_value) continue;
+    if (!parameter || v === null || v === parameter.defaultValue) continue;
     if (Number.isNaN(v)) {
       problems.push({ control, text: "must be a number" });
       continue;
@@ -349,15 +316,15 @@ function numberField(id, decl, kind) {
   if (required) label.append(el("span", { class: "required", text: " required" }));
   const range = `${decl.min} to ${decl.max}`;
   const how = kind === "parameter"
-    ? `the server's value ${decl.default_value}`
-    : required ? "required" : `default ${decl.default_value}`;
+    ? `the server's value ${decl.defaultValue}`
+    : required ? "required" : `default ${decl.defaultValue}`;
   const help = el("p", {
     id: `${id}-help`, class: "help",
     text: `${decl.description ? `${decl.description}. ` : ""}From ${range}; ${how}.`,
   });
   const input = el("input", {
     id, type: "number", inputmode: "decimal", step: "any", min: decl.min, max: decl.max,
-    value: required ? null : decl.default_value,
+    value: required ? null : decl.defaultValue,
     placeholder: required ? range : null,
     required, "aria-describedby": help.id,
     [kind === "input" ? "data-input" : "data-parameter"]: decl.name,
@@ -438,7 +405,7 @@ export function renderModelCard(markdown) {
 
 /** A plugin's model card, folded: what the model is for, reads, ignores; its limits and history. */
 function modelCard(schema) {
-  const card = schema.model_card ?? "";
+  const card = schema.modelCard ?? "";
   const box = el("details", { class: "model-card", "data-plugin": schema.name },
     el("summary", { text: card.trim() ? "Model card" : "Model card: none" }));
   box.append(card.trim()
@@ -450,7 +417,7 @@ function modelCard(schema) {
 /** The fields a plugin's schema asks for: its own inputs, then its parameters. */
 function pluginFieldset(schema) {
   const box = el("fieldset", { class: "plugin-fields", "data-plugin": schema.name, id: `fields-${schema.id}` },
-    el("legend", { text: schema.display_name || schema.id }));
+    el("legend", { text: schema.displayName || schema.id }));
   const own = ownInputs(schema);
   if (own.length) {
     box.append(...own.map((input, i) => numberField(`own-${schema.id}-${i}`, input, "input")));
@@ -479,11 +446,11 @@ function renderPluginFields() {
 
 async function loadSchema(name) {
   try {
-    state.schemas[name] = await client().getPlugin(name);
+    state.schemas[name] = await api().scoring.getPlugin({ name });
   } catch (e) {
     // The listing has the same schema; say that the plugin could not be read afresh.
     state.schemas[name] = state.plugins.find((p) => p.name === name) ?? null;
-    showError(e);
+    app.error(e);
   }
 }
 
@@ -499,18 +466,20 @@ async function pluginToggled(event) {
     $("plugin-fields").setAttribute("aria-busy", String(--loading > 0));
   }
   renderPluginFields();
+  saveState();
 }
 
 // ---------------------------------------------------------------- plugins
 
-async function loadPlugins() {
+/** Lists the plugins and picks the ready ones (those of `wanted`, a set of ids, when given). */
+async function loadPlugins(wanted = null) {
   const box = $("plugins");
   try {
-    state.plugins = await client().listPlugins();
+    state.plugins = await listPlugins();
   } catch (e) {
     $("connection").textContent = "Not connected.";
     $("plugins-empty").textContent = "The plugins could not be listed.";
-    showError(e);
+    app.error(e);
     return;
   }
   $("connection").textContent = `Connected: ${state.plugins.length} plugin(s).`;
@@ -523,15 +492,15 @@ async function loadPlugins() {
     const ready = p.state === PluginState.READY;
     const id = `plugin-${p.id}`;
     const input = el("input", {
-      type: "checkbox", id, value: p.name, checked: ready, disabled: !ready,
+      type: "checkbox", id, value: p.name, checked: ready && (!wanted || wanted.has(p.id)), disabled: !ready,
       "aria-describedby": `${id}-desc`,
     });
     input.addEventListener("change", pluginToggled);
     const label = el("label", { for: id },
-      el("strong", { text: p.display_name || p.id }), ` ${p.version}`);
+      el("strong", { text: p.displayName || p.id }), ` ${p.version}`);
     const desc = el("span", {
       id: `${id}-desc`, class: "help",
-      text: ready ? `${p.score_unit}: ${p.score_description}` : `Unavailable: ${p.state_reason}`,
+      text: ready ? `${p.scoreUnit}: ${p.scoreDescription}` : `Unavailable: ${p.stateReason}`,
     });
     box.append(el("div", { class: "plugin", "data-plugin": p.name }, input, label, desc));
   }
@@ -575,9 +544,9 @@ function renderScores() {
       continue;
     }
     const r = row.result;
-    const score = el("p", { class: "score" }, "Score ", num(r.score, r.score_unit));
+    const score = el("p", { class: "score" }, "Score ", num(r.score, r.scoreUnit));
     score.querySelector(".num").classList.add("score-value");
-    score.append(el("span", { class: "unit", text: ` ${r.score_unit}` }));
+    score.append(el("span", { class: "unit", text: ` ${r.scoreUnit}` }));
     card.append(score);
     const table = el("table", { class: "components" },
       el("caption", { text: "Components" }),
@@ -597,11 +566,10 @@ function renderScores() {
       card.append(usedTable("Parameters used", r.parameters, "parameter", row.request.parameters));
     }
     card.append(usedTable("Inputs used", r.inputs, "input", row.request.scenario.inputs));
-    const d = r.as_of;
-    const build = r.plugin_build ? `, build ${r.plugin_build}` : "";
+    const build = r.pluginBuild ? `, build ${r.pluginBuild}` : "";
     card.append(el("p", {
       class: "help provenance",
-      text: `Data as of ${d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "today"}, dataset ${r.dataset_version}, ${p?.id ?? ""} ${r.plugin_version}${build}.`,
+      text: `Data as of ${dateText(r.asOf) || "today"}, dataset ${r.datasetVersion}, ${p?.id ?? ""} ${r.pluginVersion}${build}.`,
     }));
     box.append(card);
   }
@@ -610,7 +578,7 @@ function renderScores() {
 async function score(event) {
   event.preventDefault();
   const form = $("scenario");
-  showError(null);
+  app.error(null);
   clearProblems(form);
   const button = $("score");
   busy(button, true);
@@ -630,24 +598,24 @@ async function score(event) {
       refuseToSend([form], problems);
       return;
     }
-    const c = client();
+    const scoring = api().scoring;
     const rows = await Promise.all(calls.map(async ({ plugin, sent, request }) => {
       try {
-        const { result } = await c.scoreScenario(plugin, request.scenario, request.parameters);
+        const { result } = await scoring.scoreScenario(request);
         return { plugin, request, result, error: null };
       } catch (e) {
         showViolations(e, plugin, sent);
-        const error = e instanceof GrpcError
-          ? { code: e.code, reason: e.reason, message: e.grpcMessage, field_violations: e.fieldViolations }
-          : { code: 2, reason: "UNKNOWN", message: String(e.message ?? e), field_violations: [] };
+        const error = refusalOf(e) ?? { code: "Unknown", reason: "UNKNOWN", message: String(e.message ?? e), violations: [] };
         return { plugin, request, result: null, error };
       }
     }));
     state.scores = { scenario: base, rows };
     renderScores();
+    ran.add("score");
+    saveState();
     focusFirstProblem(form);
   } catch (e) {
-    showError(e);
+    app.error(e);
   } finally {
     busy(button, false);
   }
@@ -655,81 +623,22 @@ async function score(event) {
 
 // ---------------------------------------------------------------- sweep
 
-/** About `count` round tick values covering [lo, hi]. */
-function ticks(lo, hi, count) {
-  const span = hi - lo || 1;
-  const raw = span / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-    out.push(Number(v.toPrecision(12)));
-  }
-  return out;
-}
-
-/**
- * An SVG line chart of one sweep. The plot box and the data ranges are kept as data-*
- * attributes so that the drawn points can be mapped back to numbers.
- */
+/** A sweep's line chart: its points at the scores SweepScenario gave (errors left out). */
 function chart(series, leverLabel) {
-  const W = 640, H = 280, left = 64, right = 16, top = 16, bottom = 48;
-  const pw = W - left - right, ph = H - top - bottom;
-  const pts = series.points.filter((p) => !p.error);
-  const xs = series.points.map((p) => p.lever_values[0]);
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  const ys = pts.map((p) => p.score);
-  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
-  const pad = (y1 - y0) * 0.08 || Math.max(Math.abs(y0) * 0.05, 1);
-  y0 -= pad;
-  y1 += pad;
-  const X = (v) => left + ((v - x0) / (x1 - x0)) * pw;
-  const Y = (v) => top + ph - ((v - y0) / (y1 - y0)) * ph;
-
   const p = state.schemas[series.plugin];
-  const title = `${displayName(series.plugin)}: score (${p?.score_unit ?? ""}) against ${leverLabel}`;
-  const root = svg("svg", {
-    viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart",
-    "data-plugin": series.plugin, "data-x-min": x0, "data-x-max": x1, "data-y-min": y0,
-    "data-y-max": y1, "data-left": left, "data-top": top, "data-width": pw, "data-height": ph,
+  const figure = lineChart({
+    title: `${displayName(series.plugin)}: score (${p?.scoreUnit ?? ""}) against ${leverLabel}`,
+    xLabel: leverLabel,
+    series: [{
+      label: displayName(series.plugin),
+      points: series.points.filter((q) => !q.error).map((q) => ({
+        x: q.leverValues[0], y: q.score,
+        tip: `${leverLabel} ${formatNumber(q.leverValues[0])}: ${formatNumber(q.score)}`,
+      })),
+    }],
   });
-  const t = svg("title");
-  t.textContent = title;
-  root.append(t);
-
-  const grid = svg("g", { class: "grid" });
-  for (const v of ticks(y0, y1, 5)) {
-    grid.append(svg("line", { x1: left, x2: left + pw, y1: Y(v), y2: Y(v) }));
-    const label = svg("text", { x: left - 8, y: Y(v) + 4, "text-anchor": "end" });
-    label.textContent = formatNumber(v);
-    grid.append(label);
-  }
-  for (const v of ticks(x0, x1, 8)) {
-    grid.append(svg("line", { x1: X(v), x2: X(v), y1: top, y2: top + ph, class: "vertical" }));
-    const label = svg("text", { x: X(v), y: top + ph + 18, "text-anchor": "middle" });
-    label.textContent = formatNumber(v);
-    grid.append(label);
-  }
-  root.append(grid);
-  root.append(svg("rect", { x: left, y: top, width: pw, height: ph, class: "frame" }));
-  const xLabel = svg("text", { x: left + pw / 2, y: H - 8, "text-anchor": "middle", class: "axis-label" });
-  xLabel.textContent = leverLabel;
-  root.append(xLabel);
-
-  const line = svg("polyline", {
-    class: "series",
-    points: pts.map((q) => `${X(q.lever_values[0]).toFixed(2)},${Y(q.score).toFixed(2)}`).join(" "),
-  });
-  root.append(line);
-  for (const q of pts) {
-    const dot = svg("circle", { cx: X(q.lever_values[0]), cy: Y(q.score), r: 3, class: "point" });
-    const tip = svg("title");
-    tip.textContent = `${leverLabel} ${formatNumber(q.lever_values[0])}: ${formatNumber(q.score)}`;
-    dot.append(tip);
-    root.append(dot);
-  }
-  return root;
+  figure.dataset.plugin = series.plugin;
+  return figure;
 }
 
 function sweepTable(series, leverLabel) {
@@ -738,7 +647,7 @@ function sweepTable(series, leverLabel) {
     ...series.componentNames.map((n) => el("th", { scope: "col", text: n })));
   const body = el("tbody");
   for (const q of series.points) {
-    const row = el("tr", { "data-index": q.index }, el("td", {}, num(q.lever_values[0])));
+    const row = el("tr", { "data-index": q.index }, el("td", {}, num(q.leverValues[0])));
     if (q.error) {
       row.append(el("td", { colspan: 1 + series.componentNames.length, class: "error",
         text: `${q.error.reason}: ${q.error.message}` }));
@@ -770,7 +679,7 @@ function renderSweeps() {
     }
     figure.append(el("figcaption", {},
       el("strong", { text: displayName(s.plugin) }),
-      ` — score (${p?.score_unit ?? ""}) as ${varies} varies`));
+      ` — score (${p?.scoreUnit ?? ""}) as ${varies} varies`));
     if (s.error) {
       figure.append(el("p", { class: "error", text: s.error }));
     } else {
@@ -817,7 +726,7 @@ function axisFromForm(problems) {
 async function sweep(event) {
   event.preventDefault();
   const forms = [$("scenario"), $("sweep-form")];
-  showError(null);
+  app.error(null);
   forms.forEach(clearProblems);
   const button = $("sweep");
   const progress = $("sweep-progress");
@@ -843,8 +752,8 @@ async function sweep(event) {
     progress.hidden = false;
     progress.max = total;
     progress.value = 0;
-    const c = client();
-    const chunk_size = Math.max(1, Math.ceil(axis.steps / 4));
+    const scoring = api().scoring;
+    const chunkSize = Math.max(1, Math.ceil(axis.steps / 4));
     const series = await Promise.all(calls.map(async ({ plugin, reads, own }) => {
       const s = {
         plugin, request: null, points: [], chunks: 0, componentNames: [], parameters: [], pluginBuild: "",
@@ -852,29 +761,31 @@ async function sweep(event) {
       };
       if (!reads) return s;
       s.request = {
-        plugin, base: { ...base, inputs: own.inputs }, axes: [axis], chunk_size, parameters: own.parameters,
+        plugin, base: { ...base, inputs: own.inputs }, axes: [axis], chunkSize, parameters: own.parameters,
       };
       try {
-        for await (const chunk of c.sweepScenario(s.request)) {
-          if (chunk.component_names.length) s.componentNames = chunk.component_names;
+        for await (const chunk of scoring.sweepScenario(s.request)) {
+          if (chunk.componentNames.length) s.componentNames = chunk.componentNames;
           if (chunk.parameters.length) s.parameters = chunk.parameters;
-          if (chunk.plugin_build) s.pluginBuild = chunk.plugin_build;
+          if (chunk.pluginBuild) s.pluginBuild = chunk.pluginBuild;
           s.chunks += 1;
           s.points.push(...chunk.points);
           done += chunk.points.length;
           progress.value = done;
         }
       } catch (e) {
-        s.error = e instanceof GrpcError ? e.message : String(e);
+        s.error = errorText(e);
         showViolations(e, plugin, own.sent);
       }
       return s;
     }));
     state.sweeps = { base, axis, lever, series };
     renderSweeps();
+    ran.add("sweep");
+    saveState();
     focusFirstProblem(...forms);
   } catch (e) {
-    showError(e);
+    app.error(e);
   } finally {
     progress.hidden = true;
     busy(button, false);
@@ -919,18 +830,270 @@ function leverChanged() {
   $("sweep-stop").value = o.dataset.max;
 }
 
-// ---------------------------------------------------------------- start
+// ---------------------------------------------------------------- comparison
 
-$("scenario").addEventListener("submit", score);
-$("sweep-form").addEventListener("submit", sweep);
-for (const form of [$("scenario"), $("sweep-form")]) form.addEventListener("input", fieldEdited);
-$("lever").addEventListener("change", leverChanged);
-leverChanged();
-loadPlugins().then(() => document.body.setAttribute("data-ready", "true"));
+/** The scenarios to compare: [{ label, scenario }], each scenario a plain Scenario (JSON). */
+let comparisonList = [];
+
+const useModeText = (mode) => $("use-mode").querySelector(`option[value="${mode}"]`)?.textContent ?? `use ${mode}`;
+
+/** A short description of a scenario for people, when it is not given a name. */
+function describe(scenario) {
+  const parts = [useModeText(scenario.useMode)];
+  if (scenario.interestRatePct !== undefined) parts.push(`${scenario.interestRatePct} %`);
+  if (scenario.horizonYears !== undefined) parts.push(`${scenario.horizonYears} y`);
+  if (scenario.participation.length) parts.push(scenario.participation.map((p) => `${p.jurisdiction}=${p.fraction}`).join(" "));
+  if (scenario.ceasefire) parts.push("ceasefire");
+  if (scenario.asOf) parts.push(`as of ${dateText(scenario.asOf)}`);
+  for (const i of scenario.inputs) parts.push(`${i.name}=${i.value}`);
+  return parts.join(", ");
+}
+
+/**
+ * The scenario the form describes now, with the own inputs of every picked plugin (a
+ * comparison gives each plugin those it declares), or null after showing what is wrong.
+ */
+function formScenario() {
+  const form = $("scenario");
+  clearProblems(form);
+  const problems = [];
+  const scenario = scenarioFromForm(problems);
+  scenario.inputs = selectedPlugins().flatMap((plugin) => pluginValues(plugin, { problems }).inputs);
+  if (problems.length) {
+    refuseToSend([form], problems);
+    return null;
+  }
+  return scenario;
+}
+
+function renderComparisonList() {
+  const list = $("compare-list");
+  list.replaceChildren(...comparisonList.map((c, i) => {
+    const remove = el("button", { type: "button", class: "link", "aria-label": `Remove ${c.label}`, text: "Remove" });
+    remove.addEventListener("click", () => {
+      comparisonList.splice(i, 1);
+      renderComparisonList();
+      saveState();
+    });
+    return el("li", { "data-index": i }, el("span", { text: c.label }), " ", remove);
+  }));
+  $("compare-empty").hidden = comparisonList.length > 0;
+  $("compare").disabled = comparisonList.length === 0;
+}
+
+function addScenario(event) {
+  event.preventDefault();
+  app.error(null);
+  const scenario = formScenario();
+  if (!scenario) return;
+  const label = $("compare-label").value.trim() || describe(scenario);
+  comparisonList.push({ label, scenario });
+  $("compare-label").value = "";
+  renderComparisonList();
+  saveState();
+}
+
+/** The form's scenario once per use of the assets: what an analyst compares first. */
+function addOnePerUse() {
+  app.error(null);
+  const scenario = formScenario();
+  if (!scenario) return;
+  for (const option of $("use-mode").options) {
+    const s = { ...scenario, useMode: Number(option.value) };
+    comparisonList.push({ label: describe(s), scenario: s });
+  }
+  renderComparisonList();
+  saveState();
+}
+
+/** A chart per plugin of its score for each scenario, and one table of them all. */
+function renderComparison() {
+  const box = $("comparison");
+  const { scenarios, rows } = state.comparison;
+  const outcome = (row, i) => row.outcomes.find((o) => o.index === i)?.outcome;
+  const head = el("tr", {}, el("th", { scope: "col", text: "Scenario" }),
+    ...rows.map((r) => el("th", { scope: "col", "data-plugin": r.plugin,
+      text: `${displayName(r.plugin)} (${state.schemas[r.plugin]?.scoreUnit ?? ""})` })));
+  const body = el("tbody", {}, ...scenarios.map((c, i) => el("tr", { "data-index": i },
+    el("th", { scope: "row", text: c.label }),
+    ...rows.map((r) => {
+      const o = outcome(r, i);
+      if (o?.case === "result") return el("td", { class: "value", "data-plugin": r.plugin }, num(o.value.score, o.value.scoreUnit));
+      const e = o?.value;
+      return el("td", { class: "error", "data-plugin": r.plugin, text: e ? `${e.reason}: ${e.message}` : "no outcome" });
+    }))));
+  const table = el("table", { class: "comparison" },
+    el("caption", { text: "Scores by scenario (rows) and plugin (columns)" }), el("thead", {}, head), body);
+  const charts = rows.map((r) => {
+    const unit = state.schemas[r.plugin]?.scoreUnit ?? "";
+    const bars = scenarios.flatMap((c, i) => {
+      const o = outcome(r, i);
+      return o?.case === "result" ? [{ label: c.label, value: o.value.score }] : [];
+    });
+    const chart = barChart({ title: `${displayName(r.plugin)}: score (${unit}) by scenario`, unit, bars });
+    chart.dataset.plugin = r.plugin;
+    return el("figure", { class: "card", "data-plugin": r.plugin },
+      el("figcaption", {}, el("strong", { text: displayName(r.plugin) }), ` — score (${unit}) by scenario`), chart);
+  });
+  box.replaceChildren(table, el("div", { class: "comparison-charts" }, ...charts),
+    el("p", { class: "help", text: "Each plugin scores with its configured parameters: a comparison takes no per-call parameters." }));
+}
+
+async function compare() {
+  app.error(null);
+  const button = $("compare");
+  busy(button, true);
+  try {
+    const plugins = selectedPlugins();
+    if (plugins.length === 0) throw new Error("Pick at least one plugin.");
+    if (comparisonList.length === 0) throw new Error("Add at least one scenario to compare.");
+    const scenarios = comparisonList.map((c) => ({ label: c.label, scenario: c.scenario }));
+    const request = { plugins, scenarios: scenarios.map((c) => c.scenario) };
+    const { rows } = await api().scoring.compareScenarios(request);
+    state.comparison = { request, scenarios, rows };
+    renderComparison();
+    ran.add("compare");
+    saveState();
+  } catch (e) {
+    app.error(e);
+  } finally {
+    busy(button, false);
+  }
+}
+
+// ---------------------------------------------------------------- the URL
+
+/** What was run, in the order a shared URL runs it again. */
+const ran = new Set();
+const RUN_ORDER = ["score", "sweep", "compare"];
+
+const idOf = (name) => name.replace(/^plugins\//, "");
+
+/**
+ * The view's state as URL parameters: the form (levers, plugins picked, their own inputs and the
+ * parameters changed from the server's), the sweep's axis, the comparison's scenarios and what
+ * was run. A shared URL fills the form with it and runs the same calls again.
+ */
+function formParams() {
+  const q = {
+    use: $("use-mode").value,
+    rate: $("interest-rate").value,
+    participation: $("participation").value.trim(),
+    horizon: $("horizon").value,
+    as_of: $("as-of").value,
+    ceasefire: $("ceasefire").checked ? "1" : "",
+    plugins: selectedPlugins().map(idOf).join(","),
+    vary: $("lever").value,
+    from: $("sweep-start").value,
+    to: $("sweep-stop").value,
+    points: $("sweep-steps").value,
+    compare: comparisonList.length ? JSON.stringify(comparisonList) : "",
+    run: RUN_ORDER.filter((r) => ran.has(r)).join(","),
+  };
+  for (const [plugin, box] of fieldsets) {
+    const schema = state.schemas[plugin];
+    for (const c of box.querySelectorAll("input[data-input]")) q[`in.${schema.id}.${c.dataset.input}`] = c.value;
+    for (const c of box.querySelectorAll("input[data-parameter]")) {
+      const decl = schema.parameters.find((p) => p.name === c.dataset.parameter);
+      q[`param.${schema.id}.${c.dataset.parameter}`] = Number(c.value) === decl?.defaultValue ? "" : c.value;
+    }
+  }
+  return q;
+}
+
+/** Writes the state into the URL, and remembers it as drawn (nothing to restore). */
+function saveState() {
+  app.setParams("scoring", formParams(), { replace: true });
+  drawn = location.search;
+}
+
+/** Fills the form from `params` (what formParams wrote); unknown or missing names keep the form's. */
+function fillForm(params) {
+  const set = (id, name) => {
+    if (params.has(name)) $(id).value = params.get(name);
+  };
+  set("use-mode", "use");
+  set("interest-rate", "rate");
+  set("participation", "participation");
+  set("horizon", "horizon");
+  set("as-of", "as_of");
+  $("ceasefire").checked = params.get("ceasefire") === "1";
+  for (const [plugin, box] of fieldsets) {
+    const id = state.schemas[plugin].id;
+    for (const c of box.querySelectorAll("input[data-input]")) {
+      const v = params.get(`in.${id}.${c.dataset.input}`);
+      if (v !== null) c.value = v;
+    }
+    for (const c of box.querySelectorAll("input[data-parameter]")) {
+      const v = params.get(`param.${id}.${c.dataset.parameter}`);
+      if (v !== null) {
+        c.value = v;
+        c.closest("details").open = true;
+      }
+    }
+  }
+  if (params.has("vary") && [...$("lever").options].some((o) => o.value === params.get("vary"))) {
+    $("lever").value = params.get("vary");
+    leverChanged();
+  }
+  set("sweep-start", "from");
+  set("sweep-stop", "to");
+  set("sweep-steps", "points");
+  try {
+    const list = JSON.parse(params.get("compare") ?? "[]");
+    comparisonList = Array.isArray(list)
+      ? list.filter((c) => typeof c?.label === "string" && c.scenario && typeof c.scenario === "object")
+      : [];
+  } catch {
+    comparisonList = [];
+  }
+  renderComparisonList();
+}
+
+/** The query string last drawn: showing it again has nothing to do. */
+let drawn = null;
+let listed = false;
+
+async function restore(params) {
+  if (!listed) {
+    const wanted = params.get("plugins");
+    await loadPlugins(wanted === null ? null : new Set(wanted.split(",").filter(Boolean)));
+    listed = state.plugins.length > 0;
+  }
+  fillForm(params);
+  ran.clear();
+  const noEvent = { preventDefault() {} };
+  const runs = (params.get("run") ?? "").split(",");
+  if (runs.includes("score")) await score(noEvent);
+  if (runs.includes("sweep")) await sweep(noEvent);
+  if (runs.includes("compare") && comparisonList.length) await compare();
+  drawn = location.search;
+}
 
 export default {
   id: "scoring",
   title: "Scoring",
-  mount() {},
-  async show() {},
+  mount(root, shell) {
+    app = shell;
+    $("scenario").addEventListener("submit", score);
+    $("sweep-form").addEventListener("submit", sweep);
+    $("compare-form").addEventListener("submit", addScenario);
+    $("compare-uses").addEventListener("click", addOnePerUse);
+    $("compare-clear").addEventListener("click", () => {
+      comparisonList = [];
+      renderComparisonList();
+      saveState();
+    });
+    $("compare").addEventListener("click", compare);
+    for (const form of [$("scenario"), $("sweep-form")]) {
+      form.addEventListener("input", fieldEdited);
+      form.addEventListener("change", () => saveState());
+    }
+    $("lever").addEventListener("change", leverChanged);
+    leverChanged();
+  },
+  async show(params) {
+    if (listed && location.search === drawn) return;
+    await restore(params);
+  },
 };
