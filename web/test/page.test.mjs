@@ -96,6 +96,25 @@ function readCards(page) {
   }));
 }
 
+/** The comparison's table (rows of scores, null for an error) and each plugin's chart bars. */
+function readComparison(page) {
+  return page.$eval("#comparison", (box) => ({
+    plugins: [...box.querySelectorAll("table.comparison thead th[data-plugin]")].map((th) => th.dataset.plugin),
+    rows: [...box.querySelectorAll("table.comparison tbody tr")].map((tr) =>
+      [...tr.querySelectorAll("td")].map((td) => (td.querySelector(".num") ? Number(td.querySelector(".num").dataset.value) : null))),
+    bars: Object.fromEntries([...box.querySelectorAll("svg.chart[data-plugin]")].map((svg) =>
+      [svg.dataset.plugin, [...svg.querySelectorAll("rect.bar")].map((r) => Number(r.dataset.value))])),
+  }));
+}
+
+/** Every sweep table's rows of numbers, by plugin. */
+function readSweepRows(page) {
+  return page.$$eval("#charts figure", (figs) => figs.map((f) => ({
+    plugin: f.dataset.plugin,
+    rows: [...f.querySelectorAll(".sweep-data tbody tr")].map((r) => [...r.querySelectorAll(".num")].map((n) => Number(n.dataset.value))),
+  })));
+}
+
 /** Clicks a button and waits until the page has finished what it started. */
 async function press(page, id) {
   await page.click(`#${id}`);
@@ -459,6 +478,69 @@ async function main() {
     };
     await sweepOnPage(AXIS, plugins.map((p) => p.name));
     await sweepOnPage(SHARE_AXIS, [ESCROW]);
+
+    // 8. A comparison: the form's scenario once per use of the assets, by every plugin, as a
+    // table and a chart per plugin, at CompareScenarios' scores (direct and over tonic).
+    await page.click("#compare-uses");
+    const listedScenarios = await page.$$eval("#compare-list li", (li) => li.length);
+    const uses = await page.$$eval("#use-mode option", (os) => os.map((o) => Number(o.value)));
+    assert.equal(listedScenarios, uses.length, "one scenario per use of the assets");
+    await press(page, "compare");
+    const compared = await readComparison(page);
+    const direct = await client.scoring.compareScenarios({
+      plugins: plugins.map((p) => p.name),
+      scenarios: uses.map((useMode) => ({ ...SCENARIO, useMode, inputs: SHARE })),
+    });
+    assert.deepEqual(compared.plugins, plugins.map((p) => p.name), "a column per plugin");
+    assert.equal(compared.rows.length, uses.length, "a row per scenario");
+    for (const [j, row] of direct.rows.entries()) {
+      const scores = row.outcomes.map((o) => (o.outcome.case === "result" ? o.outcome.value.score : null));
+      assert.deepEqual(compared.rows.map((r) => r[j]), scores, `${row.plugin}: the table vs CompareScenarios`);
+      assert.deepEqual(compared.bars[row.plugin], scores.filter((v) => v !== null), `${row.plugin}: the chart's bars`);
+      if (EXPECTED) {
+        assert.deepEqual(scores, EXPECTED.compare[j].scores, `${row.plugin}: CompareScenarios over gRPC-Web vs tonic`);
+      }
+    }
+    log(`comparison of ${uses.length} scenarios x ${plugins.length} plugins matches CompareScenarios${EXPECTED ? " (and tonic)" : ""}`);
+
+    // 9. The URL holds the view's state: opened in a fresh page it shows the same scores, sweep
+    // and comparison.
+    const shared = page.url();
+    const query = new URL(shared).searchParams;
+    assert.equal(query.get("view"), "scoring");
+    assert.equal(query.get("run"), "score,sweep,compare", `what was run is in the URL: ${shared}`);
+    assert.equal(query.get("in.fixture-escrow.escrow.share"), "0.4");
+    assert.equal(query.get("param.fixture-escrow.weight"), "0.2");
+    const before9 = { cards: await readCards(page), sweep: await readSweepRows(page), comparison: compared };
+    const fresh = await context.newPage();
+    fresh.on("pageerror", (e) => problems.push(`page error (shared URL): ${e.message}`));
+    await fresh.goto(shared);
+    await fresh.waitForSelector("#view-scoring[data-ready=true]", { timeout: 60_000 });
+    assert.deepEqual(await readCards(fresh), before9.cards, "the shared URL's score cards");
+    assert.deepEqual(await readSweepRows(fresh), before9.sweep, "the shared URL's sweep");
+    assert.deepEqual(await readComparison(fresh), before9.comparison, "the shared URL's comparison");
+    assert.equal(fresh.url(), shared, "restoring does not change the URL");
+    log("a fresh page on the shared URL shows the same scores, sweep and comparison");
+
+    // 10. Compression, negotiated per call from the browser: the replies come gzip- and then
+    // zstd-compressed (gRPC message compression, decoded by the generated client), with the
+    // same numbers.
+    for (const encoding of ["gzip", "zstd"]) {
+      const seen = [];
+      const listen = (r) => {
+        if (r.url().endsWith("/ScoreScenario")) seen.push(r.headers()["grpc-encoding"] ?? "identity");
+      };
+      fresh.on("response", listen);
+      await fresh.click("#settings summary");
+      await fresh.selectOption("#compression", encoding);
+      await press(fresh, "score");
+      fresh.off("response", listen);
+      await fresh.click("#settings summary");
+      assert.deepEqual(seen, plugins.map(() => encoding), `every ScoreScenario reply in ${encoding}`);
+      assert.deepEqual(await readCards(fresh), before9.cards, `the scores with ${encoding}`);
+      log(`${encoding}: ${seen.length} ScoreScenario replies compressed, the same scores`);
+    }
+    await fresh.close();
 
     const alert = await page.$eval("#error", (e) => (e.hidden ? "" : e.textContent));
     assert.equal(alert, "", "the page shows no error");

@@ -475,11 +475,44 @@ fn escrow_expectations(addr: SocketAddr) -> Value {
                 })
             }));
         }
+        // The page's comparison: its scenario (with escrow.share) once per use of the assets,
+        // by every plugin.
+        let compared = c
+            .compare_scenarios(pb::CompareScenariosRequest {
+                plugins: [ESCROW, "plugins/pressure-index", "plugins/prudent-pressure"]
+                    .map(String::from)
+                    .to_vec(),
+                scenarios: (1..=6)
+                    .map(|use_mode| pb::Scenario {
+                        use_mode,
+                        ..page_scenario(share())
+                    })
+                    .collect(),
+            })
+            .await
+            .expect("CompareScenarios")
+            .into_inner();
+        let compare: Vec<Value> = compared
+            .rows
+            .iter()
+            .map(|row| {
+                let scores: Vec<Value> = row
+                    .outcomes
+                    .iter()
+                    .map(|o| match &o.outcome {
+                        Some(pb::scenario_outcome::Outcome::Result(r)) => json!(r.score),
+                        _ => Value::Null,
+                    })
+                    .collect();
+                json!({ "plugin": row.plugin, "scores": scores })
+            })
+            .collect();
         json!({
             "required": required,
             "score": scores[0],
             "score_weight": scores[1],
             "sweep": { "points": points, "parameters": parameters },
+            "compare": compare,
             "model_card": model_card,
         })
     })
