@@ -187,7 +187,7 @@ function dateTicks(x0, x1) {
  * extend to the left of it.
  */
 export function barChart({ title, unit, bars }) {
-  const row = 22, left = 180, right = 70, top = 8;
+  const row = 22, left = 200, right = 70, top = 8;
   const W = 640, H = top * 2 + row * Math.max(bars.length, 1);
   const lo = Math.min(0, ...bars.map((b) => b.value));
   const hi = Math.max(0, ...bars.map((b) => b.value));
@@ -198,7 +198,8 @@ export function barChart({ title, unit, bars }) {
   bars.forEach((b, i) => {
     const y = top + i * row;
     const [x0, x1] = [X(Math.min(0, b.value)), X(Math.max(0, b.value))];
-    const label = b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label;
+    // Long labels are cut to fit; the whole label is in the bar's title and in the table.
+    const label = b.label.length > 27 ? `${b.label.slice(0, 26)}…` : b.label;
     root.append(svg("text", { x: left - 8, y: y + row * 0.68, "text-anchor": "end" }, label));
     const rect = svg("rect", { x: x0.toFixed(2), y: y + 3, width: (x1 - x0).toFixed(2), height: row - 6,
       class: "bar", "data-label": b.label, "data-value": b.value, tabindex: 0 });
