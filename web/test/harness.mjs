@@ -8,6 +8,7 @@
 
 import { chromium } from "playwright-core";
 import { createLeverage } from "@leverage/client";
+import { audit } from "./axe.mjs";
 
 export async function open(name) {
   const base = process.env.LEVERAGE_URL;
@@ -53,9 +54,15 @@ export async function open(name) {
     async query() {
       return Object.fromEntries(new URL(page.url()).searchParams);
     },
-    /** Fails on errors the page logged; writes the screenshot; prints "<name>: ok". */
+    /**
+     * Fails on errors the page logged and on accessibility violations (axe-core, WCAG 2.1 AA) in
+     * what it shows now; writes the screenshot; prints "<name>: ok".
+     */
     async done() {
       if (problems.length) throw new Error(problems.join("\n"));
+      const violations = await audit(page);
+      if (violations.length) throw new Error(`accessibility (axe-core):\n${violations.join("\n")}`);
+      log("no accessibility violation (axe-core, WCAG 2.1 A and AA)");
       if (process.env.SCREENSHOT) {
         await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
         log(`screenshot ${process.env.SCREENSHOT}`);

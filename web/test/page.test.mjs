@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { createLeverage, Lever, PluginState, refusalOf } from "@leverage/client";
+import { audit } from "./axe.mjs";
 
 const base = process.env.LEVERAGE_URL;
 if (!base) {
@@ -541,6 +542,11 @@ async function main() {
       log(`${encoding}: ${seen.length} ScoreScenario replies compressed, the same scores`);
     }
     await fresh.close();
+
+    // The view as analysts leave it (form, scores, sweep, comparison): no accessibility
+    // violation that axe-core finds (WCAG 2.1 A and AA: labels, contrast, headings, ARIA, tables).
+    assert.deepEqual(await audit(page), [], "accessibility (axe-core)");
+    log("no accessibility violation (axe-core, WCAG 2.1 A and AA)");
 
     const alert = await page.$eval("#error", (e) => (e.hidden ? "" : e.textContent));
     assert.equal(alert, "", "the page shows no error");
