@@ -172,8 +172,10 @@ async function main() {
 
     // 1. The page loads, lists the plugins and reads each one's schema (over gRPC-Web from the
     // browser, nothing from elsewhere).
+    const bundle = page.waitForResponse((r) => r.url() === `${base}/app.js`);
     const response = await page.goto(`${base}/`);
     assert.equal(response.status(), 200, "GET / status");
+    assert.equal((await bundle).headers()["content-encoding"], "gzip", "the page's script comes gzipped");
     await page.waitForSelector("#view-scoring[data-ready=true]", { timeout: 30_000 });
     const listed = await page.$$eval("#plugins .plugin", (rows) =>
       rows.map((r) => ({ name: r.dataset.plugin, text: r.textContent, checked: r.querySelector("input").checked })));
