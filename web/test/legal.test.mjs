@@ -205,6 +205,40 @@ async function checkTimeline(page, list, code, what) {
   return list.length;
 }
 
+/**
+ * How many texts of the view were checked, and those whose contrast with its background is below 4.5:1 (WCAG AA): the heat
+ * map's cells on their level's colour, the stances in their colour, help text and captions.
+ */
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgba = (s) => (s.match(/[\d.]+/g) ?? []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || c[3] === 1) return c;
+      }
+      return [255, 255, 255];
+    };
+    const low = [];
+    let checked = 0;
+    const texts = document.querySelectorAll(["#view-legal td.cell .num", "#view-legal td.cell .level",
+      "#view-legal td.cell .binding", "#view-legal span.stance", "#view-legal .help", "#view-legal caption",
+      "#view-legal th", "#view-legal td"].join(","));
+    for (const e of texts) {
+      if (!e.textContent.trim() || !e.checkVisibility()) continue;
+      const [a, b] = [lum(rgba(getComputedStyle(e).color)), lum(background(e))].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      if (ratio < 4.5) low.push(`${e.textContent.trim().slice(0, 40)}: ${ratio.toFixed(2)}`);
+      checked += 1;
+    }
+    return { checked, low };
+  });
+}
+
 run("legal.test", async (t) => {
   const { page, expected: e } = t;
   const A = e.as_of, B = e.other_as_of;
@@ -251,6 +285,9 @@ run("legal.test", async (t) => {
   assert.deepEqual(options, [...codes].sort(), "the timeline offers every jurisdiction with positions or risk");
   const beA = e.positions[`${PICK.jurisdiction}|${A}`];
   t.log(`timeline: ${await checkTimeline(page, beA, PICK.jurisdiction, "timeline")} positions equal ListPositions'`);
+  const contrast = await lowContrast(page);
+  assert.deepEqual(contrast.low, [], "text contrast of 4.5:1 or more");
+  t.log(`contrast: ${contrast.checked} texts of 4.5:1 or more`);
 
   // 3. The shared URL, opened in a fresh page, restores the heat map, the cell and the timeline.
   const shared = page.url();
