@@ -202,7 +202,26 @@ run("assets.test", async (t) => {
   assert.equal(charts.length, 2, "the series chart and the summary's chart");
   for (const c of charts) assert.ok(c.role === "img" && c.label && c.focusable, JSON.stringify(c));
 
-  // 3. From A to B with the form, then a holding and a point picked with the keyboard.
+  // The filters are in the tab order one after the other, then the holdings' buttons.
+  await page.focus("#assets-kind");
+  const order = ["assets-kind"];
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press("Tab");
+    order.push(await page.evaluate(() => document.activeElement.id));
+  }
+  await page.keyboard.press("Tab");
+  order.push(await page.evaluate(() => document.activeElement.closest("tr")?.dataset.holding));
+  assert.deepEqual(order, ["assets-kind", "assets-owner-kind", "assets-instrument", "assets-jurisdiction", "assets-custodian",
+    "assets-order", E.a.holdings[0].name], "Tab goes through the filters, then to the first holding");
+
+  // A point clicked shows its source, and the URL keeps it.
+  const first = E.a.observations[0];
+  await page.click(`#assets-series circle[data-observation="${first.id}"]`);
+  await checkPoint(t, first);
+  assert.equal((await t.query()).observation, first.id, "the clicked point is in the URL");
+
+  // 3. From A to B with the form, then a holding and a point picked with the keyboard (a new
+  // holding lets go of the point picked in A's).
   const b = E.b.params;
   await ready(t, () => page.selectOption("#assets-owner-kind", b.owner_kind));
   await ready(t, () => page.fill("#assets-as-of", b.as_of));
@@ -211,6 +230,7 @@ run("assets.test", async (t) => {
   await ready(t, () => page.selectOption("#assets-currency", b.currency));
   await page.focus(`#assets-holdings tr[data-holding="holdings/${b.holding}"] button`);
   await ready(t, () => page.keyboard.press("Enter"));
+  assert.equal((await t.query()).observation, undefined, "a new holding, no point picked");
   await page.focus(`#assets-series circle[data-observation="${b.observation}"]`);
   await page.keyboard.press("Enter");
   assert.deepEqual(await t.query(), { view: "assets", ...b }, "the URL says what the form says");
