@@ -65,6 +65,7 @@ function readView(page) {
       })),
       table: rows("#assets-series table tbody tr").map((tr) => ({
         observation: tr.dataset.observation,
+        inForce: tr.classList.contains("in-force"),
         value: value(tr.querySelector(".money.low .num")),
         date: tr.querySelector("time")?.getAttribute("datetime"),
       })),
@@ -142,6 +143,10 @@ async function checkShown(t, state, what) {
     close(shown.table[i].value, money(o.amount), `${what}: ${o.id} in the table`);
     assert.equal(shown.table[i].date, iso(o.as_of));
   });
+  // The observation in force on the date is the one ListHoldings gave as the holding's current.
+  const listed = state.holdings.find((h) => h.name === `holdings/${state.params.holding}`);
+  assert.deepEqual(shown.table.filter((r) => r.inForce).map((r) => r.observation), listed?.current ? [listed.current.id] : [],
+    `${what}: the observation in force on the date is marked`);
   t.log(`${what}: ${shown.holdings.length} holdings, ${shown.groups.length} groups, ${shown.estimates.length} estimates, ` +
     `${shown.rates.length} rates, ${shown.points.length} points: the API's numbers`);
 }

@@ -222,7 +222,7 @@ async function load(params) {
   const said = [];
   if (holdings.status === "fulfilled") {
     const { items, last } = holdings.value;
-    drawHoldings(items, s);
+    drawHoldings(items, s, dateText(last.asOf));
     said.push(`${items.length} holding${items.length === 1 ? "" : "s"} as of ${dateText(last.asOf)}`);
   } else {
     problems.push(holdings.reason);
@@ -236,10 +236,10 @@ async function load(params) {
     $("summary").replaceChildren(el("p", { class: "error", text: "The summary could not be made (see the message below)." }));
   }
   if (series.status === "fulfilled") {
-    const current = holdings.status === "fulfilled"
-      ? holdings.value.items.find((h) => holdingId(h.name) === s.holding)?.current
-      : undefined;
-    drawSeries(s, series.value?.items ?? null, current);
+    // The observation in force on the date, as ListHoldings chose it (when the holding is listed).
+    const listed = holdings.status === "fulfilled" ? holdings.value : null;
+    const current = listed?.items.find((h) => holdingId(h.name) === s.holding)?.current;
+    drawSeries(s, series.value?.items ?? null, current && { id: current.id, on: dateText(listed.last.asOf) });
     if (series.value) said.push(`${series.value.items.length} observations of ${s.holding}`);
   } else {
     problems.push(series.reason);
@@ -253,8 +253,8 @@ async function load(params) {
   root.dataset.ready = "true";
 }
 
-function drawHoldings(items, s) {
-  const date = s.asOf || "today";
+/** The holdings table; `date` is the day the server chose each holding's figure for. */
+function drawHoldings(items, s, date) {
   const rows = items.map((h) => {
     const id = holdingId(h.name);
     const picked = id === s.holding;
@@ -283,7 +283,10 @@ function drawHoldings(items, s) {
     : el("p", { class: "help", text: "No holding matches the filter." }));
 }
 
-/** The series of the picked holding: a line per currency, each point with its source. */
+/**
+ * The series of the picked holding: a line per currency, each point with its source.
+ * `current`: the observation in force on the view's date ({ id, on }), when the table lists it.
+ */
 function drawSeries(s, observations, current) {
   const box = $("series");
   if (!observations) {
@@ -381,7 +384,7 @@ function observationsTable(s, observations, current) {
     observations.map((o) => ({
       attrs: { "data-observation": o.id, class: o.id === current?.id ? "in-force" : null },
       head: el("th", { scope: "row" }, o.id, o.id === current?.id
-        ? el("span", { class: "help", text: ` (in force on ${s.asOf || "today"})` }) : null),
+        ? el("span", { class: "help", text: ` (in force on ${current.on})` }) : null),
       cells: [observedDate(o), el("td", { class: "value" }, observedAmount(o)), sourceOf(o.source, o.confidence, o.verified), o.note],
     })), { class: "assets-observations" });
 }
