@@ -274,6 +274,13 @@ run("funding.test", async (t) => {
   await checkAccessibility(page);
   log(`${expected.instruments[early].length} instruments as of ${early}, ${expected.allocations.safe.length} SAFE allocations: as the API`);
 
+  // The instrument's name in the table opens its details, with the focus on them.
+  await page.click("#funding-instruments table.instruments a >> nth=0");
+  same("the first instrument's details after its link", await page.evaluate(() => {
+    const d = document.querySelector("#funding-instruments details.instrument");
+    return { open: d.open, focused: document.activeElement === d.querySelector("summary") };
+  }), { open: true, focused: true });
+
   // The date changes: the URL follows and the statuses are the later ones.
   await page.fill("#funding-as-of", late);
   await t.ready(ID);
@@ -303,6 +310,20 @@ run("funding.test", async (t) => {
   await compareAllocations(t, "era-loans");
   same("restored: the status picked", await page.inputValue("#funding-status"), "disbursing");
   same("restored: the date", await page.inputValue("#funding-as-of"), late);
+
+  // A URL naming no instrument: the server's words in the alert and in place of the chart,
+  // the rest drawn.
+  const missing = expected.missing;
+  await t.view(ID, { allocations: missing.id });
+  same("an unknown instrument's allocations", await page.evaluate(() => ({
+    alert: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
+    inPlace: document.querySelector("#funding-allocations .error")?.textContent ?? null,
+    charts: document.querySelectorAll("#funding-allocations svg").length,
+    instruments: document.querySelectorAll("#funding-instruments table.instruments tbody tr").length,
+  })).then((r) => ({ ...r, alert: r.alert?.includes(missing.message), inPlace: r.inPlace?.includes(missing.message) })),
+  { alert: true, inPlace: true, charts: 0, instruments: expected.instruments[late].length });
+  await page.goto(url);
+  await t.ready(ID);
 
   // Back to every status and SAFE, for the checks (and the screenshot).
   await page.selectOption("#funding-status", "");

@@ -10,7 +10,9 @@
 //!   currencies;
 //! - the eligibility checker (CheckEligibility): the verdict, role, cap, conditions and every
 //!   reason for an eligible and a not eligible country, and the server's field violation for an
-//!   outside share above 100 shown beside its field.
+//!   outside share above 100 shown beside its field;
+//! - an allocations URL naming no instrument: the server's NOT_FOUND in the page's alert and in
+//!   place of the chart, the rest of the view drawn.
 //!
 //! How the page tests run, and what they need: `common/page.rs`.
 
@@ -266,8 +268,18 @@ fn expectations(server: &page::Server) -> Value {
             "{violations:?}"
         );
 
+        let missing = c
+            .list_allocations(pb::ListAllocationsRequest {
+                parent: "instruments/no-such-instrument".into(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("no instrument has that name");
+        assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
+
         json!({
             "instruments": by_date,
+            "missing": { "id": "no-such-instrument", "message": missing.message() },
             "allocations": by_instrument,
             "checks": { "eligible": eligible, "not_eligible": not_eligible },
             "refused": {

@@ -193,7 +193,8 @@ function mount(viewRoot, shell) {
           + "from outside the EU, the associated states and third countries with an agreement, 0 to 100. "
           + "Empty: not known (the answer then states the cap as a condition)." }),
         el("button", { id: "funding-check", type: "submit", text: "Check" })),
-      el("div", { id: "funding-answer", "aria-live": "polite" },
+      // Not a live region itself: the status line above says the verdict, once.
+      el("div", { id: "funding-answer" },
         el("p", { class: "help", text: "Fill in a country and press Check." }))),
   );
 
