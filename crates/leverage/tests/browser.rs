@@ -20,7 +20,6 @@ use std::time::Duration;
 use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::scoring_service_client::ScoringServiceClient;
 use serde_json::{Value, json};
-use tonic_types::StatusExt;
 
 mod common;
 use common::page::{self, start_server};
@@ -300,17 +299,12 @@ fn grpc_web_over_http1_with_cors_and_the_page() {
         }),
         ..Default::default()
     };
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let gzipped = runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .expect("server address")
-            .connect()
-            .await
-            .expect("connect over gRPC");
+    let request = list.clone();
+    let gzipped = page::over_grpc(&server, |channel| async move {
         let gzip = tonic::codec::CompressionEncoding::Gzip;
         let reply = pb::asset_service_client::AssetServiceClient::new(channel)
             .accept_compressed(gzip)
-            .list_holdings(list.clone())
+            .list_holdings(request)
             .await
             .expect("ListHoldings over gRPC with gzip");
         let encoding = reply.metadata().get("grpc-encoding").cloned();
@@ -375,15 +369,9 @@ fn named<'a>(values: impl IntoIterator<Item = (&'a str, f64)>) -> Value {
 /// input left unset; the score of `escrow.share` 0.4, without and with the per-call parameter
 /// `weight` 0.2; and the sweep of `escrow.share` from 0 to 1 in 11 points with that parameter.
 /// The page must show the same numbers, to the bit.
-fn escrow_expectations(addr: SocketAddr) -> Value {
+fn escrow_expectations(server: &page::Server) -> Value {
     const ESCROW: &str = "plugins/fixture-escrow";
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .expect("server address")
-            .connect()
-            .await
-            .expect("connect over gRPC");
+    page::over_grpc(server, |channel| async move {
         let mut c = ScoringServiceClient::new(channel);
         let share = || {
             vec![pb::InputValue {
@@ -406,13 +394,7 @@ fn escrow_expectations(addr: SocketAddr) -> Value {
             .score_scenario(score(vec![], vec![]))
             .await
             .expect_err("escrow.share is required");
-        let required: Vec<Value> = refused
-            .get_details_bad_request()
-            .map(|b| b.field_violations)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| json!({ "field": v.field, "description": v.description }))
-            .collect();
+        let required = page::field_violations(&refused);
         assert!(!required.is_empty(), "{refused:?}");
         let model_card = c
             .get_plugin(pb::GetPluginRequest {
@@ -524,6 +506,6 @@ fn the_page_in_headless_chromium_matches_the_api() {
         return;
     };
     let server = start_server(true, &[]);
-    let expected = escrow_expectations(server.addr);
+    let expected = escrow_expectations(&server);
     page::run_script(&browser, "page.test.mjs", &server, &expected, "scoring.png");
 }

@@ -14,10 +14,9 @@ use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::asset_service_client::AssetServiceClient;
 use serde_json::{Map, Value, json};
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 mod common;
-use common::page::{browser, run_script, start_server};
+use common::page::{self, browser, run_script, start_server};
 
 /// One state of the view: its query string, and the requests the view must make for it, written
 /// here from the API's documentation rather than from the page's code.
@@ -234,14 +233,8 @@ async fn state_expectations(channel: Channel, state: &ViewState) -> Value {
 }
 
 /// The two states, and the server's refusal of a day that does not exist (2024-02-30).
-fn expectations(server: &common::page::Server) -> Value {
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async {
-        let channel = Channel::from_shared(server.url())
-            .expect("server address")
-            .connect()
-            .await
-            .expect("connect over gRPC");
+fn expectations(server: &page::Server) -> Value {
+    page::over_grpc(server, |channel| async move {
         let refused = AssetServiceClient::new(channel.clone())
             .list_holdings(pb::ListHoldingsRequest {
                 as_of: Some(pb::Date {
@@ -255,13 +248,7 @@ fn expectations(server: &common::page::Server) -> Value {
             .await
             .expect_err("2024-02-30 is refused");
         assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-        let violations: Vec<Value> = refused
-            .get_details_bad_request()
-            .map(|b| b.field_violations)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| json!({ "field": v.field, "description": v.description }))
-            .collect();
+        let violations = page::field_violations(&refused);
         assert!(!violations.is_empty(), "{refused:?}");
         json!({
             "invalid": {

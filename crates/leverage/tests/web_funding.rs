@@ -20,7 +20,6 @@ use leverage_proto::leverage::v1 as pb;
 use leverage_proto::leverage::v1::defence_funding_service_client::DefenceFundingServiceClient;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 mod common;
 use common::page::{self, start_server};
@@ -199,13 +198,7 @@ async fn check(
 }
 
 fn expectations(server: &page::Server) -> Value {
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async {
-        let channel = Channel::from_shared(server.url())
-            .expect("server address")
-            .connect()
-            .await
-            .expect("connect over gRPC");
+    page::over_grpc(server, |channel| async move {
         let mut c = DefenceFundingServiceClient::new(channel);
 
         let mut by_date = serde_json::Map::new();
@@ -243,7 +236,10 @@ fn expectations(server: &page::Server) -> Value {
         assert_eq!(eligible["eligibility"], "ELIGIBLE", "{eligible}");
         // The UK has none: its components count as outside, and 40% is above the 35% cap.
         let not_eligible = check(&mut c, "GB", Some(40.0)).await;
-        assert_eq!(not_eligible["eligibility"], "NOT_ELIGIBLE", "{not_eligible}");
+        assert_eq!(
+            not_eligible["eligibility"], "NOT_ELIGIBLE",
+            "{not_eligible}"
+        );
         assert!(
             not_eligible["reasons"].as_array().expect("reasons").len() > 1,
             "{not_eligible}"
@@ -254,13 +250,7 @@ fn expectations(server: &page::Server) -> Value {
             .await
             .expect_err("an outside share above 100 is refused");
         assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-        let violations: Vec<Value> = refused
-            .get_details_bad_request()
-            .map(|b| b.field_violations)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| json!({ "field": v.field, "description": v.description }))
-            .collect();
+        let violations = page::field_violations(&refused);
         assert!(
             violations
                 .iter()

@@ -158,13 +158,7 @@ fn timeline(list: &[pb::Position]) -> Value {
 
 /// What the page test asks of the server, answered over plain gRPC.
 fn legal_expectations(server: &page::Server) -> Value {
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(async {
-        let channel = Channel::from_shared(server.url())
-            .expect("server address")
-            .connect()
-            .await
-            .expect("connect over gRPC");
+    page::over_grpc(server, |channel| async move {
         let mut c = LegalRiskServiceClient::new(channel);
         let mut assessments = serde_json::Map::new();
         for (model, as_of) in [

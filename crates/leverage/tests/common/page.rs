@@ -206,3 +206,36 @@ pub fn run_script(
     assert!(stdout.contains(&format!("{name}: ok")), "{stdout}");
     stdout
 }
+
+/// Runs `expectations` with a channel to `server` over plain gRPC (tonic), on a runtime of its
+/// own: what a page test gets this way is what the page must show.
+pub fn over_grpc<T, F>(
+    server: &Server,
+    expectations: impl FnOnce(tonic::transport::Channel) -> F,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(server.url())
+            .expect("server address")
+            .connect()
+            .await
+            .expect("connect over gRPC");
+        expectations(channel).await
+    })
+}
+
+/// A refusal's field violations (google.rpc.BadRequest) as `{ field, description }` objects,
+/// the form a page test compares with what the page shows next to its fields.
+pub fn field_violations(status: &tonic::Status) -> Vec<Value> {
+    use tonic_types::StatusExt as _;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| serde_json::json!({ "field": v.field, "description": v.description }))
+        .collect()
+}
