@@ -210,3 +210,51 @@ export function barChart({ title, unit, bars }) {
   if (lo < 0) root.append(svg("line", { x1: X(0), x2: X(0), y1: top, y2: H - top, class: "zero" }));
   return root;
 }
+
+// ---------------------------------------------------------------- money
+
+const NANOS = 1_000_000_000n;
+
+/** A `leverage.v1.Money`'s amount in nano-units, exactly (units are a bigint). */
+export const moneyNanos = (m) => BigInt(m.units) * NANOS + BigInt(m.nanos);
+
+/** An exact amount in nano-units as a decimal string: "43734100805", "1.75", "-0.5". */
+export function decimalOfNanos(n) {
+  const sign = n < 0n ? "-" : "";
+  const a = n < 0n ? -n : n;
+  const fraction = (a % NANOS).toString().padStart(9, "0").replace(/0+$/, "");
+  return `${sign}${a / NANOS}${fraction ? `.${fraction}` : ""}`;
+}
+
+/** A `leverage.v1.Money`'s amount as a number of currency units (undefined: 0). */
+export const moneyValue = (m) => (m ? Number(decimalOfNanos(moneyNanos(m))) : 0);
+
+/**
+ * An amount for people: 4 significant digits, in billions ("bn") or millions ("mn") when that
+ * large, where formatNumber would switch to an exponent.
+ */
+export function amountWords(v) {
+  const a = Math.abs(v);
+  const [scaled, suffix] = a >= 1e9 ? [v / 1e9, " bn"] : a >= 1e6 ? [v / 1e6, " mn"] : [v, ""];
+  return `${Number(scaled.toPrecision(4)).toLocaleString("en-GB", { maximumFractionDigits: 4 })}${suffix}`;
+}
+
+/**
+ * An amount as a number element: in words for people, its exact value in `data-value` (`exact`,
+ * a decimal string, when the amount came as Money) and the whole figure in its title.
+ */
+export function amountNum(v, currency = "", exact = v) {
+  const whole = `${Number(exact).toLocaleString("en-GB", { maximumFractionDigits: 9 })}`;
+  return el("span", { class: "num", "data-value": exact, title: `${currency} ${whole}`.trim() }, amountWords(v));
+}
+
+/**
+ * "EUR 43.73 bn": a `leverage.v1.Money` as its currency and an amountNum. The element carries
+ * the currency (`data-currency`) and the exact decimal (`data-value`) too. `nanos` overrides the
+ * amount (a sum computed exactly); `className` replaces the class `money`.
+ */
+export function money(m, { nanos = moneyNanos(m), className = "money" } = {}) {
+  const exact = decimalOfNanos(nanos);
+  return el("span", { class: className, "data-currency": m.currencyCode, "data-value": exact },
+    `${m.currencyCode} `, amountNum(Number(exact), m.currencyCode, exact));
+}

@@ -1,9 +1,8 @@
-// Pieces the Assets view draws in several places: amounts of money (each a `num()` carrying its
-// exact value, written in bn/mn for people, since `formatNumber`'s exponents do not read as money),
-// the API's enum values in words, sources with their links, and tables whose rows have headers.
+// Pieces the Assets view draws in several places: observed amounts (money through ui.js), the
+// API's enum values in words, sources with their links, and tables whose rows have headers.
 
 import { AssetInstrument, Bound, Confidence, HoldingKind, OwnerKind } from "@leverage/client";
-import { dateText, el, num } from "../ui.js";
+import { amountNum, dateText, el, money, moneyValue, num } from "../ui.js";
 
 /** The filter's enum fields: the value names the API takes (no prefix) and their words. */
 export const KINDS = [
@@ -42,28 +41,6 @@ export const groupKeyWords = (key) => OWNER_WORDS.get(key) ?? INSTRUMENT_WORDS.g
 /** The holding's id, without the collection: `holdings/euroclear-bank` -> `euroclear-bank`. */
 export const holdingId = (name) => name.replace(/^holdings\//, "");
 
-/** A `leverage.v1.Money` as one number of currency units (units are a bigint). */
-export const moneyValue = (m) => Number(m.units) + m.nanos / 1e9;
-
-/** An amount for people: 4 significant digits, in billions or millions when that large. */
-export function moneyWords(v) {
-  const a = Math.abs(v);
-  const [scale, suffix] = a >= 1e9 ? [1e9, " bn"] : a >= 1e6 ? [1e6, " mn"] : [1, ""];
-  return `${(v / scale).toLocaleString("en-GB", { maximumSignificantDigits: 4 })}${suffix}`;
-}
-
-/** `num()` for an amount of money: its exact value in data-value, bn/mn in words. */
-export function moneyNum(v, currency) {
-  const n = num(v, currency);
-  n.textContent = moneyWords(v);
-  return n;
-}
-
-/** "EUR 195 bn": the currency, then the amount as a `num()`. */
-export function money(m, attrs = {}) {
-  return el("span", { class: "money", ...attrs }, `${m.currencyCode} `, moneyNum(moneyValue(m), m.currencyCode));
-}
-
 /** `num()` showing every digit the API gave (exchange rates are read to the last digit). */
 export function exactNum(v, digits) {
   const n = num(v);
@@ -82,10 +59,10 @@ const BOUND_WORDS = new Map([
  * The lower end carries the class `low` (it is the figure the API sums and orders by).
  */
 export function observedAmount(o) {
-  const low = money(o.amount, { class: "money low" });
+  const low = money(o.amount, { className: "money low" });
   return el("span", { class: "observed", "data-currency": o.amount.currencyCode },
     BOUND_WORDS.get(o.bound) ?? "", low,
-    o.amountHigh ? el("span", {}, " – ", moneyNum(moneyValue(o.amountHigh), o.amountHigh.currencyCode)) : null);
+    o.amountHigh ? el("span", {}, " – ", amountNum(moneyValue(o.amountHigh), o.amountHigh.currencyCode)) : null);
 }
 
 /** The day a figure describes, and the precision it was published with when that differs. */

@@ -3,10 +3,9 @@
 // aggregate estimates BESIDE the located total (they overlap the located holdings, so adding
 // them would count assets twice), and every exchange rate applied, with its source.
 
-import { barChart, dateText, el, num } from "../ui.js";
+import { amountWords, barChart, dateText, el, money, moneyValue, num } from "../ui.js";
 import {
-  confidenceWords, exactNum, groupKeyWords, holdingId, money, moneyValue, moneyWords, observedAmount,
-  observedDate, rowTable, sourceOf,
+  confidenceWords, exactNum, groupKeyWords, holdingId, observedAmount, observedDate, rowTable, sourceOf,
 } from "./assets-parts.js";
 
 /** What the summary groups by: the URL's value, the API's GroupBy name, and its words. */
@@ -30,13 +29,13 @@ function groupsChart(s) {
       return {
         label: shortLabel(groupKeyWords(g.key)),
         value: v,
-        tip: `${groupKeyWords(g.key)}: ${cur} ${moneyWords(v)} (${g.holdingCount} holding${g.holdingCount === 1 ? "" : "s"})`,
+        tip: `${groupKeyWords(g.key)}: ${cur} ${amountWords(v)} (${g.holdingCount} holding${g.holdingCount === 1 ? "" : "s"})`,
       };
     }),
   });
   // The value printed beside each bar, in bn/mn like the tables rather than as an exponent.
   for (const bar of chart.querySelectorAll("rect.bar")) {
-    bar.nextSibling.textContent = moneyWords(Number(bar.dataset.value));
+    bar.nextSibling.textContent = amountWords(Number(bar.dataset.value));
   }
   return chart;
 }

@@ -6,10 +6,10 @@
 // group_by, currency.
 
 import { GroupBy } from "@leverage/client";
-import { dateOf, dateText, el, lineChart } from "../ui.js";
+import { amountWords, dateOf, dateText, el, lineChart, moneyValue } from "../ui.js";
 import {
-  INSTRUMENTS, KINDS, OWNERS, confidenceWords, epochDay, holdingId, instrumentWords, kindWords, moneyValue,
-  moneyWords, observedAmount, observedDate, ownerWords, rowTable, sourceOf,
+  INSTRUMENTS, KINDS, OWNERS, confidenceWords, epochDay, holdingId, instrumentWords, kindWords,
+  observedAmount, observedDate, ownerWords, rowTable, sourceOf,
 } from "./assets-parts.js";
 import { GROUPINGS, drawSummary } from "./assets-summary.js";
 
@@ -302,7 +302,7 @@ function drawSeries(s, observations, current) {
     points: observations.filter((o) => o.amount.currencyCode === c).map((o) => ({
       x: epochDay(o.asOf),
       y: moneyValue(o.amount),
-      tip: `${o.id}, ${dateText(o.asOf)}: ${c} ${moneyWords(moneyValue(o.amount))}; source: ${o.source?.publisher ?? ""}${o.source?.url ? ` (${o.source.url})` : ""}. Press Enter for details.`,
+      tip: `${o.id}, ${dateText(o.asOf)}: ${c} ${amountWords(moneyValue(o.amount))}; source: ${o.source?.publisher ?? ""}${o.source?.url ? ` (${o.source.url})` : ""}. Press Enter for details.`,
       observation: o,
     })),
   }));
@@ -356,7 +356,7 @@ function moneyTicks(chart) {
     // lineChart writes a tick's label 4 px below the tick's line (see ui.js).
     const y = Number(t.getAttribute("y")) - 4;
     const v = y0 + ((top + height - y) / height) * (y1 - y0);
-    t.textContent = moneyWords(Number(v.toPrecision(8)));
+    t.textContent = amountWords(Number(v.toPrecision(8)));
   }
 }
 

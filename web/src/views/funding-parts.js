@@ -3,46 +3,13 @@
 // function builds elements from the API's messages and nothing else; funding.js loads them and
 // keeps the URL.
 //
-// Amounts are `leverage.v1.Money` (int64 units, nanos): each one shown carries its exact decimal
-// value in `data-value` (never a rounded double), is written for people in bn/m of its currency,
-// and amounts in different currencies are never added.
+// Amounts are `leverage.v1.Money` (int64 units, nanos), shown through ui.js's money(): each
+// carries its exact decimal value in `data-value` (never a rounded double) and is written for
+// people in bn/mn of its currency; sums are exact (in nano-units) and amounts in different
+// currencies are never added.
 
 import { AccessEvent, Bound, Confidence, Eligibility, InstrumentStatus, ParticipantRole } from "@leverage/client";
-import { dateText, el, num, svg, table, ticks } from "../ui.js";
-
-const NANOS = 1_000_000_000n;
-
-/** A Money's amount in nano-units, exactly. */
-const nanosOf = (m) => BigInt(m.units) * NANOS + BigInt(m.nanos);
-
-/** An exact amount in nano-units as a decimal string: "43734100805", "1.75", "-0.5". */
-function decimalOfNanos(n) {
-  const sign = n < 0n ? "-" : "";
-  const a = n < 0n ? -n : n;
-  const fraction = (a % NANOS).toString().padStart(9, "0").replace(/0+$/, "");
-  return `${sign}${a / NANOS}${fraction ? `.${fraction}` : ""}`;
-}
-
-/** An amount for people: "43.73 bn", "250 m", "1,234.5". */
-function shortAmount(value) {
-  const a = Math.abs(value);
-  const [scaled, suffix] = a >= 1e9 ? [value / 1e9, " bn"] : a >= 1e6 ? [value / 1e6, " m"] : [value, ""];
-  return `${Number(scaled.toPrecision(4)).toLocaleString("en-GB", { maximumFractionDigits: 4 })}${suffix}`;
-}
-
-/**
- * An amount of money as a number element: `CUR 43.73 bn` for people, the exact decimal in
- * `data-value`, the currency in `data-currency`, and the full figure in its tooltip.
- */
-function money(m, nanos = nanosOf(m)) {
-  const exact = decimalOfNanos(nanos);
-  const value = Number(exact);
-  const full = value.toLocaleString("en-GB", { maximumFractionDigits: 9 });
-  return el("span", {
-    class: "num money", "data-value": exact, "data-currency": m.currencyCode,
-    title: `${m.currencyCode} ${full}`,
-  }, `${m.currencyCode} ${shortAmount(value)}`);
-}
+import { amountWords, dateText, decimalOfNanos, el, money, moneyNanos, num, svg, table, ticks } from "../ui.js";
 
 /** "approximately", "at least" or "up to" before an amount; "" when exact. */
 function boundWords(bound) {
@@ -211,7 +178,7 @@ function byCurrency(allocations) {
   }
   for (const list of groups.values()) {
     list.sort((a, b) => {
-      const [x, y] = [nanosOf(a.amount), nanosOf(b.amount)];
+      const [x, y] = [moneyNanos(a.amount), moneyNanos(b.amount)];
       return x > y ? -1 : x < y ? 1 : 0;
     });
   }
@@ -235,7 +202,7 @@ function barLabels(list) {
  */
 function allocationChart(title, currency, list) {
   const labels = barLabels(list);
-  const values = list.map((a) => Number(decimalOfNanos(nanosOf(a.amount))));
+  const values = list.map((a) => Number(decimalOfNanos(moneyNanos(a.amount))));
   const row = 24, left = 130, right = 84, top = 8, axis = 26, W = 720;
   const H = top + row * Math.max(list.length, 1) + axis;
   const pw = W - left - right;
@@ -250,7 +217,7 @@ function allocationChart(title, currency, list) {
   const bottom = top + row * list.length;
   for (const v of ticks(0, max, 5)) {
     grid.append(svg("line", { x1: X(v), x2: X(v), y1: top, y2: bottom }));
-    grid.append(svg("text", { x: X(v), y: bottom + 16, "text-anchor": "middle" }, shortAmount(v)));
+    grid.append(svg("text", { x: X(v), y: bottom + 16, "text-anchor": "middle" }, amountWords(v)));
   }
   root.append(grid);
   list.forEach((a, i) => {
@@ -259,13 +226,13 @@ function allocationChart(title, currency, list) {
     root.append(svg("text", { x: left - 8, y: y + row * 0.68, "text-anchor": "end", class: "bar-label" }, labels[i]));
     const bar = svg("rect", {
       x: left, y: y + 4, width: w.toFixed(2), height: row - 8, class: "bar", tabindex: 0,
-      "data-name": a.name, "data-label": labels[i], "data-value": decimalOfNanos(nanosOf(a.amount)),
+      "data-name": a.name, "data-label": labels[i], "data-value": decimalOfNanos(moneyNanos(a.amount)),
     });
     const bound = boundWords(a.bound);
     bar.append(svg("title", {}, `${labels[i]}: ${bound ? `${bound} ` : ""}${currency} ${values[i].toLocaleString("en-GB")}`
       + ` (${a.label}; as of ${a.asOfLabel || dateText(a.asOf)}; source: ${sourceText(a.source)})`));
     root.append(bar);
-    root.append(svg("text", { x: left + w + 6, y: y + row * 0.68, class: "bar-value" }, shortAmount(values[i])));
+    root.append(svg("text", { x: left + w + 6, y: y + row * 0.68, class: "bar-value" }, amountWords(values[i])));
   });
   return root;
 }
@@ -301,13 +268,13 @@ export function allocationsPart(instrumentName, allocations) {
     box.append(el("p", { class: "help", text: `In ${groups.size} currencies: each has its own chart and total; amounts in different currencies are not added.` }));
   }
   for (const [currency, list] of groups) {
-    const total = list.reduce((s, a) => s + nanosOf(a.amount), 0n);
+    const total = list.reduce((s, a) => s + moneyNanos(a.amount), 0n);
     const title = `${instrumentName}: allocations in ${currency}`;
     box.append(el("figure", { class: "allocation-group", "data-currency": currency },
       el("figcaption", {}, el("h4", { text: `In ${currency}` }),
         el("p", { class: "total", "data-total-currency": currency },
           `Sum of the ${list.length} amount${list.length === 1 ? "" : "s"} listed: `,
-          money({ currencyCode: currency }, total))),
+          money({ currencyCode: currency }, { nanos: total }))),
       allocationChart(title, currency, list),
       el("details", { class: "chart-data" },
         el("summary", { text: `The ${list.length} amounts in ${currency} as a table, with their sources` }),

@@ -6,7 +6,7 @@
 // `jurisdiction` + `action` (the picked cell), `timeline` (the timeline's jurisdiction).
 
 import { AssetAction, DriverKind, LegalChannel, RiskLevel } from "@leverage/client";
-import { dateOf, dateText, el, formatNumber, num, table } from "../ui.js";
+import { amountNum, dateOf, dateText, el, money, moneyValue, num, table } from "../ui.js";
 import { drawTimeline, jurisdictionName, listPositions, sourceList } from "./legal-timeline.js";
 
 /** Every action AssessLegalRisk accepts, in the enum's order, with its name in the URL. */
@@ -49,25 +49,11 @@ const DRIVER_KIND = {
   [DriverKind.CLAIM]: "Claim",
 };
 
-/** Money as a number of units (what the Rust tests compute too: units + nanos / 1e9). */
-const amountOf = (m) => (m ? Number(m.units) + m.nanos / 1e9 : 0);
+/** Money, or a dash where the answer gives none. */
+const moneyOrDash = (m) => (m ? money(m) : "—");
 
-/** A `leverage.v1.Money` for people, see amount(). */
-function money(m) {
-  return amount(amountOf(m), m?.currencyCode ?? "");
-}
-
-/**
- * An amount for people ("EUR 183.2 bn"), its exact value in `data-value` as num() gives every
- * number; in billions because the assets at stake run to hundreds of them, where formatNumber
- * would switch to an exponent.
- */
-function amount(v, currency) {
-  const n = num(v, currency);
-  const a = Math.abs(v);
-  n.textContent = a >= 1e9 ? `${formatNumber(v / 1e9)} bn` : a >= 1e6 ? `${formatNumber(v / 1e6)} mn` : formatNumber(v);
-  return el("span", { class: "money" }, currency ? `${currency} ` : "", n);
-}
+/** An amount that came as a number (a claim driver's value), with its currency. */
+const amount = (v, currency) => el("span", { class: "money" }, currency ? `${currency} ` : "", amountNum(v, currency));
 
 /** A risk with its band in words: the number is the API's, the word says the band. */
 function riskText(risk, level) {
@@ -239,7 +225,7 @@ export default {
       })));
     const overall = el("tr", { class: "overall" },
       el("th", { scope: "row", text: "Overall (asset-weighted)" }),
-      el("td", { class: "stake" }, money(first.totalAtStake)),
+      el("td", { class: "stake" }, moneyOrDash(first.totalAtStake)),
       ...answers.map((r, i) => el("td", { class: `cell ${levelClass(r.overallLevel)}`, "data-action": ACTIONS[i].slug },
         riskText(r.overallRisk, r.overallLevel))));
     // legal-risk/2: each channel over the jurisdictions, the same weighted mean as the overall.
@@ -327,7 +313,7 @@ function drawCell(j, action, answer) {
       text: `${code} ${jurisdictionName(code)} × ${action.label}, as of ${dateText(answer.asOf)} (${answer.modelVersion})` }),
     el("p", { class: "cell-summary" }, "Risk ", riskText(j.risk, j.level),
       j.channels.length ? ` — the ${channelWord(j.bindingChannel)} channel binds` : "",
-      "; assets at stake ", money(j.assetsAtStake), "."),
+      "; assets at stake ", moneyOrDash(j.assetsAtStake), "."),
     driverTables(j.drivers, `Drivers of ${code} × ${action.label}`, "legal-drivers-main"),
   ];
   if (j.channels.length) {
@@ -337,8 +323,8 @@ function drawCell(j, action, answer) {
         j.channels.map((c) => [
           el("span", { text: channelWord(c.channel) + (c.channel === j.bindingChannel ? " (binds)" : "") }),
           riskText(c.risk, c.level),
-          c.claimed && amountOf(c.claimed) ? money(c.claimed) : "—",
-          c.awarded && amountOf(c.awarded) ? money(c.awarded) : "—",
+          c.claimed && moneyValue(c.claimed) ? money(c.claimed) : "—",
+          c.awarded && moneyValue(c.awarded) ? money(c.awarded) : "—",
           c.enforceableIn.join(", ") || "—",
         ]), { class: "legal-channels" }),
       el("p", { class: "combination", id: "legal-combination", text: answer.combination }));
