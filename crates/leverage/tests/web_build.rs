@@ -221,6 +221,6 @@ fn another_app_installs_the_typescript_client_type_checks_and_gets_what_tonic_ge
         serde_json::json!(want),
         "every page, in order"
     );
-    assert_eq!(got["refused"]["code"], "NotFound", "{got}");
+    assert_eq!(got["refused"]["code"], "NOT_FOUND", "{got}");
     assert_eq!(got["refused"]["reason"], "RESOURCE_NOT_FOUND", "{got}");
 }

@@ -158,7 +158,10 @@ export interface FieldViolation {
   description: string;
 }
 
-/** What a refused call says: its code's name, message, reason and field violations. */
+/**
+ * What a refused call says: its status code as gRPC names it (`INVALID_ARGUMENT`, as in the
+ * docs, grpcurl and the other clients), message, reason and field violations.
+ */
 export interface Refusal {
   code: string;
   message: string;
@@ -174,7 +177,8 @@ export function refusalOf(error: unknown): Refusal | null {
     .findDetails(BadRequestSchema)
     .flatMap((b) => b.fieldViolations.map((v) => ({ field: v.field, description: v.description })));
   return {
-    code: Code[error.code],
+    // Connect names codes in camelCase (InvalidArgument); gRPC's own names are UPPER_SNAKE.
+    code: Code[error.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
     message: error.rawMessage,
     reason: info?.reason ?? "",
     violations,
