@@ -38,11 +38,15 @@ function client() {
   run(bin("tsc"), ["-p", "client"]);
 }
 
-/** The page's bundle: one file, no source map, deterministic for a given esbuild. */
+/**
+ * The page's bundle: one file, no source map, deterministic for a given esbuild. The client is
+ * taken from its TypeScript sources, so the bundle never depends on a stale client/dist.
+ */
 function bundle(outfile) {
   run(bin("esbuild"), [
     "src/main.js",
     "--bundle",
+    "--alias:@leverage/client=./client/src/index.ts",
     "--format=esm",
     "--target=es2022",
     "--minify",
