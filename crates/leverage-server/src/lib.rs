@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod reply_cache;
 pub mod scoring;
+pub mod traces;
 pub mod versions;
 pub mod web;
 
@@ -108,6 +109,9 @@ pub struct ServerState {
     /// analyst's page at `GET /` (`web`).
     pub web: bool,
     pub replication: Replication,
+    /// Where each call's span goes (OpenTelemetry over OTLP), if anywhere; flushed when the
+    /// server stops.
+    pub traces: Option<traces::Traces>,
 }
 
 /// How a replica keeps up with a store that other replicas write to.
@@ -168,6 +172,7 @@ pub async fn serve(
         metrics_listener,
         web,
         replication,
+        traces,
     } = state;
     let stop_following = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -258,7 +263,10 @@ pub async fn serve(
         .accept_http1(web)
         .trace_fn(|req| tracing::debug_span!("grpc", method = %req.uri().path()))
         .layer(web::WebLayer { enabled: web })
-        .layer(access_log::AccessLogLayer { metrics })
+        .layer(access_log::AccessLogLayer {
+            metrics,
+            tracer: traces.as_ref().map(traces::Traces::tracer),
+        })
         .layer(limits::CallLimitsLayer::new(&limits))
         .layer(auth::AccessLayer {
             policy: Arc::new(access),
@@ -306,6 +314,11 @@ pub async fn serve(
     metrics_stop.notify_one();
     stop_watching.notify_one();
     stop_following.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(traces) = traces {
+        // The spans of the last calls are still queued: send them before the process ends.
+        // Flushing blocks on the export, so it runs off the async workers.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+    }
     Ok(())
 }
 

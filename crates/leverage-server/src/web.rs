@@ -49,13 +49,16 @@ pub const ASSETS: [Asset; 3] = [
     },
 ];
 
-/// Request headers a gRPC-Web client sends.
-pub const ALLOWED_HEADERS: [&str; 5] = [
+/// Request headers a gRPC-Web client sends; the W3C trace context among them, so that a page
+/// can make the server's span a child of its own (`traces`).
+pub const ALLOWED_HEADERS: [&str; 7] = [
     "x-grpc-web",
     "content-type",
     "x-user-agent",
     "grpc-timeout",
     "authorization",
+    "traceparent",
+    "tracestate",
 ];
 
 /// Response headers (trailers, in gRPC-Web, arrive in the body) a browser script may read.

@@ -228,6 +228,11 @@ struct ServeArgs {
     /// analyst's page at http://<listen>/. Off by default.
     #[arg(long, env = "LEVERAGE_WEB")]
     web: bool,
+    /// Export a span per call (OpenTelemetry traces) to the OTLP/gRPC collector at this URL,
+    /// e.g. http://127.0.0.1:4317. A client's W3C `traceparent` makes its span the parent.
+    /// Off when unset; an unreachable collector costs dropped spans, never failed calls.
+    #[arg(long, env = "LEVERAGE_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -597,6 +602,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.sandbox,
         archive,
     )?;
+    let traces = match &args.otlp_endpoint {
+        Some(endpoint) => {
+            let traces =
+                leverage_server::traces::Traces::export_to(endpoint).context("--otlp-endpoint")?;
+            tracing::info!(%endpoint, "exporting traces over OTLP");
+            Some(traces)
+        }
+        None => None,
+    };
     tracing::info!(
         address = %listener.local_addr()?,
         startup_ms = started.elapsed().as_millis() as u64,
@@ -632,6 +646,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             refresh_poll: Duration::from_millis(args.refresh_poll_ms.max(10)),
             min_version_wait: Duration::from_millis(args.min_version_wait_ms),
         },
+        traces,
     };
     leverage_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

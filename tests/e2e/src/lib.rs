@@ -148,6 +148,7 @@ impl TestServer {
             metrics_listener,
             web: false,
             replication: options.replication,
+            traces: None,
         };
         let handle = tokio::spawn(async move {
             leverage_server::serve(listener, state, async {

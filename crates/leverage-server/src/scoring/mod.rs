@@ -25,7 +25,7 @@ use crate::auth;
 use crate::error::{self, Refusal};
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::versions;
+use crate::{traces, versions};
 
 mod inputs;
 mod replies;
@@ -391,6 +391,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::GetPluginRequest>,
     ) -> Result<Response<pb::Plugin>, Status> {
+        traces::name_plugin(&request, |r| r.name.clone());
         let r = request.into_inner();
         let named = plugin_name("name", &r.name)?;
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -426,6 +427,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::ScoreScenarioRequest>,
     ) -> Result<Response<pb::ScoreScenarioResponse>, Status> {
+        traces::name_plugin(&request, |r| r.plugin.clone());
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
@@ -455,6 +457,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::ScoreScenariosRequest>,
     ) -> Result<Response<pb::ScoreScenariosResponse>, Status> {
+        traces::name_plugin(&request, |r| r.plugin.clone());
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
@@ -484,6 +487,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::CompareScenariosRequest>,
     ) -> Result<Response<pb::CompareScenariosResponse>, Status> {
+        traces::name_plugin(&request, |r| r.plugins.join(","));
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();
@@ -576,6 +580,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::SweepScenarioRequest>,
     ) -> Result<Response<Self::SweepScenarioStream>, Status> {
+        traces::name_plugin(&request, |r| r.plugin.clone());
         let deadline = self.deadline(&request);
         let snap = versions::snapshot_of(&request, &self.repo);
         let r = request.into_inner();

@@ -139,6 +139,19 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    spawn_server_with_env(port, args, std::iter::empty::<(&str, &str)>(), log)
+}
+
+/// [`spawn_server`] with environment variables `env` set for the server (which may be
+/// `LEVERAGE_*` ones, or others such as the OpenTelemetry SDK's `OTEL_*`).
+pub fn spawn_server_with_env<I, S, E, K, V>(port: u16, args: I, env: E, log: &Path) -> KillOnDrop
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+    E: IntoIterator<Item = (K, V)>,
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -154,6 +167,7 @@ where
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(args)
         .env("LEVERAGE_LOG", "warn")
+        .envs(env)
         .stdin(std::process::Stdio::null())
         .stdout(out.try_clone().expect("server log"))
         .stderr(out)
