@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 mod common;
 use common::{KillOnDrop, free_port, tail, wait_serving};
@@ -15,24 +15,12 @@ const ASSESS: &str = "/leverage.v1.LegalRiskService/AssessLegalRisk";
 
 /// `leverage serve` with its access log at debug level (a line per call) in `log`.
 fn serve(port: u16, data: &Path, log: &Path) -> KillOnDrop {
-    let out = std::fs::File::create(log).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_leverage"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("LEVERAGE_") {
-            command.env_remove(name);
-        }
-    }
-    let child = command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .env("LEVERAGE_LOG", "warn,leverage_server::access_log=debug")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    KillOnDrop(child)
+    common::spawn_server_with_env(
+        port,
+        [std::ffi::OsStr::new("--data-dir"), data.as_os_str()],
+        [("LEVERAGE_LOG", "warn,leverage_server::access_log=debug")],
+        log,
+    )
 }
 
 fn cli(port: u16, state: &Path, args: &[&str]) -> Output {
